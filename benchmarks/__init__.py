@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks NAME [args]`` (``python -m benchmarks`` lists them)."""

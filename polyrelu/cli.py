@@ -1,0 +1,61 @@
+"""The ``polyrelu`` command line.
+
+Each command lives in :mod:`polyrelu.commands.<name>` with ``add_parser`` and
+``run``.  Bad input exits with code 2 and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from .commands import COMMANDS
+from .exceptions import PolyreluError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="polyrelu",
+        description="Exact polyhedral geometry of ReLU networks: regions, tropical "
+                    "form, folds, equivalence.")
+    p.add_argument("--version", action="version", version=f"polyrelu {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as err:
+            if err.name != f"{__package__}.commands.{name}":
+                raise
+            continue
+        mod.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    mod = import_module(f".commands.{args.command}", __package__)
+    try:
+        return int(mod.run(args) or 0)
+    except PolyreluError as e:
+        print(f"polyrelu {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"polyrelu {args.command}: error: file not found: {e.filename}",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"polyrelu {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

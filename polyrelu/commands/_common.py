@@ -1,0 +1,136 @@
+"""Helpers shared by the CLI commands: model loading, domains, JSON, progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from fractions import Fraction
+from typing import Any
+
+from ..exceptions import DomainError
+from ..numbers import fraction_str, to_fraction
+
+__all__ = ["add_model_args", "add_domain_args", "add_output_args", "load_model",
+           "parse_box", "parse_point", "domain_from_args", "jsonable", "emit_json",
+           "progress", "eprint"]
+
+
+def eprint(*args: Any) -> None:
+    print(*args, file=sys.stderr)
+
+
+def add_model_args(p, n: int = 1) -> None:
+    """Positional model file(s) plus the state-dict architecture option."""
+    if n == 1:
+        p.add_argument("model", nargs="?", default=None,
+                       help="model file: .json, .onnx, .pt/.pth (TorchScript or a "
+                            "state dict with --arch), .nnet; default: the embedded "
+                            "demo model")
+    else:
+        p.add_argument("model_a", help="first model file")
+        p.add_argument("model_b", help="second model file")
+    p.add_argument("--arch", default=None,
+                   help='architecture for a torch state dict, e.g. "2-16-16-1"')
+    p.add_argument("--max-denominator", type=int, default=None,
+                   help="round weights to this denominator (reports the change)")
+
+
+def add_domain_args(p) -> None:
+    p.add_argument("--box", default=None,
+                   help='box domain "lo1,hi1,lo2,hi2,..." (default depends on command)')
+    p.add_argument("--slice", nargs="+", default=None, metavar="POINT",
+                   help="2 or 3 comma-separated data points: restrict the model to "
+                        "the line/plane through them (t in the --box, default [0,1]^k)")
+
+
+def add_output_args(p) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document on stdout (exact numbers as strings)")
+    p.add_argument("--out", default=None, help="directory for output files")
+
+
+def load_model(path: str | None, arch: str | None = None,
+               max_denominator: int | None = None):
+    """Load a model file (or the embedded default model when ``path`` is None)."""
+    from ..io import load, load_default_model
+
+    if path is None:
+        return load_default_model()
+    return load(path, arch=arch, max_denominator=max_denominator)
+
+
+def parse_point(text: str, where: str = "point") -> tuple[Fraction, ...]:
+    try:
+        return tuple(to_fraction(t, where) for t in text.split(","))
+    except Exception as e:  # PolyreluError carries the message
+        raise DomainError(f"cannot read {where} {text!r}: {e}") from None
+
+
+def parse_box(text: str, dim: int):
+    """``"lo1,hi1,lo2,hi2"`` (or ``"lo,hi"`` for every coordinate) -> (lo, hi)."""
+    vals = parse_point(text, "--box")
+    if len(vals) == 2 and dim != 1:
+        vals = vals * dim
+    if len(vals) != 2 * dim:
+        raise DomainError(f"--box has {len(vals)} numbers; a box in R^{dim} needs "
+                          f"{2 * dim} (lo,hi per coordinate) or 2")
+    lo, hi = vals[0::2], vals[1::2]
+    for i, (a, b) in enumerate(zip(lo, hi)):
+        if a >= b:
+            raise DomainError(f"--box coordinate {i}: lo {a} is not below hi {b}")
+    return lo, hi
+
+
+def domain_from_args(net, args, default_box: str | None = None):
+    """Return ``(net, domain)``: a Polyhedron box, None (R^d), possibly on a slice."""
+    from ..polyhedron import Polyhedron
+
+    if getattr(args, "slice", None):
+        pts = [parse_point(s, "--slice point") for s in args.slice]
+        if len(pts) not in (2, 3):
+            raise DomainError("--slice takes 2 or 3 points")
+        for p in pts:
+            if len(p) != net.input_dim:
+                raise DomainError(f"--slice point has {len(p)} coordinates, the model "
+                                  f"has {net.input_dim} inputs")
+        x0 = pts[0]
+        U = [[p[i] - x0[i] for p in pts[1:]] for i in range(net.input_dim)]
+        net = net.restrict(x0, U)
+        box = args.box or ",".join(["0,1"] * net.input_dim)
+        lo, hi = parse_box(box, net.input_dim)
+        return net, Polyhedron.box(lo, hi)
+    box = args.box or default_box
+    if box is None or box.lower() in ("r", "rd", "none", "whole"):
+        return net, None
+    lo, hi = parse_box(box, net.input_dim)
+    return net, Polyhedron.box(lo, hi)
+
+
+def jsonable(obj: Any) -> Any:
+    """Exact numbers become strings like ``"-3/4"``; tuples become lists."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, (Fraction, int)):
+        return fraction_str(obj)
+    if isinstance(obj, float):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "numerator") and hasattr(obj, "denominator"):
+        return fraction_str(to_fraction(obj))
+    return str(obj)
+
+
+def emit_json(doc: Any) -> None:
+    json.dump(jsonable(doc), sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+def progress(iterable=None, total=None, desc: str = "", enabled: bool = True):
+    """A tqdm progress bar on stderr (disabled when not wanted)."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, file=sys.stderr,
+                disable=not enabled, leave=False, dynamic_ncols=True)

@@ -1,0 +1,538 @@
+"""The exact network model.
+
+A :class:`Network` has input dimension ``d0``, hidden layers ``1..L-1`` of
+widths ``d1..d_{L-1}`` and an affine output layer ``L``.  Layer ``l`` computes
+``z_l = W_l u_l + b_l`` with ``u_l = nu_{l-1} + sum_k nu_k`` over the skips
+``k -> l`` (J&V eq. 46), ``nu_0 = x`` and ``nu_l = sigma(z_l)`` for hidden layers.
+Every weight is a :class:`~fractions.Fraction`; evaluation is exact.
+
+Patterns (SPEC): per hidden layer a tuple of ints, one per neuron, naming the
+active piece of the activation.
+
+* ReLU / leaky ReLU: 1 = active (``z >= 0``), 0 = inactive (``z <= 0``).  At a
+  point with ``z = 0`` the bit is 1, unless the neuron's pre-activation is
+  identically zero on the region (a dead or zero-weight unit), then it is 0.
+* hard tanh: 0 = saturated low (``z <= -1``), 1 = linear (``-1 <= z <= 1``),
+  2 = saturated high (``z >= 1``); ties go to the linear piece.
+
+>>> net = Network.from_weights([([[1, -1], [1, 1]], [0, -1]), ([[1, 2]], ["1/2"])])
+>>> net
+Network(2-2-1, relu)
+>>> net([2, 1])
+(Fraction(11, 2),)
+>>> net.pattern([2, 1])
+((1, 1),)
+>>> M, c = net.affine_map(net.pattern([2, 1]))
+>>> M, c
+(((Fraction(3, 1), Fraction(1, 1)),), (Fraction(-3, 2),))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import Any, Iterable, Mapping, Sequence
+
+import gmpy2
+
+from .exceptions import NetworkError, ShapeError, SkipError
+from .linalg import mpq_to_fraction, to_mpq_matrix, to_mpq_vector
+from .numbers import rationalize, to_fraction, to_matrix, to_vector
+
+__all__ = ["Network", "Layer", "ACTIVATIONS", "random_network"]
+
+ACTIVATIONS = ("relu", "leaky_relu", "hard_tanh")
+mpq = gmpy2.mpq
+
+Vec = tuple[Fraction, ...]
+Mat = tuple[tuple[Fraction, ...], ...]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One affine layer ``z = W u + b`` (W: out x in, exact)."""
+
+    W: Mat
+    b: Vec
+
+    @property
+    def in_dim(self) -> int:
+        return len(self.W[0]) if self.W else 0
+
+    @property
+    def out_dim(self) -> int:
+        return len(self.W)
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """An exact feed-forward piecewise-linear network (see module docstring).
+
+    Build one with :meth:`from_weights`, :meth:`from_torch` or :meth:`load`.
+    Equality and hashing are by exact value (weights, skips, activation).
+    """
+
+    layers: tuple[Layer, ...]
+    skips: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    activation: str = "relu"
+    alpha: Fraction = Fraction(0)
+    #: largest absolute change made by ``max_denominator`` rounding (0 = exact)
+    rounding_error: Fraction = field(default=Fraction(0), compare=False)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_weights(cls, layers: Sequence[tuple[Any, Any]],
+                     skips: Mapping[int, Iterable[int]] | None = None,
+                     activation: str = "relu", alpha: Any = None,
+                     max_denominator: int | None = None) -> "Network":
+        """Build a network from ``[(W_1, b_1), ..., (W_L, b_L)]``.
+
+        Parameters
+        ----------
+        layers : list of (W, b)
+            W a list of rows (out x in); entries int, Fraction, str ("3/4") or
+            float (converted exactly).  The last pair is the affine output layer.
+        skips : dict, optional
+            ``{target_layer: [source_layers]}``; 0 is the input.  A skip k -> l
+            adds ``nu_k`` to the input of layer l (J&V eq. 46); requires
+            ``k < l - 1`` and equal widths.
+        activation : {"relu", "leaky_relu", "hard_tanh"}
+        alpha : rational, optional
+            Negative slope of leaky ReLU (default 1/100).
+        max_denominator : int, optional
+            Round every weight to the nearest fraction with at most this
+            denominator; the largest change is kept in ``rounding_error``.
+
+        >>> Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])]).widths
+        (2, 2, 1)
+        """
+        if activation not in ACTIVATIONS:
+            raise NetworkError(f"unknown activation {activation!r}; "
+                               f"supported: {', '.join(ACTIVATIONS)}")
+        if not isinstance(layers, (list, tuple)) or len(layers) == 0:
+            raise NetworkError("a network needs at least one (W, b) layer")
+        built: list[Layer] = []
+        worst = Fraction(0)
+        for l, pair in enumerate(layers, start=1):
+            try:
+                W, b = pair
+            except (TypeError, ValueError):
+                raise NetworkError(f"layer {l}: expected a pair (W, b)") from None
+            W = to_matrix(W, f"layer {l}, W")
+            b = to_vector(b, f"layer {l}, b")
+            if max_denominator is not None:
+                (W, b), ch = rationalize((W, b), max_denominator)
+                worst = max(worst, ch)
+            if len(W) == 0 or len(W[0]) == 0:
+                raise ShapeError(f"layer {l}: W is empty")
+            if len(b) != len(W):
+                raise ShapeError(f"layer {l}: W has {len(W)} rows but b has "
+                                 f"{len(b)} entries")
+            built.append(Layer(W, b))
+        if activation == "leaky_relu":
+            a = Fraction(1, 100) if alpha is None else to_fraction(alpha, "alpha")
+        else:
+            if alpha is not None and to_fraction(alpha, "alpha") != 0:
+                raise NetworkError(f"alpha is only meaningful for leaky_relu, "
+                                   f"not {activation}")
+            a = Fraction(0)
+        norm_skips = cls._normalise_skips(skips, built)
+        # Width check: the input of layer l is nu_{l-1} (+ skips).
+        for l in range(2, len(built) + 1):
+            if built[l - 1].in_dim != built[l - 2].out_dim:
+                raise ShapeError(
+                    f"layer {l}: W has {built[l - 1].in_dim} columns but layer "
+                    f"{l - 1} has {built[l - 2].out_dim} outputs")
+        return cls(tuple(built), norm_skips, activation, a, worst)
+
+    @staticmethod
+    def _normalise_skips(skips, built):
+        if not skips:
+            return ()
+        if not isinstance(skips, Mapping):
+            raise SkipError("skips must be a dict {target_layer: [source_layers]}")
+        L = len(built)
+        widths = [built[0].in_dim] + [layer.out_dim for layer in built]
+        out = []
+        for target, sources in skips.items():
+            try:
+                target = int(target)
+                sources = sorted({int(s) for s in sources})
+            except (TypeError, ValueError):
+                raise SkipError(f"skip target {target!r}: sources must be a list "
+                                f"of layer indices") from None
+            if not 2 <= target <= L:
+                raise SkipError(f"skip target layer {target} out of range 2..{L}")
+            for s in sources:
+                if not 0 <= s < target - 1:
+                    raise SkipError(f"skip {s} -> {target}: the source must satisfy "
+                                    f"0 <= source < target - 1")
+                if widths[s] != widths[target - 1]:
+                    raise SkipError(
+                        f"skip {s} -> {target}: layer {s} has width {widths[s]} "
+                        f"but the input of layer {target} has width "
+                        f"{widths[target - 1]}")
+            if sources:
+                out.append((target, tuple(sources)))
+        return tuple(sorted(out))
+
+    # ------------------------------------------------------------ structure
+    @property
+    def input_dim(self) -> int:
+        return self.layers[0].in_dim
+
+    @property
+    def output_dim(self) -> int:
+        return self.layers[-1].out_dim
+
+    @property
+    def num_layers(self) -> int:
+        """L: the number of affine layers (hidden layers + output)."""
+        return len(self.layers)
+
+    @property
+    def hidden_widths(self) -> tuple[int, ...]:
+        return tuple(layer.out_dim for layer in self.layers[:-1])
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """(d0, d1, ..., dL)."""
+        return (self.input_dim,) + tuple(layer.out_dim for layer in self.layers)
+
+    @property
+    def architecture(self) -> str:
+        return "-".join(str(w) for w in self.widths)
+
+    @property
+    def skip_map(self) -> dict[int, tuple[int, ...]]:
+        return dict(self.skips)
+
+    @property
+    def num_pieces(self) -> int:
+        """Number of linear pieces of the activation (2 or 3)."""
+        return 3 if self.activation == "hard_tanh" else 2
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.activation == "leaky_relu":
+            extra = f", alpha={self.alpha}"
+        if self.skips:
+            extra += ", skips={" + ", ".join(
+                f"{t}: {list(s)}" for t, s in self.skips) + "}"
+        return f"Network({self.architecture}, {self.activation}{extra})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Network):
+            return NotImplemented
+        return (self.layers == other.layers and self.skips == other.skips
+                and self.activation == other.activation and self.alpha == other.alpha)
+
+    def __hash__(self) -> int:
+        return hash((self.layers, self.skips, self.activation, self.alpha))
+
+    def weights(self) -> list[tuple[Mat, Vec]]:
+        """The layers as a list of exact ``(W, b)`` pairs."""
+        return [(layer.W, layer.b) for layer in self.layers]
+
+    # ---------------------------------------------------------- activation
+    def _piece_value(self, piece: int, z):
+        """sigma restricted to a piece, applied to a number (exact)."""
+        if self.activation == "relu":
+            return z if piece == 1 else z * 0
+        if self.activation == "leaky_relu":
+            return z if piece == 1 else z * self._alpha_q
+        return z if piece == 1 else (z * 0 + (1 if piece == 2 else -1))
+
+    def _piece_affine(self, piece: int) -> tuple[Fraction, Fraction]:
+        """(slope, offset) of the activation on ``piece``."""
+        if self.activation == "relu":
+            return (Fraction(1), Fraction(0)) if piece == 1 else (Fraction(0), Fraction(0))
+        if self.activation == "leaky_relu":
+            return (Fraction(1), Fraction(0)) if piece == 1 else (self.alpha, Fraction(0))
+        if piece == 1:
+            return Fraction(1), Fraction(0)
+        return Fraction(0), Fraction(1 if piece == 2 else -1)
+
+    def _piece_at(self, z) -> int:
+        """Piece at a pre-activation value (tie rules of the module docstring)."""
+        if self.activation == "hard_tanh":
+            if z < -1:
+                return 0
+            return 2 if z > 1 else 1
+        return 1 if z >= 0 else 0
+
+    @cached_property
+    def _alpha_q(self):
+        return mpq(self.alpha.numerator, self.alpha.denominator)
+
+    @cached_property
+    def _q_layers(self):
+        return [(to_mpq_matrix(layer.W), to_mpq_vector(layer.b)) for layer in self.layers]
+
+    # ---------------------------------------------------------- evaluation
+    def _check_input(self, x: Any) -> list:
+        if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
+            x = x.tolist()
+        v = to_vector(x, "input")
+        if len(v) != self.input_dim:
+            raise ShapeError(f"input has dimension {len(v)}, the network expects "
+                             f"{self.input_dim}")
+        return to_mpq_vector(v)
+
+    def _forward(self, xq: list, want_pattern: bool = False):
+        """Exact forward pass in mpq; returns (output, pre-activations, pattern)."""
+        skips = self.skip_map
+        nus = [xq]
+        zs = []
+        pattern = []
+        L = self.num_layers
+        for l, (W, b) in enumerate(self._q_layers, start=1):
+            u = nus[-1]
+            for s in skips.get(l, ()):
+                u = [a + c for a, c in zip(u, nus[s])]
+            z = []
+            for row, bi in zip(W, b):
+                acc = bi
+                for w, ui in zip(row, u):
+                    if w and ui:
+                        acc += w * ui
+                z.append(acc)
+            zs.append(z)
+            if l == L:
+                return z, zs, pattern
+            pieces = [self._piece_at(zi) for zi in z]
+            if want_pattern and self.activation != "hard_tanh":
+                zero = [i for i, zi in enumerate(z) if zi == 0]
+                if zero:
+                    # A neuron at z = 0 is active unless its pre-activation is
+                    # identically zero given the earlier pattern (SPEC).
+                    M, c = self._layer_pre_map(tuple(pattern), l)
+                    for i in zero:
+                        if c[i] == 0 and not any(M[i]):
+                            pieces[i] = 0
+            pattern.append(tuple(pieces))
+            nus.append([self._piece_value(p, zi) for p, zi in zip(pieces, z)])
+        raise AssertionError("unreachable")
+
+    def _is_batch(self, x: Any) -> bool:
+        if hasattr(x, "ndim"):
+            return x.ndim == 2
+        if isinstance(x, (list, tuple)) and x:
+            first = x[0]
+            return not isinstance(first, str) and hasattr(first, "__len__")
+        return False
+
+    def __call__(self, x: Any):
+        """Exact output at ``x`` (a vector), or a tuple of outputs (a batch).
+
+        >>> net = Network.from_weights([([[1, 1]], [-1]), ([[2]], [0])])
+        >>> net(["1/2", 1])
+        (Fraction(1, 1),)
+        >>> net([[0, 0], [1, 1]])
+        ((Fraction(0, 1),), (Fraction(2, 1),))
+        """
+        if self._is_batch(x):
+            return tuple(self(row) for row in x)
+        out, _, _ = self._forward(self._check_input(x))
+        return tuple(mpq_to_fraction(v) for v in out)
+
+    def pre_activations(self, x: Any) -> tuple[Vec, ...]:
+        """Exact pre-activations ``z_1, ..., z_L`` at ``x`` (the last is the output).
+
+        >>> Network.from_weights([([[1, 1]], [-1]), ([[2]], [0])]).pre_activations([1, 1])
+        ((Fraction(1, 1),), (Fraction(2, 1),))
+        """
+        _, zs, _ = self._forward(self._check_input(x))
+        return tuple(tuple(mpq_to_fraction(v) for v in z) for z in zs)
+
+    def pattern(self, x: Any) -> tuple[tuple[int, ...], ...]:
+        """Activation pattern at ``x``: one tuple of piece indices per hidden layer.
+
+        >>> net = Network.from_weights([([[1, 0], [0, 0]], [0, 0]), ([[1, 1]], [0])])
+        >>> net.pattern([0, 5])     # neuron 2 is identically zero: inactive
+        ((1, 0),)
+        """
+        if self._is_batch(x):
+            return tuple(self.pattern(row) for row in x)
+        _, _, pattern = self._forward(self._check_input(x), want_pattern=True)
+        return tuple(pattern)
+
+    # --------------------------------------------------------- affine maps
+    def check_pattern(self, pattern: Sequence[Sequence[int]],
+                      upto: int | None = None) -> tuple[tuple[int, ...], ...]:
+        """Validate a pattern's shape and values; return it as a tuple of tuples."""
+        hw = self.hidden_widths
+        n = len(hw) if upto is None else upto
+        try:
+            pat = tuple(tuple(int(p) for p in layer) for layer in pattern)
+        except (TypeError, ValueError):
+            raise NetworkError("a pattern is a sequence of per-layer sequences of "
+                               "ints") from None
+        if len(pat) < n:
+            raise ShapeError(f"pattern has {len(pat)} layers, expected {n}")
+        for l, (layer, w) in enumerate(zip(pat[:n], hw), start=1):
+            if len(layer) != w:
+                raise ShapeError(f"pattern layer {l} has {len(layer)} entries, the "
+                                 f"layer has {w} neurons")
+            bad = [p for p in layer if not 0 <= p < self.num_pieces]
+            if bad:
+                raise NetworkError(f"pattern layer {l}: piece {bad[0]} invalid for "
+                                   f"{self.activation}")
+        return pat[:n]
+
+    def _post_maps(self, pattern: tuple, upto: int):
+        """mpq affine maps (P_k, p_k) of nu_0..nu_{upto-1} given the pattern."""
+        d0 = self.input_dim
+        one, zero = mpq(1), mpq(0)
+        P0 = [[one if i == j else zero for j in range(d0)] for i in range(d0)]
+        posts = [(P0, [zero] * d0)]
+        skips = self.skip_map
+        for l in range(1, upto):
+            M, c = self._pre_map_from_posts(posts, l, skips)
+            P, p = [], []
+            for i, piece in enumerate(pattern[l - 1]):
+                s, o = self._piece_affine(piece)
+                sq = mpq(s.numerator, s.denominator)
+                oq = mpq(o.numerator, o.denominator)
+                P.append([sq * m for m in M[i]])
+                p.append(sq * c[i] + oq)
+            posts.append((P, p))
+        return posts
+
+    def _pre_map_from_posts(self, posts, l, skips):
+        W, b = self._q_layers[l - 1]
+        U, u = posts[l - 1]
+        for s in skips.get(l, ()):
+            Us, us = posts[s]
+            U = [[a + c for a, c in zip(r1, r2)] for r1, r2 in zip(U, Us)]
+            u = [a + c for a, c in zip(u, us)]
+        d0 = self.input_dim
+        M, c = [], []
+        for row, bi in zip(W, b):
+            acc = [mpq(0)] * d0
+            ci = bi
+            for w, Urow, ui in zip(row, U, u):
+                if w:
+                    acc = [a + w * x for a, x in zip(acc, Urow)]
+                    ci += w * ui
+            M.append(acc)
+            c.append(ci)
+        return M, c
+
+    def _layer_pre_map(self, pattern: tuple, l: int):
+        posts = self._post_maps(pattern, l)
+        return self._pre_map_from_posts(posts, l, self.skip_map)
+
+    def layer_maps(self, pattern: Sequence[Sequence[int]]) -> tuple[tuple[Mat, Vec], ...]:
+        """Pre-activation maps ``z_l = M_l x + c_l`` of every layer on the region
+        of ``pattern`` (l = 1..L; the last is the output map).
+
+        The map of layer ``l`` depends only on the pattern of layers ``< l``.
+
+        >>> net = Network.from_weights([([[1, -1]], [0]), ([[3]], [1])])
+        >>> net.layer_maps(((1,),))[1]
+        (((Fraction(3, 1), Fraction(-3, 1)),), (Fraction(1, 1),))
+        """
+        pat = self.check_pattern(pattern)
+        posts = self._post_maps(pat, self.num_layers)
+        skips = self.skip_map
+        out = []
+        for l in range(1, self.num_layers + 1):
+            M, c = self._pre_map_from_posts(posts, l, skips)
+            out.append((tuple(tuple(mpq_to_fraction(v) for v in row) for row in M),
+                        tuple(mpq_to_fraction(v) for v in c)))
+        return tuple(out)
+
+    def affine_map(self, pattern: Sequence[Sequence[int]]) -> tuple[Mat, Vec]:
+        """Exact ``(M, c)`` with ``net(x) = M x + c`` on the region of ``pattern``.
+
+        >>> net = Network.from_weights([([[1, -1]], [0]), ([[3]], [1])])
+        >>> net.affine_map(((0,),))
+        (((Fraction(0, 1), Fraction(0, 1)),), (Fraction(1, 1),))
+        """
+        return self.layer_maps(pattern)[-1]
+
+    # ------------------------------------------------------------- slices
+    def restrict(self, x0: Any, U: Any) -> "Network":
+        """The network of the affine slice ``x = x0 + U t`` (input ``t``).
+
+        ``U`` is ``d0 x k``; the result has ``k`` inputs and the same hidden
+        layers, so ``net.restrict(x0, U)(t) == net(x0 + U t)`` and patterns
+        agree.  Skips from the input (layer 0) cannot be expressed on the slice
+        and raise :class:`SkipError`.
+
+        >>> net = Network.from_weights([([[1, -1]], [0]), ([[3]], [1])])
+        >>> line = net.restrict([0, 1], [[1], [0]])    # x = (t, 1)
+        >>> line([2]) == net([2, 1])
+        True
+        """
+        x0 = to_vector(x0, "restrict x0")
+        U = to_matrix(U, "restrict U")
+        if len(x0) != self.input_dim or len(U) != self.input_dim:
+            raise ShapeError(f"restrict: x0 has {len(x0)} entries and U has {len(U)} "
+                             f"rows; both must equal the input dimension "
+                             f"{self.input_dim}")
+        if any(0 in s for _, s in self.skips):
+            raise SkipError("restrict: a skip from the input (layer 0) cannot be "
+                            "expressed on a slice")
+        from .linalg import matmul, matvec
+
+        W1, b1 = self.layers[0].W, self.layers[0].b
+        W1n = matmul(W1, U)
+        b1n = tuple(a + c for a, c in zip(matvec(W1, x0), b1))
+        layers = (Layer(W1n, b1n),) + self.layers[1:]
+        return Network(layers, self.skips, self.activation, self.alpha,
+                       self.rounding_error)
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def from_torch(cls, module: Any, max_denominator: int | None = None) -> "Network":
+        """Exact network of a torch module (see :mod:`polyrelu.io.torchio`)."""
+        from .io.torchio import from_torch
+
+        return from_torch(module, max_denominator=max_denominator)
+
+    def to_torch(self):
+        """An equivalent float64 ``torch.nn.Module``."""
+        from .io.torchio import to_torch
+
+        return to_torch(self)
+
+    def save(self, path: Any) -> None:
+        """Write exact JSON (see :mod:`polyrelu.io.jsonio`)."""
+        from .io import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path: Any, **kwargs: Any) -> "Network":
+        """Load JSON, ONNX, TorchScript or .nnet, by extension."""
+        from .io import load
+
+        return load(path, **kwargs)
+
+
+def random_network(widths: Sequence[int], seed: int = 0, *,
+                   denominator: int = 8, scale: int = 8,
+                   skips: Mapping[int, Iterable[int]] | None = None,
+                   activation: str = "relu", alpha: Any = None) -> Network:
+    """A random network with small rational weights ``k / denominator``,
+    ``|k| <= scale`` (for tests and examples; deterministic in ``seed``).
+
+    >>> random_network([2, 3, 1], seed=1).widths
+    (2, 3, 1)
+    """
+    import random
+
+    if len(widths) < 2:
+        raise NetworkError("widths needs at least an input and an output size")
+    rng = random.Random(seed)
+
+    def r() -> Fraction:
+        return Fraction(rng.randint(-scale, scale), denominator)
+
+    layers = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers.append(([[r() for _ in range(a)] for _ in range(b)], [r() for _ in range(b)]))
+    return Network.from_weights(layers, skips=skips, activation=activation, alpha=alpha)

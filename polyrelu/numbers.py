@@ -1,0 +1,247 @@
+"""Number policy: the one place where values become exact rationals.
+
+Every number in polyrelu's exact path is a :class:`fractions.Fraction`.
+Accepted inputs convert losslessly:
+
+* ``int``, ``Fraction``, gmpy2 ``mpq``/``mpz``, sympy ``Rational``, numpy integers;
+* ``str`` such as ``"3/4"``, ``"-2"``, ``"0.125"`` (decimal strings are exact:
+  ``"0.1"`` is 1/10);
+* ``float`` (and numpy floats): converted *exactly* -- every finite float is a
+  dyadic rational, so ``0.1`` becomes 3602879701896397/36028797018963968.
+
+Optional rounding with ``max_denominator`` is the only lossy step, and it
+reports the largest absolute change it made (:func:`rationalize`).
+No other module converts numbers its own way.
+
+>>> to_fraction("3/4"), to_fraction(0.5), to_fraction(2)
+(Fraction(3, 4), Fraction(1, 2), Fraction(2, 1))
+>>> fraction_str(Fraction(-3, 4))
+'-3/4'
+"""
+
+from __future__ import annotations
+
+import math
+import numbers as _abc
+from fractions import Fraction
+from typing import Any, Iterable, Sequence
+
+from .exceptions import NonFiniteError, NumberError, ShapeError
+
+__all__ = [
+    "Fraction",
+    "to_fraction",
+    "to_vector",
+    "to_matrix",
+    "fraction_str",
+    "rationalize",
+    "Vector",
+    "Matrix",
+    "to_float",
+    "float_matrix",
+]
+
+Vector = tuple  # tuple[Fraction, ...]
+Matrix = tuple  # tuple[tuple[Fraction, ...], ...]
+
+
+def _where(where: str | None) -> str:
+    return f" at {where}" if where else ""
+
+
+def to_fraction(value: Any, where: str | None = None) -> Fraction:
+    """Convert one value to a :class:`Fraction`, exactly.
+
+    Parameters
+    ----------
+    value : int, Fraction, float, str, or an exact rational type
+        The value.  Floats are converted exactly (no rounding).
+    where : str, optional
+        Where the value comes from (e.g. ``"layer 2, row 3"``), for the error.
+
+    Raises
+    ------
+    NonFiniteError
+        NaN or infinity.
+    NumberError
+        Anything that is not a real rational number.
+
+    >>> to_fraction("-1.25")
+    Fraction(-5, 4)
+    """
+    if type(value) is Fraction:
+        return value
+    if isinstance(value, bool):
+        raise NumberError(f"boolean {value!r} is not a number{_where(where)}")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, Fraction):
+        return Fraction(value.numerator, value.denominator)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NonFiniteError(f"non-finite value {value!r}{_where(where)}")
+        return Fraction(value)  # exact: every float is dyadic
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            out = Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            low = text.lower().lstrip("+-")
+            if low in ("nan", "inf", "infinity"):
+                raise NonFiniteError(
+                    f"non-finite value {value!r}{_where(where)}"
+                ) from None
+            raise NumberError(
+                f"cannot read {value!r} as a rational number{_where(where)}"
+            ) from None
+        return out
+    # numpy scalars, gmpy2, sympy, flint: anything exposing an exact ratio.
+    mod = type(value).__module__
+    if mod.startswith("numpy"):
+        import numpy as np
+
+        if isinstance(value, np.integer):
+            return Fraction(int(value))
+        if isinstance(value, np.floating):
+            return to_fraction(float(value), where)
+        if isinstance(value, np.bool_):
+            raise NumberError(f"boolean {value!r} is not a number{_where(where)}")
+    if mod.startswith("sympy"):
+        if getattr(value, "is_Rational", False):
+            return Fraction(int(value.p), int(value.q))
+        if getattr(value, "is_Float", False):
+            return to_fraction(float(value), where)
+        raise NumberError(f"sympy value {value!r} is not rational{_where(where)}")
+    num = getattr(value, "numerator", None)
+    den = getattr(value, "denominator", None)
+    if num is not None and den is not None:
+        try:
+            n, d = int(num), int(den)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if d == 0:
+                raise NonFiniteError(f"zero denominator in {value!r}{_where(where)}")
+            return Fraction(n, d)
+    if isinstance(value, _abc.Real):
+        return to_fraction(float(value), where)
+    raise NumberError(
+        f"expected a rational number (int, Fraction, float or str like '3/4'), "
+        f"got {type(value).__name__} {value!r}{_where(where)}"
+    )
+
+
+def to_vector(values: Iterable[Any], where: str | None = None) -> tuple[Fraction, ...]:
+    """Convert a 1-D sequence to a tuple of Fractions.
+
+    >>> to_vector([1, "1/2", 0.25])
+    (Fraction(1, 1), Fraction(1, 2), Fraction(1, 4))
+    """
+    if isinstance(values, (str, bytes)) or not _is_iterable(values):
+        raise ShapeError(f"expected a vector (a sequence of numbers){_where(where)}, "
+                         f"got {type(values).__name__}")
+    out = []
+    for i, v in enumerate(values):
+        if _is_iterable(v) and not isinstance(v, str):
+            raise ShapeError(f"expected a vector, found a nested sequence at entry {i}"
+                             f"{_where(where)}")
+        out.append(to_fraction(v, f"{where}, entry {i}" if where else f"entry {i}"))
+    return tuple(out)
+
+
+def to_matrix(rows: Any, where: str | None = None,
+              ncols: int | None = None) -> tuple[tuple[Fraction, ...], ...]:
+    """Convert a 2-D sequence (list of rows, numpy array) to a tuple of row tuples.
+
+    All rows must have the same length (``ncols`` if given).
+
+    >>> to_matrix([[1, 2], ["1/3", 0.5]])
+    ((Fraction(1, 1), Fraction(2, 1)), (Fraction(1, 3), Fraction(1, 2)))
+    """
+    if hasattr(rows, "tolist") and not isinstance(rows, (list, tuple)):
+        rows = rows.tolist()
+    if isinstance(rows, (str, bytes)) or not _is_iterable(rows):
+        raise ShapeError(f"expected a matrix (a list of rows){_where(where)}, "
+                         f"got {type(rows).__name__}")
+    out = []
+    for r, row in enumerate(rows):
+        if isinstance(row, (str, bytes)) or not _is_iterable(row):
+            raise ShapeError(f"row {r} is not a sequence{_where(where)}")
+        vals = []
+        for c, v in enumerate(row):
+            vals.append(to_fraction(v, f"{where}, row {r}, column {c}" if where
+                                    else f"row {r}, column {c}"))
+        if ncols is None:
+            ncols = len(vals)
+        elif len(vals) != ncols:
+            raise ShapeError(f"row {r} has {len(vals)} entries, expected {ncols}"
+                             f"{_where(where)}")
+        out.append(tuple(vals))
+    return tuple(out)
+
+
+def _is_iterable(x: Any) -> bool:
+    try:
+        iter(x)
+    except TypeError:
+        return False
+    return True
+
+
+def fraction_str(x: Fraction | int) -> str:
+    """Exact text form used in JSON and CLI output: ``"-3/4"``, ``"2"``."""
+    x = Fraction(x)
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def rationalize(values: Any, max_denominator: int | None) -> tuple[Any, Fraction]:
+    """Convert a nested structure of numbers, optionally rounding denominators.
+
+    Parameters
+    ----------
+    values : number or (nested) sequence of numbers
+    max_denominator : int or None
+        ``None`` converts exactly.  Otherwise every value becomes the closest
+        fraction with denominator at most ``max_denominator``.
+
+    Returns
+    -------
+    converted, max_change : (same nesting of Fractions as tuples, Fraction)
+        ``max_change`` is the largest absolute change the rounding made
+        (0 when exact).
+
+    >>> rationalize([0.1, 0.5], 10)
+    ((Fraction(1, 10), Fraction(1, 2)), Fraction(1, 180143985094819840))
+    """
+    if max_denominator is not None and (not isinstance(max_denominator, int)
+                                        or max_denominator < 1):
+        raise NumberError(f"max_denominator must be a positive integer, "
+                          f"got {max_denominator!r}")
+    worst = Fraction(0)
+
+    def conv(v: Any) -> Any:
+        nonlocal worst
+        if hasattr(v, "tolist") and not isinstance(v, (list, tuple)):
+            v = v.tolist()
+        if isinstance(v, (list, tuple)):
+            return tuple(conv(x) for x in v)
+        exact = to_fraction(v)
+        if max_denominator is None:
+            return exact
+        r = exact.limit_denominator(max_denominator)
+        worst = max(worst, abs(r - exact))
+        return r
+
+    return conv(values), worst
+
+
+def to_float(x: Fraction) -> float:
+    """Nearest float of an exact value (for display and float proposals only)."""
+    return float(x)
+
+
+def float_matrix(rows: Sequence[Sequence[Fraction]]):
+    """A float64 numpy array of an exact matrix (proposals and plotting only)."""
+    import numpy as np
+
+    return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
