@@ -285,7 +285,7 @@ class Network:
         skips = self.skip_map
         nus = [xq]
         zs = []
-        pattern = []
+        pattern: list[tuple[int, ...]] = []
         L = self.num_layers
         for l, (W, b) in enumerate(self._q_layers, start=1):
             u = nus[-1]
@@ -323,7 +323,7 @@ class Network:
             return not isinstance(first, str) and hasattr(first, "__len__")
         return False
 
-    def __call__(self, x: Any):
+    def __call__(self, x: Any) -> Any:
         """Exact output at ``x`` (a vector), or a tuple of outputs (a batch).
 
         >>> net = Network.from_weights([([[1, 1]], [-1]), ([[2]], [0])])
@@ -346,8 +346,9 @@ class Network:
         _, zs, _ = self._forward(self._check_input(x))
         return tuple(tuple(mpq_to_fraction(v) for v in z) for z in zs)
 
-    def pattern(self, x: Any) -> tuple[tuple[int, ...], ...]:
-        """Activation pattern at ``x``: one tuple of piece indices per hidden layer.
+    def pattern(self, x: Any) -> Any:
+        """Activation pattern at ``x``: one tuple of piece indices per hidden layer
+        (a tuple of patterns for a batch).
 
         >>> net = Network.from_weights([([[1, 0], [0, 0]], [0, 0]), ([[1, 1]], [0])])
         >>> net.pattern([0, 5])     # neuron 2 is identically zero: inactive

@@ -110,7 +110,9 @@ def jsonable(obj: Any) -> Any:
     """Exact numbers become strings like ``"-3/4"``; tuples become lists."""
     if isinstance(obj, bool) or obj is None or isinstance(obj, str):
         return obj
-    if isinstance(obj, (Fraction, int)):
+    if isinstance(obj, int):
+        return obj  # counts and indices: JSON integers are exact
+    if isinstance(obj, Fraction):
         return fraction_str(obj)
     if isinstance(obj, float):
         return obj

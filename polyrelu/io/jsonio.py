@@ -1,0 +1,222 @@
+"""Exact JSON model files.
+
+The format is schema-versioned and stores every weight as an exact rational
+string (``"-3/4"``, ``"2"``), so a save/load round trip is the identity::
+
+    {"format": "polyrelu-network", "version": 1,
+     "architecture": "2-8-8-1", "activation": "relu", "alpha": "0",
+     "layers": [{"W": [["3/4", "-1"], ...], "b": ["0", ...]}, ...],
+     "skips": {"3": [1]}}
+
+``skips`` maps a target layer (as a string key, JSON objects have string keys)
+to its source layers; ``architecture`` is informative and checked on load.
+Extra keys (``"metadata"``, ``"rounding_error"``) are allowed.
+
+>>> from polyrelu import Network
+>>> net = Network.from_weights([([[1, "-1/2"]], [0]), ([[3]], ["1/3"])])
+>>> d = to_json_dict(net)
+>>> d["layers"][0]["W"]
+[['1', '-1/2']]
+>>> from_json_dict(d) == net
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from typing import Any
+
+from ..exceptions import ModelFileError, PolyreluError
+from ..network import Network
+from ..numbers import fraction_str, to_fraction
+
+__all__ = ["FORMAT", "VERSION", "to_json_dict", "from_json_dict", "save_json",
+           "load_json", "dumps", "loads"]
+
+FORMAT = "polyrelu-network"
+VERSION = 1
+
+
+def to_json_dict(net: Network, metadata: dict | None = None) -> dict:
+    """The JSON document of ``net`` (exact rationals as strings).
+
+    >>> from polyrelu import Network
+    >>> to_json_dict(Network.from_weights([([[2]], ["1/2"])]))["layers"]
+    [{'W': [['2']], 'b': ['1/2']}]
+    """
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": net.architecture,
+        "activation": net.activation,
+        "alpha": fraction_str(net.alpha),
+        "layers": [{"W": [[fraction_str(v) for v in row] for row in layer.W],
+                    "b": [fraction_str(v) for v in layer.b]}
+                   for layer in net.layers],
+        "skips": {str(t): list(s) for t, s in net.skips},
+    }
+    if net.rounding_error:
+        doc["rounding_error"] = fraction_str(net.rounding_error)
+    if metadata:
+        doc["metadata"] = metadata
+    return doc
+
+
+def _num(value: Any, where: str) -> Fraction:
+    # JSON numbers are accepted too (ints exactly, floats exactly as dyadics);
+    # strings are the canonical form.  Booleans and nulls are rejected by
+    # to_fraction, "nan"/"inf" strings raise NonFiniteError.
+    return to_fraction(value, where)
+
+
+def from_json_dict(doc: Any, source: str = "<json>",
+                   max_denominator: int | None = None) -> Network:
+    """Validate a JSON document and build the :class:`~polyrelu.network.Network`.
+
+    Every problem raises :class:`~polyrelu.exceptions.ModelFileError` naming
+    ``source`` and the place (layer, row, entry).
+
+    >>> from_json_dict({"format": "polyrelu-network", "version": 1,
+    ...                 "layers": [{"W": [["1", "2"]], "b": ["0"]}]})
+    Network(2-1, relu)
+    """
+    def fail(msg: str) -> ModelFileError:
+        return ModelFileError(f"{source}: {msg}")
+
+    if not isinstance(doc, dict):
+        raise fail(f"expected a JSON object, got {type(doc).__name__}")
+    fmt = doc.get("format")
+    if fmt != FORMAT:
+        raise fail(f"not a polyrelu network file (format is {fmt!r}, expected "
+                   f"{FORMAT!r})")
+    version = doc.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise fail(f"'version' must be an integer, got {version!r}")
+    if version > VERSION or version < 1:
+        raise fail(f"unsupported format version {version} (this polyrelu reads "
+                   f"version {VERSION})")
+    activation = doc.get("activation", "relu")
+    if not isinstance(activation, str):
+        raise fail(f"'activation' must be a string, got {activation!r}")
+    layers_doc = doc.get("layers")
+    if not isinstance(layers_doc, list) or not layers_doc:
+        raise fail("'layers' must be a non-empty list of {\"W\": ..., \"b\": ...}")
+    layers = []
+    try:
+        for l, layer in enumerate(layers_doc, start=1):
+            if not isinstance(layer, dict) or "W" not in layer or "b" not in layer:
+                raise fail(f"layer {l}: expected an object with keys 'W' and 'b'")
+            W, b = layer["W"], layer["b"]
+            if not isinstance(W, list) or not W:
+                raise fail(f"layer {l}: 'W' must be a non-empty list of rows")
+            rows = []
+            for r, row in enumerate(W):
+                if not isinstance(row, list):
+                    raise fail(f"layer {l}, W row {r}: expected a list of numbers")
+                rows.append([_num(v, f"layer {l}, W row {r}, column {c}")
+                             for c, v in enumerate(row)])
+            if not isinstance(b, list):
+                raise fail(f"layer {l}: 'b' must be a list of numbers")
+            bias = [_num(v, f"layer {l}, b entry {i}") for i, v in enumerate(b)]
+            layers.append((rows, bias))
+        skips_doc = doc.get("skips") or {}
+        if not isinstance(skips_doc, dict):
+            raise fail("'skips' must be an object {\"target\": [sources]}")
+        skips = {}
+        for t, s in skips_doc.items():
+            if not isinstance(s, list) or not all(
+                    isinstance(k, int) and not isinstance(k, bool) for k in s):
+                raise fail(f"skips[{t!r}] must be a list of integer layer indices")
+            try:
+                skips[int(t)] = s
+            except ValueError:
+                raise fail(f"skip target {t!r} is not a layer index") from None
+        alpha = doc.get("alpha")
+        if alpha is not None:
+            alpha = _num(alpha, "alpha")
+            if activation != "leaky_relu" and alpha == 0:
+                alpha = None
+        net = Network.from_weights(layers, skips=skips, activation=activation,
+                                   alpha=alpha, max_denominator=max_denominator)
+    except ModelFileError:
+        raise
+    except PolyreluError as e:
+        raise ModelFileError(f"{source}: {e}") from None
+    arch = doc.get("architecture")
+    if arch is not None and arch != net.architecture:
+        raise fail(f"'architecture' says {arch!r} but the weights have shape "
+                   f"{net.architecture}")
+    return net
+
+
+def dumps(net: Network, metadata: dict | None = None) -> str:
+    """JSON text of ``net``: one weight row per line (readable diffs).
+
+    >>> from polyrelu import Network
+    >>> print(dumps(Network.from_weights([([[1, "-1/2"]], [0])])))  # doctest: +ELLIPSIS
+    {
+     "format": "polyrelu-network",
+     ...
+     "layers": [
+      {"W": [
+        ["1", "-1/2"]
+       ],
+       "b": ["0"]}
+     ],
+     "skips": {}
+    }
+    """
+    doc = to_json_dict(net, metadata)
+    parts = []
+    for key, value in doc.items():
+        if key != "layers":
+            parts.append(f" {json.dumps(key)}: {json.dumps(value)}")
+            continue
+        layers = []
+        for layer in value:
+            rows = ",\n".join(f"    {json.dumps(r)}" for r in layer["W"])
+            layers.append(f'  {{"W": [\n{rows}\n   ],\n   "b": {json.dumps(layer["b"])}}}')
+        parts.append(' "layers": [\n' + ",\n".join(layers) + "\n ]")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def loads(text: str, source: str = "<json>",
+          max_denominator: int | None = None) -> Network:
+    """Parse JSON text (errors name ``source`` and the JSON error position)."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{source}: malformed or truncated JSON: {e.msg} at "
+                             f"line {e.lineno}, column {e.colno} (char {e.pos})"
+                             ) from None
+    return from_json_dict(doc, source=source, max_denominator=max_denominator)
+
+
+def save_json(net: Network, path: Any, metadata: dict | None = None) -> None:
+    """Write ``net`` as exact JSON to ``path``."""
+    with open(os.fspath(path), "w", encoding="utf-8") as fh:
+        fh.write(dumps(net, metadata))
+
+
+def load_json(path: Any, max_denominator: int | None = None) -> Network:
+    """Read an exact JSON model file.
+
+    >>> import tempfile, os
+    >>> from polyrelu import Network
+    >>> net = Network.from_weights([([[1, -1]], [0]), ([["2/3"]], [1])])
+    >>> p = os.path.join(tempfile.mkdtemp(), "net.json")
+    >>> save_json(net, p)
+    >>> load_json(p) == net
+    True
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise ModelFileError(f"model file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{path}: cannot read: {e}") from None
+    return loads(text, source=path, max_denominator=max_denominator)

@@ -1,0 +1,499 @@
+"""ONNX import (exact) and float64 export.
+
+:func:`load_onnx` interprets the graph node by node.  Supported operators
+(default domain; opset 7 onward -- the MATLAB ACAS Xu exports use opset 8):
+
+* ``MatMul`` (value @ constant), ``Gemm`` (``transB``, ``alpha``, ``beta``;
+  ``transA=0``);
+* ``Add``/``Sub`` with a constant (e.g. input normalisation ``x - mean``),
+  ``Mul``/``Div`` by a constant, ``Neg``;
+* ``Add`` of two computed values when it is a residual connection of
+  post-activation values (a skip, J&V eq. 46);
+* ``Relu``, ``LeakyRelu``, ``Clip`` with bounds ``[-1, 1]`` (hard tanh);
+* ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Identity``,
+  ``Dropout`` (inference: identity), ``Constant``;
+* integer shape arithmetic on constants (``Shape``, ``Gather``, ``Concat``,
+  ...), as in torch's export of ``x.view(x.size(0), -1)``.
+
+Constant affine operations are folded exactly into the adjacent layers
+(float32 weights become exact dyadic rationals), so e.g. the ``Sub`` of the
+ACAS Xu ``input_AvgImg`` becomes part of the first layer's bias.  The batch
+dimension is taken to be 1.  Anything else raises
+:class:`~polyrelu.exceptions.UnsupportedLayerError` naming the node, its op
+type and the file.
+
+>>> import os, tempfile
+>>> from polyrelu import Network
+>>> net = Network.from_weights([([[1, -1], [2, 1]], [0, "1/2"]), ([[1, 1]], [-1])])
+>>> p = os.path.join(tempfile.mkdtemp(), "net.onnx")
+>>> save_onnx(net, p)
+>>> load_onnx(p) == net
+True
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Any
+
+from ..exceptions import ModelFileError, PolyreluError, UnsupportedLayerError
+from ..network import Network
+from ..numbers import rationalize, to_fraction
+from ._builder import ChainBuilder, Value, fractions_to_q, q
+
+__all__ = ["load_onnx", "onnx_to_network", "save_onnx", "to_onnx_model",
+           "SUPPORTED_OPS"]
+
+SUPPORTED_OPS = ("MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Neg", "Relu",
+                 "LeakyRelu", "Clip", "Flatten", "Reshape", "Squeeze", "Unsqueeze",
+                 "Identity", "Dropout", "Constant", "Shape")
+
+
+def _import_onnx():
+    try:
+        import onnx  # noqa: F401
+        from onnx import numpy_helper  # noqa: F401
+    except ImportError:  # pragma: no cover - onnx is an install extra
+        raise ModelFileError("reading ONNX needs the 'onnx' package "
+                             "(pip install polyrelu[onnx])") from None
+    import onnx
+
+    return onnx
+
+
+def load_onnx(path: Any, max_denominator: int | None = None) -> Network:
+    """Read an ONNX file into an exact network.
+
+    Parameters
+    ----------
+    path : str or path-like
+    max_denominator : int, optional
+        Round the composed weights (reported in ``net.rounding_error``).
+    """
+    onnx = _import_onnx()
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        model = onnx.load(path)
+    except Exception as e:  # protobuf DecodeError, truncated file, ...
+        raise ModelFileError(f"{path}: not a readable ONNX model (malformed or "
+                             f"truncated): {type(e).__name__}: {e}") from None
+    return onnx_to_network(model, source=path, max_denominator=max_denominator)
+
+
+def _attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def onnx_to_network(model, source: str = "<onnx>",
+                    max_denominator: int | None = None) -> Network:
+    """Convert a loaded ``onnx.ModelProto`` (see :func:`load_onnx`)."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    graph = model.graph
+    opset = None
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            opset = imp.version
+    if opset is not None and opset < 7:
+        raise ModelFileError(f"{source}: ONNX opset {opset} is not supported "
+                             f"(opset 7 onward)")
+
+    def file_fail(msg: str) -> ModelFileError:
+        return ModelFileError(f"{source}: {msg}")
+
+    consts: dict[str, Any] = {}
+    try:
+        for init in graph.initializer:
+            consts[init.name] = numpy_helper.to_array(init)
+    except Exception as e:
+        raise file_fail(f"cannot read initializer: {e}") from None
+    real_inputs = [i for i in graph.input if i.name not in consts]
+    if len(real_inputs) != 1:
+        raise UnsupportedLayerError(
+            f"{source}: the graph has {len(real_inputs)} non-constant inputs "
+            f"({', '.join(i.name for i in real_inputs)}); exactly one is supported")
+    if len(graph.output) != 1:
+        raise UnsupportedLayerError(f"{source}: the graph has {len(graph.output)} "
+                                    f"outputs; exactly one is supported")
+    inp = real_inputs[0]
+    dims = []
+    for k, d in enumerate(inp.type.tensor_type.shape.dim):
+        if d.HasField("dim_value") and d.dim_value > 0:
+            dims.append(int(d.dim_value))
+        elif k == 0:
+            dims.append(1)      # symbolic batch dimension
+        else:
+            raise UnsupportedLayerError(
+                f"{source}: input {inp.name!r} has a symbolic dimension {k} "
+                f"({d.dim_param!r}); only the batch dimension may be symbolic")
+    if not dims:
+        raise UnsupportedLayerError(f"{source}: input {inp.name!r} has no static shape")
+    shape0 = tuple(dims)
+    d0 = int(np.prod(shape0))
+    where = {"node": "input"}
+
+    def fail(msg: str) -> ModelFileError:
+        return ModelFileError(f"{source}: {where['node']}: {msg}")
+
+    builder = ChainBuilder(d0, fail)
+    vals: dict[str, Any] = {inp.name: builder.input(shape0)}
+
+    def exact(arr, what: str) -> list:
+        arr = np.asarray(arr)
+        if arr.dtype.kind not in "fiub":
+            raise fail(f"{what}: unsupported tensor type {arr.dtype}")
+        try:
+            fr, _ = rationalize(arr.astype(np.float64) if arr.dtype.kind == "f" else
+                                arr.astype(object), None)
+        except PolyreluError as e:
+            raise fail(f"{what}: {e}") from None
+        return fractions_to_q(fr)
+
+    def const(name: str):
+        if name not in consts:
+            return None
+        return consts[name]
+
+    def is_var(name: str) -> bool:
+        return name in vals
+
+    def flat_const(arr, v: Value, what: str) -> list:
+        """Broadcast a constant to v's shape (batch 1) and flatten it exactly."""
+        arr = np.asarray(arr)
+        try:
+            b = np.broadcast_shapes(arr.shape, v.shape)
+        except ValueError:
+            raise fail(f"{what} of shape {arr.shape} does not broadcast to the value "
+                       f"of shape {v.shape}") from None
+        if b != tuple(v.shape):
+            raise UnsupportedLayerError(str(fail(
+                f"{what} of shape {arr.shape} would enlarge the value of shape "
+                f"{v.shape}")))
+        return exact(np.broadcast_to(arr, v.shape).reshape(-1), what)
+
+    def need_matrix_input(v: Value, op: str) -> None:
+        if int(np.prod(v.shape[:-1])) != 1:
+            raise UnsupportedLayerError(str(fail(
+                f"{op} on a value of shape {v.shape}: only a single feature row "
+                f"(batch 1) is supported")))
+
+    for idx, node in enumerate(graph.node):
+        op = node.op_type
+        where["node"] = f"node {idx} {node.name or node.output[0]!r} (op {op})"
+        if node.domain not in ("", "ai.onnx"):
+            raise UnsupportedLayerError(str(fail(
+                f"operator domain {node.domain!r} is not supported; supported ops: "
+                f"{', '.join(SUPPORTED_OPS)}")))
+        at = _attrs(node)
+        ins = list(node.input)
+        outs = list(node.output)
+        if op == "Constant":
+            t = at.get("value")
+            if t is None:
+                for key in ("value_float", "value_floats", "value_int", "value_ints"):
+                    if key in at:
+                        t = np.asarray(at[key])
+                        break
+            else:
+                t = numpy_helper.to_array(t)
+            if t is None:
+                raise UnsupportedLayerError(str(fail("Constant without a numeric value")))
+            consts[outs[0]] = np.asarray(t)
+            continue
+        var_ins = [n for n in ins if n and is_var(n)]
+        if op == "Shape" and var_ins:
+            # Shape of a computed value (batch 1): feeds view(x.size(0), -1) subgraphs.
+            consts[outs[0]] = np.asarray(vals[ins[0]].shape, dtype=np.int64)
+            continue
+        if not var_ins:
+            consts[outs[0]] = _fold_constant(node, at, [consts.get(n) for n in ins], fail)
+            continue
+        try:
+            if op in ("Identity", "Dropout"):
+                vals[outs[0]] = vals[ins[0]]
+            elif op == "Relu":
+                vals[outs[0]] = builder.activate(vals[ins[0]], "relu", None, where["node"])
+            elif op == "LeakyRelu":
+                a = to_fraction(float(at.get("alpha", 0.01)), "LeakyRelu alpha")
+                vals[outs[0]] = builder.activate(vals[ins[0]], "leaky_relu", a,
+                                                 where["node"])
+            elif op == "Clip":
+                lo = at.get("min")
+                hi = at.get("max")
+                if len(ins) > 1 and ins[1]:
+                    lo = const(ins[1])
+                if len(ins) > 2 and ins[2]:
+                    hi = const(ins[2])
+                if lo is None or hi is None or float(np.asarray(lo)) != -1.0 or \
+                        float(np.asarray(hi)) != 1.0:
+                    raise UnsupportedLayerError(str(fail(
+                        f"Clip with bounds ({lo}, {hi}): only Clip(-1, 1) (hard tanh) "
+                        f"is a supported activation")))
+                vals[outs[0]] = builder.activate(vals[ins[0]], "hard_tanh", None,
+                                                 where["node"])
+            elif op == "MatMul":
+                if not is_var(ins[0]) or const(ins[1]) is None:
+                    raise UnsupportedLayerError(str(fail(
+                        "only value @ constant-matrix MatMul is supported")))
+                v = vals[ins[0]]
+                Wt = np.asarray(const(ins[1]))
+                if Wt.ndim != 2:
+                    raise UnsupportedLayerError(str(fail(
+                        f"MatMul weight of shape {Wt.shape}: a 2-D matrix is required")))
+                need_matrix_input(v, op)
+                if Wt.shape[0] != v.shape[-1]:
+                    raise fail(f"weight has shape {Wt.shape} but the value has "
+                               f"{v.shape[-1]} features")
+                W = exact(Wt.T, "MatMul weight")
+                vals[outs[0]] = builder.linear(v, W, None, v.shape[:-1] + (Wt.shape[1],))
+            elif op == "Gemm":
+                if not is_var(ins[0]) or const(ins[1]) is None:
+                    raise UnsupportedLayerError(str(fail(
+                        "only Gemm(value, constant B, constant C) is supported")))
+                if at.get("transA", 0):
+                    raise UnsupportedLayerError(str(fail("Gemm with transA=1 is not "
+                                                         "supported")))
+                v = vals[ins[0]]
+                need_matrix_input(v, op)
+                B = np.asarray(const(ins[1]))
+                if B.ndim != 2:
+                    raise fail(f"Gemm B of shape {B.shape} is not a matrix")
+                Bm = B.T if at.get("transB", 0) else B          # (in, out)
+                if Bm.shape[0] != v.shape[-1]:
+                    raise fail(f"Gemm B has shape {B.shape} (transB="
+                               f"{at.get('transB', 0)}) but the value has "
+                               f"{v.shape[-1]} features")
+                alpha = to_fraction(float(at.get("alpha", 1.0)), "Gemm alpha")
+                beta = to_fraction(float(at.get("beta", 1.0)), "Gemm beta")
+                W = exact(Bm.T, "Gemm B")
+                aq = q(alpha)
+                if alpha != 1:
+                    W = [[aq * w for w in row] for row in W]
+                b = None
+                if len(ins) > 2 and ins[2]:
+                    C = const(ins[2])
+                    if C is None:
+                        raise UnsupportedLayerError(str(fail("Gemm C must be a constant")))
+                    out_shape = (1, Bm.shape[1])
+                    Cb = np.asarray(C)
+                    try:
+                        Cb = np.broadcast_to(Cb, out_shape).reshape(-1)
+                    except ValueError:
+                        raise fail(f"Gemm C of shape {Cb.shape} does not broadcast "
+                                   f"to {out_shape}") from None
+                    bq = q(beta)
+                    b = [bq * x for x in exact(Cb, "Gemm C")]
+                vals[outs[0]] = builder.linear(v, W, b, v.shape[:-1] + (Bm.shape[1],))
+            elif op in ("Add", "Sub", "Mul", "Div"):
+                a_name, b_name = ins[0], ins[1]
+                if is_var(a_name) and is_var(b_name):
+                    if op != "Add":
+                        raise UnsupportedLayerError(str(fail(
+                            f"{op} of two computed values is not supported")))
+                    va, vb = vals[a_name], vals[b_name]
+                    shape = va.shape if len(va.shape) >= len(vb.shape) else vb.shape
+                    vals[outs[0]] = builder.add(va, vb, shape)
+                    continue
+                var_first = is_var(a_name)
+                v = vals[a_name] if var_first else vals[b_name]
+                k = const(b_name if var_first else a_name)
+                if k is None:
+                    raise UnsupportedLayerError(str(fail(
+                        f"input {b_name if var_first else a_name!r} is neither a "
+                        f"constant nor computed from the network input")))
+                kv = flat_const(k, v, f"{op} constant")
+                if op == "Add":
+                    vals[outs[0]] = builder.add_const(v, kv)
+                elif op == "Sub":
+                    if var_first:
+                        vals[outs[0]] = builder.add_const(v, [-x for x in kv])
+                    else:       # k - v
+                        neg = builder.scale(v, [q(Fraction(-1))] * v.out_dim)
+                        vals[outs[0]] = builder.add_const(neg, kv)
+                elif op == "Mul":
+                    vals[outs[0]] = builder.scale(v, kv)
+                else:
+                    if not var_first:
+                        raise UnsupportedLayerError(str(fail(
+                            "dividing a constant by a computed value is not "
+                            "piecewise linear")))
+                    if any(x == 0 for x in kv):
+                        raise fail("division by zero in a constant divisor")
+                    vals[outs[0]] = builder.scale(v, [1 / x for x in kv])
+            elif op == "Neg":
+                v = vals[ins[0]]
+                vals[outs[0]] = builder.scale(v, [q(Fraction(-1))] * v.out_dim)
+            elif op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):
+                v = vals[ins[0]]
+                n = int(np.prod(v.shape))
+                if op == "Flatten":
+                    axis = int(at.get("axis", 1))
+                    if axis < 0:
+                        axis += len(v.shape)
+                    shape = (int(np.prod(v.shape[:axis])), int(np.prod(v.shape[axis:])))
+                elif op == "Reshape":
+                    target = const(ins[1]) if len(ins) > 1 else at.get("shape")
+                    if target is None:
+                        raise UnsupportedLayerError(str(fail(
+                            "Reshape needs a constant target shape")))
+                    target = [int(t) for t in np.asarray(target).reshape(-1)]
+                    target = [v.shape[i] if t == 0 and not at.get("allowzero", 0)
+                              and i < len(v.shape) else t for i, t in enumerate(target)]
+                    try:
+                        shape = np.empty(v.shape, dtype=np.int8).reshape(target).shape
+                    except ValueError:
+                        raise fail(f"cannot reshape {v.shape} to {target}") from None
+                elif op == "Squeeze":
+                    axes = at.get("axes")
+                    if axes is None and len(ins) > 1 and ins[1]:
+                        axes = list(np.asarray(const(ins[1])).reshape(-1))
+                    arr = np.empty(v.shape, dtype=np.int8)
+                    shape = np.squeeze(arr, axis=None if axes is None else
+                                       tuple(int(a) for a in axes)).shape
+                else:
+                    axes = at.get("axes")
+                    if axes is None and len(ins) > 1 and ins[1]:
+                        axes = list(np.asarray(const(ins[1])).reshape(-1))
+                    shape = list(v.shape)
+                    for ax in sorted(int(t) for t in (axes or ())):
+                        shape.insert(ax if ax >= 0 else len(shape) + ax + 1, 1)
+                    shape = tuple(shape)
+                if int(np.prod(shape)) != n:
+                    raise fail(f"{op} changes the number of elements ({v.shape} -> "
+                               f"{shape})")
+                vals[outs[0]] = builder.reshape(v, tuple(shape))
+            else:
+                raise UnsupportedLayerError(str(fail(
+                    f"unsupported operator {op}; supported: "
+                    f"{', '.join(SUPPORTED_OPS)}")))
+        except (UnsupportedLayerError, ModelFileError):
+            raise
+        except PolyreluError as e:
+            raise ModelFileError(str(fail(str(e)))) from None
+        except (IndexError, KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(str(fail(f"malformed node: {type(e).__name__}: {e}"))
+                                 ) from None
+    out_name = graph.output[0].name
+    if out_name not in vals:
+        raise ModelFileError(f"{source}: the graph output {out_name!r} is not computed "
+                             f"from the input")
+    where["node"] = f"output {out_name!r}"
+    out = vals[out_name]
+    if int(np.prod(out.shape[:-1] or (1,))) != 1:
+        raise UnsupportedLayerError(f"{source}: output of shape {out.shape} is not a "
+                                    f"single feature row")
+    return builder.finish(out, max_denominator)
+
+
+_CONST_OPS = ("Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape",
+              "Flatten", "Add", "Sub", "Mul")
+
+
+def _fold_constant(node, at: dict, args: list, fail):
+    """Evaluate a node whose inputs are all constants (shape arithmetic of torch
+    exports).  Only integer arithmetic is folded: float arithmetic on constants
+    would have to be done in float32, which is not exact."""
+    import numpy as np
+
+    op = node.op_type
+    if op not in _CONST_OPS or any(x is None for x in args):
+        raise UnsupportedLayerError(str(fail(
+            f"computation on constants with {op} is not supported (only shape "
+            f"arithmetic: {', '.join(_CONST_OPS)}); export with constant folding")))
+    a: list[Any] = [np.asarray(x) for x in args]
+    if op in ("Identity", "Cast"):
+        if op == "Cast" and a[0].dtype.kind == "f":
+            raise UnsupportedLayerError(str(fail("Cast of a float constant is not exact")))
+        return a[0]
+    if op == "Gather":
+        return np.take(a[0], a[1], axis=int(at.get("axis", 0)))
+    if op in ("Unsqueeze", "Squeeze"):
+        axes = at.get("axes")
+        if axes is None and len(a) > 1:
+            axes = [int(t) for t in a[1].reshape(-1)]
+        if op == "Squeeze":
+            return np.squeeze(a[0], axis=None if axes is None else tuple(axes))
+        out = a[0]
+        for ax in sorted(int(t) for t in (axes or ())):
+            out = np.expand_dims(out, ax if ax >= 0 else out.ndim + ax + 1)
+        return out
+    if op == "Concat":
+        return np.concatenate([x.reshape(-1) if x.ndim == 0 else x for x in a],
+                              axis=int(at.get("axis", 0)))
+    if op == "Reshape":
+        return a[0].reshape([int(t) for t in a[1].reshape(-1)])
+    if op == "Flatten":
+        axis = int(at.get("axis", 1))
+        return a[0].reshape(int(np.prod(a[0].shape[:axis])), -1)
+    if any(x.dtype.kind not in "iu" for x in a):
+        raise UnsupportedLayerError(str(fail(
+            f"{op} of float constants is not folded (float32 arithmetic is not exact)")))
+    return {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply}[op](a[0], a[1])
+
+
+# ------------------------------------------------------------------ export
+def to_onnx_model(net: Network, opset: int = 13):
+    """A float64 ONNX model of ``net`` (MatMul/Add/activation; skips as Add).
+
+    Float64 rounds rationals that are not dyadic; leaky ReLU's slope is an ONNX
+    float attribute (float32).  Re-import is exact for dyadic weights.
+    """
+    onnx = _import_onnx()
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    def farr(M):
+        return np.array([[float(x) for x in row] for row in M], dtype=np.float64)
+
+    nodes, inits = [], []
+    nu = ["input"]
+    skips = net.skip_map
+    L = net.num_layers
+    for l, layer in enumerate(net.layers, start=1):
+        u = nu[-1]
+        for k, s in enumerate(skips.get(l, ())):
+            name = f"u{l}_{k}"
+            nodes.append(helper.make_node("Add", [u, nu[s]], [name], name=f"skip_{s}_{l}"))
+            u = name
+        inits.append(numpy_helper.from_array(farr(layer.W).T.copy(), f"W{l}"))
+        inits.append(numpy_helper.from_array(np.array([float(x) for x in layer.b],
+                                                      dtype=np.float64), f"b{l}"))
+        nodes.append(helper.make_node("MatMul", [u, f"W{l}"], [f"m{l}"], name=f"matmul{l}"))
+        z = "output" if l == L else f"z{l}"
+        nodes.append(helper.make_node("Add", [f"m{l}", f"b{l}"], [z], name=f"bias{l}"))
+        if l == L:
+            break
+        if net.activation == "relu":
+            nodes.append(helper.make_node("Relu", [z], [f"nu{l}"], name=f"relu{l}"))
+        elif net.activation == "leaky_relu":
+            nodes.append(helper.make_node("LeakyRelu", [z], [f"nu{l}"], name=f"lrelu{l}",
+                                          alpha=float(net.alpha)))
+        else:
+            if l == 1:
+                inits.append(numpy_helper.from_array(np.array(-1.0), "clip_lo"))
+                inits.append(numpy_helper.from_array(np.array(1.0), "clip_hi"))
+            nodes.append(helper.make_node("Clip", [z, "clip_lo", "clip_hi"], [f"nu{l}"],
+                                          name=f"hardtanh{l}"))
+        nu.append(f"nu{l}")
+    graph = helper.make_graph(
+        nodes, "polyrelu",
+        [helper.make_tensor_value_info("input", TensorProto.DOUBLE, ["N", net.input_dim])],
+        [helper.make_tensor_value_info("output", TensorProto.DOUBLE,
+                                       ["N", net.output_dim])],
+        initializer=inits)
+    model = helper.make_model(graph, producer_name="polyrelu",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(model)
+    return model
+
+
+def save_onnx(net: Network, path: Any, opset: int = 13) -> None:
+    """Write a float64 ONNX model of ``net`` (see :func:`to_onnx_model`)."""
+    onnx = _import_onnx()
+    onnx.save(to_onnx_model(net, opset), os.fspath(path))

@@ -1,0 +1,817 @@
+"""Model I/O: exact JSON, torch / TorchScript / fx, ONNX, .nnet, default model, CLI.
+
+Cross-checks: float64 numpy evaluation of the raw file weights, onnx's own
+reference evaluator, torch float64 forward passes, float32 rounding of the
+.nnet decimals against the ONNX float32 weights.
+"""
+
+import json
+import os
+import random
+import subprocess
+import sys
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polyrelu.exceptions import (
+    ModelFileError,
+    NetworkError,
+    NonFiniteError,
+    PolyreluError,
+    UnsupportedLayerError,
+)
+from polyrelu.io import SUPPORTED_EXTENSIONS, load, load_default_model, save
+from polyrelu.io.jsonio import dumps, from_json_dict, load_json, loads, to_json_dict
+from polyrelu.network import Network, random_network
+
+SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+ONNX_DIR = os.path.join(SHARED, "data", "onnx")
+NNET_DIR = os.path.join(SHARED, "data", "nnet")
+ACAS_ONNX = os.path.join(ONNX_DIR, "ACASXU_run2a_1_1_batch_2000.onnx")
+ACAS_NNET = os.path.join(NNET_DIR, "ACASXU_run2a_1_1_batch_2000.nnet")
+
+needs_data = pytest.mark.skipif(not os.path.exists(ACAS_ONNX),
+                                reason="shared model files not available")
+
+
+def rel_close(a, b, rel):
+    return abs(a - b) <= rel * (1 + abs(b))
+
+
+@st.composite
+def any_net(draw):
+    widths = [draw(st.integers(1, 3))] + [draw(st.integers(1, 3))
+                                          for _ in range(draw(st.integers(1, 3)))]
+    widths.append(draw(st.integers(1, 2)))
+    if draw(st.booleans()):
+        widths = [2] * (len(widths) - 1) + [widths[-1]]
+    L = len(widths) - 1
+    skips = {}
+    for l in range(2, L + 1):
+        for k in range(0, l - 1):
+            if widths[k] == widths[l - 1] and draw(st.booleans()):
+                skips.setdefault(l, []).append(k)
+    act = draw(st.sampled_from(["relu", "leaky_relu", "hard_tanh"]))
+    net = random_network(widths, seed=draw(st.integers(0, 10 ** 6)),
+                         denominator=draw(st.sampled_from([1, 3, 8, 10 ** 12 + 39])),
+                         scale=draw(st.sampled_from([8, 10 ** 15])), skips=skips or None,
+                         activation=act,
+                         alpha=draw(st.sampled_from(["1/7", "1/100"])) if act == "leaky_relu"
+                         else None)
+    return net
+
+
+# ===================================================================== JSON
+@settings(max_examples=25)
+@given(any_net())
+def test_json_round_trip_is_exact(net):
+    assert from_json_dict(json.loads(json.dumps(to_json_dict(net)))) == net
+    assert loads(json.dumps(to_json_dict(net))).skips == net.skips
+    text = dumps(net, metadata={"note": "x"})          # the hand-formatted writer
+    assert loads(text) == net and json.loads(text) == to_json_dict(net, {"note": "x"})
+
+
+def test_json_file_round_trip(tmp_path):
+    net = random_network([2, 2, 2, 1], seed=5, denominator=7, skips={3: [1]},
+                         activation="leaky_relu", alpha="1/3")
+    p = tmp_path / "n.json"
+    save(net, p)
+    back = load(p)
+    assert back == net and back.alpha == F(1, 3) and back.skip_map == {3: (1,)}
+    assert Network.load(p) == net
+    net.save(tmp_path / "m.json")
+    assert load_json(tmp_path / "m.json") == net
+    doc = json.loads(p.read_text())
+    assert doc["format"] == "polyrelu-network" and doc["version"] == 1
+    assert doc["architecture"] == "2-2-2-1" and doc["skips"] == {"3": [1]}
+    assert all(isinstance(v, str) for row in doc["layers"][0]["W"] for v in row)
+
+
+def test_json_rounding_error_is_kept(tmp_path):
+    net = Network.from_weights([([[0.1, 0.2]], [0]), ([[1]], [0])], max_denominator=7)
+    assert net.rounding_error > 0
+    assert to_json_dict(net)["rounding_error"] == str(net.rounding_error)
+
+
+def test_save_refuses_non_json(tmp_path):
+    with pytest.raises(ModelFileError, match="json"):
+        save(random_network([2, 1], seed=0), tmp_path / "x.onnx")
+
+
+BASE = {"format": "polyrelu-network", "version": 1, "activation": "relu",
+        "layers": [{"W": [["1", "-1"], ["1/2", "0"]], "b": ["0", "1"]},
+                   {"W": [["1", "1"]], "b": ["0"]}]}
+
+
+def _mutate(fn):
+    doc = json.loads(json.dumps(BASE))
+    fn(doc)
+    return doc
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: d.update(format="other"), "format"),
+    (lambda d: d.update(version=2), "version 2"),
+    (lambda d: d.update(version="1"), "version"),
+    (lambda d: d.pop("layers"), "layers"),
+    (lambda d: d.update(layers=[]), "layers"),
+    (lambda d: d["layers"][0].pop("b"), "layer 1"),
+    (lambda d: d["layers"][1]["W"][0].append("1"), "layer 2"),
+    (lambda d: d["layers"][0]["W"][1].pop(), "row 1"),
+    (lambda d: d["layers"][0]["W"].__setitem__(0, "12"), "layer 1, W row 0"),
+    (lambda d: d["layers"][0]["W"][1].__setitem__(0, "nan"), "layer 1, W row 1, column 0"),
+    (lambda d: d["layers"][1]["b"].__setitem__(0, "inf"), "layer 2, b entry 0"),
+    (lambda d: d["layers"][1]["b"].__setitem__(0, "abc"), "layer 2, b entry 0"),
+    (lambda d: d["layers"][1]["b"].__setitem__(0, None), "layer 2, b entry 0"),
+    (lambda d: d["layers"][1]["b"].__setitem__(0, True), "layer 2, b entry 0"),
+    (lambda d: d.update(activation="tanh"), "tanh"),
+    (lambda d: d.update(activation=3), "activation"),
+    (lambda d: d.update(alpha="1/2"), "alpha"),
+    (lambda d: d.update(skips={"2": [1]}), "skip"),
+    (lambda d: d.update(skips=[1]), "skips"),
+    (lambda d: d.update(skips={"x": [0]}), "skip target"),
+    (lambda d: d.update(skips={"2": "0"}), "skips"),
+    (lambda d: d.update(architecture="2-3-1"), "architecture"),
+])
+def test_invalid_json_documents_name_file_and_place(tmp_path, mutate, match):
+    p = tmp_path / "broken_model.json"
+    p.write_text(json.dumps(_mutate(mutate)))
+    with pytest.raises(ModelFileError, match=match) as e:
+        load(p)
+    assert "broken_model.json" in str(e.value)
+
+
+def test_valid_base_document_loads():
+    net = from_json_dict(BASE)
+    assert net([1, 2]) == (F(-1) * 0 + F(1, 2) + 1,)  # relu(-1)=0, relu(1/2+1)
+    assert from_json_dict(_mutate(lambda d: d["layers"][1]["b"].__setitem__(0, 0.25))
+                          ).layers[1].b == (F(1, 4),)
+
+
+def test_truncated_and_malformed_json(tmp_path):
+    text = (tmp_path / "ok.json")
+    save(random_network([2, 3, 1], seed=1), text)
+    full = text.read_text()
+    rng = random.Random(0)
+    for cut in sorted(rng.sample(range(1, len(full) - 2), 8)) + [0]:
+        p = tmp_path / f"cut_{cut}.json"
+        p.write_text(full[:cut])
+        with pytest.raises(ModelFileError, match=f"cut_{cut}.json") as e:
+            load(p)
+        assert "line" in str(e.value) or "expected" in str(e.value)
+    p = tmp_path / "garbage.json"
+    p.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ModelFileError, match="garbage.json"):
+        load(p)
+    p = tmp_path / "list.json"
+    p.write_text("[1, 2]")
+    with pytest.raises(ModelFileError, match="list.json"):
+        load(p)
+
+
+def test_missing_file_unknown_extension_and_directory(tmp_path):
+    with pytest.raises(ModelFileError, match="nope.json"):
+        load(tmp_path / "nope.json")
+    with pytest.raises(ModelFileError) as e:
+        load(tmp_path / "model.h5")
+    for ext in SUPPORTED_EXTENSIONS:
+        assert ext in str(e.value)
+    d = tmp_path / "dir.json"
+    d.mkdir()
+    with pytest.raises(ModelFileError, match="dir.json"):
+        load(d)
+
+
+# ============================================================ default model
+def test_default_model_is_the_2_8_8_1_phi2_network():
+    net = load_default_model()
+    assert net.architecture == "2-8-8-1" and net.activation == "relu" and not net.skips
+    # Trained weights converted exactly from float32: dyadic denominators.
+    for layer in net.layers:
+        for v in [w for row in layer.W for w in row] + list(layer.b):
+            assert v.denominator & (v.denominator - 1) == 0
+    # The fit is rough but the radial sinc shape is visible: near 1 at the
+    # origin, near 0 far out (J&V eq. 56).
+    assert net([0, 0])[0] > F(1, 2)
+    assert abs(net([9, 9])[0]) < F(1, 4)
+
+
+def test_default_model_resource_is_package_data():
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(os.path.dirname(__file__), "..", "setup.cfg"))
+    pats = cfg.get("options.package_data", "polyrelu", fallback="")
+    assert "data/*.json" in pats
+
+
+# ==================================================================== torch
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+def torch_out(module, x):
+    with torch.no_grad():
+        return module.double()(torch.tensor([[float(v) for v in x]],
+                                            dtype=torch.float64))[0].tolist()
+
+
+def exact_float_weights(layer):
+    return ([[F(w) for w in row] for row in layer.weight.detach().double().tolist()],
+            [F(b) for b in layer.bias.detach().double().tolist()])
+
+
+@settings(max_examples=15)
+@given(any_net())
+def test_torch_round_trip(net):
+    m = net.to_torch()
+    back = Network.from_torch(m)
+    vals = [v for layer in net.layers for row in layer.W + (layer.b,) for v in row]
+    dyadic = all(v.denominator & (v.denominator - 1) == 0 and abs(v.numerator) < 2 ** 53
+                 for v in vals + [net.alpha])
+    if dyadic:
+        assert back == net
+    else:
+        assert back.architecture == net.architecture and back.skips == net.skips
+        assert back.activation == net.activation
+    x = [F(1, 3), F(-2)] + [F(1, 2)] * (net.input_dim - 2)
+    x = x[:net.input_dim]
+    for e, f in zip(net(x), torch_out(m, x)):
+        assert rel_close(float(e), f, 1e-9)
+
+
+def test_sequential_layers_and_exact_composition():
+    torch.manual_seed(0)
+    l1, l2, l3, l4 = nn.Linear(2, 3), nn.Linear(3, 4), nn.Linear(4, 2), nn.Linear(2, 1)
+    seq = nn.Sequential(nn.Flatten(), l1, nn.Sequential(l2, nn.Identity()), nn.Dropout(0.5),
+                        l3, nn.ReLU(), l4).eval()
+    net = Network.from_torch(seq)
+    assert net.architecture == "2-2-1"
+    # Layer 1 is the exact product l3 (l2 (l1 x)) computed here independently.
+    W1, b1 = exact_float_weights(l1)
+    W2, b2 = exact_float_weights(l2)
+    W3, b3 = exact_float_weights(l3)
+    W21 = [[sum(W2[i][k] * W1[k][j] for k in range(3)) for j in range(2)] for i in range(4)]
+    b21 = [sum(W2[i][k] * b1[k] for k in range(3)) + b2[i] for i in range(4)]
+    W = [[sum(W3[i][k] * W21[k][j] for k in range(4)) for j in range(2)] for i in range(2)]
+    b = [sum(W3[i][k] * b21[k] for k in range(4)) + b3[i] for i in range(2)]
+    assert [list(r) for r in net.layers[0].W] == W and list(net.layers[0].b) == b
+    x = [F(3, 4), F(-5, 2)]
+    assert rel_close(float(net(x)[0]), torch_out(seq, x)[0], 1e-12)
+
+
+def test_leaky_relu_slope_and_hardtanh_are_exact():
+    seq = nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(0.1), nn.Linear(2, 1))
+    net = Network.from_torch(seq)
+    assert net.activation == "leaky_relu" and net.alpha == F(0.1)   # the float's exact value
+    ht = Network.from_torch(nn.Sequential(nn.Linear(2, 2), nn.Hardtanh(), nn.Linear(2, 1)))
+    assert ht.activation == "hard_tanh"
+    with pytest.raises(UnsupportedLayerError, match="Hardtanh"):
+        Network.from_torch(nn.Sequential(nn.Linear(2, 2), nn.Hardtanh(0, 1), nn.Linear(2, 1)))
+    with pytest.raises(UnsupportedLayerError, match="differs"):
+        Network.from_torch(nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2),
+                                         nn.LeakyReLU(0.2), nn.Linear(2, 1)))
+
+
+def test_max_denominator_on_torch_import():
+    torch.manual_seed(1)
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    exact = Network.from_torch(seq)
+    rounded = Network.from_torch(seq, max_denominator=100)
+    assert rounded.rounding_error > 0
+    diffs = [abs(a - b) for la, lb in zip(exact.layers, rounded.layers)
+             for ra, rb in zip(la.W + (la.b,), lb.W + (lb.b,)) for a, b in zip(ra, rb)]
+    assert max(diffs) == rounded.rounding_error <= F(1, 200)
+
+
+@pytest.mark.parametrize("layer, name", [
+    (nn.Conv1d(1, 1, 1), "Conv1d"), (nn.Sigmoid(), "Sigmoid"), (nn.Tanh(), "Tanh"),
+    (nn.BatchNorm1d(3), "BatchNorm1d"),
+])
+def test_unsupported_torch_layer_is_named(layer, name):
+    seq = nn.Sequential(nn.Linear(2, 3), layer, nn.Linear(3, 1))
+    with pytest.raises(UnsupportedLayerError, match=name) as e:
+        Network.from_torch(seq)
+    assert "Linear" in str(e.value) and "ReLU" in str(e.value)   # lists what is supported
+
+
+def test_torch_shape_mismatch_names_the_layer():
+    from polyrelu.exceptions import ShapeError
+
+    with pytest.raises(ShapeError, match="'2'"):
+        Network.from_torch(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(4, 1)))
+    with pytest.raises(UnsupportedLayerError):
+        Network.from_torch({"0.weight": torch.zeros(1, 2)})
+
+
+class ResidualHidden(nn.Module):
+    """h1 = relu(l1 x); h2 = relu(l2 h1); out = l3(h1 + h2): skip 1 -> 3."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2, self.l3 = nn.Linear(2, 3), nn.Linear(3, 3), nn.Linear(3, 1)
+
+    def forward(self, x):
+        h1 = torch.relu(self.l1(x))
+        h2 = torch.nn.functional.relu(self.l2(h1))
+        return self.l3(h1 + h2)
+
+
+class ResidualInput(nn.Module):
+    """out = l2(x + relu(l1 x)): skip 0 -> 2."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.act, self.l2 = nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.l2(x + self.act(self.l1(x)))
+
+
+class PreActivationSkip(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(2, 2), nn.Linear(2, 2)
+
+    def forward(self, x):
+        return torch.relu(self.l2(torch.relu(self.l1(x))) + x)
+
+
+class ControlFlow(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(2, 1)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.l1(x)
+        return -self.l1(x)
+
+
+class Sigmoidal(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.l1(x))
+
+
+@pytest.mark.parametrize("cls, skips", [(ResidualHidden, ((3, (1,)),)),
+                                        (ResidualInput, ((2, (0,)),))])
+def test_fx_residual_model_becomes_skip(cls, skips):
+    torch.manual_seed(2)
+    m = cls().eval()
+    net = Network.from_torch(m)
+    assert net.skips == skips
+    rng = random.Random(0)
+    for _ in range(5):
+        x = [F(rng.randint(-40, 40), 8) for _ in range(2)]
+        assert rel_close(float(net(x)[0]), torch_out(m, x)[0], 1e-12)
+    # and back: to_torch of the skip network computes the same function
+    m2 = net.to_torch()
+    x = [F(1, 2), F(-3, 4)]
+    assert rel_close(torch_out(m2, x)[0], float(net(x)[0]), 1e-12)
+    assert Network.from_torch(m2) == net
+
+
+@pytest.mark.parametrize("cls, match", [(PreActivationSkip, "cannot be represented"),
+                                        (ControlFlow, "fx"),
+                                        (Sigmoidal, "sigmoid")])
+def test_unsupported_fx_models(cls, match):
+    with pytest.raises(UnsupportedLayerError, match=match):
+        Network.from_torch(cls())
+
+
+def test_torchscript_round_trip(tmp_path):
+    from polyrelu.io.torchio import save_torchscript
+
+    for net in (random_network([2, 3, 3, 1], seed=3),
+                random_network([2, 2, 2, 2, 1], seed=4, skips={3: [1], 4: [0, 2]}),
+                random_network([2, 3, 1], seed=5, activation="hard_tanh"),
+                random_network([2, 3, 1], seed=6, activation="leaky_relu", alpha="1/4")):
+        p = tmp_path / "m.pt"
+        save_torchscript(net, p)
+        assert load(p) == net
+        scripted = torch.jit.load(str(p))
+        x = [F(3, 8), F(-7, 4)]
+        assert rel_close(torch_out(scripted, x)[0], float(net(x)[0]), 1e-12)
+
+
+def test_user_scripted_and_traced_sequential(tmp_path):
+    torch.manual_seed(3)
+    seq = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 4), nn.ReLU()),
+                        nn.Linear(4, 1)).eval()
+    ref = Network.from_torch(seq)
+    torch.jit.save(torch.jit.script(seq), str(tmp_path / "s.pt"))
+    assert load(tmp_path / "s.pt") == ref
+    torch.jit.save(torch.jit.trace(seq, torch.zeros(1, 2)), str(tmp_path / "t.ts"))
+    assert load(tmp_path / "t.ts") == ref
+    # A scripted custom module cannot be traced by fx: a clear error.
+    torch.jit.save(torch.jit.script(ResidualInput()), str(tmp_path / "r.pt"))
+    with pytest.raises(UnsupportedLayerError, match="TorchScript"):
+        load(tmp_path / "r.pt")
+
+
+def test_state_dict_with_arch(tmp_path):
+    torch.manual_seed(4)
+    seq = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                        nn.Linear(16, 1))
+    torch.save(seq.state_dict(), tmp_path / "sd.pth")
+    assert load(tmp_path / "sd.pth", arch="2-16-16-1") == Network.from_torch(seq)
+    with pytest.raises(ModelFileError, match="sd.pth") as e:
+        load(tmp_path / "sd.pth", arch="2-8-1")
+    assert "2-8-1" in str(e.value)
+    with pytest.raises(ModelFileError, match="architecture"):
+        load(tmp_path / "sd.pth", arch="two-layers")
+    # without arch, a state dict is not a TorchScript archive: the hint says --arch
+    with pytest.raises(ModelFileError, match="arch"):
+        load(tmp_path / "sd.pth")
+
+
+def test_damaged_torch_files(tmp_path):
+    from polyrelu.io.torchio import save_torchscript
+
+    p = tmp_path / "good.pt"
+    save_torchscript(random_network([2, 3, 1], seed=0), p)
+    data = p.read_bytes()
+    for i, cut in enumerate((len(data) // 2, 100, 0)):
+        q = tmp_path / f"damaged{i}.pt"
+        q.write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match=f"damaged{i}.pt"):
+            load(q)
+        with pytest.raises(ModelFileError, match=f"damaged{i}.pt"):
+            load(q, arch="2-3-1")
+
+
+# ===================================================================== ONNX
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from polyrelu.io.onnxio import load_onnx, save_onnx  # noqa: E402
+
+
+def numpy_chain(path, x):
+    """Independent float64 evaluation of a MatMul/Add/Relu/Sub/Flatten chain,
+    reading the weights straight from the file."""
+    m = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in m.graph.initializer}
+    real = [i for i in m.graph.input if i.name not in inits][0]
+    shape = [d.dim_value or 1 for d in real.type.tensor_type.shape.dim]
+    env = {real.name: np.asarray(x, dtype=np.float64).reshape(shape)}
+    for n in m.graph.node:
+        a = [env.get(i, inits.get(i)) for i in n.input]
+        if n.op_type == "MatMul":
+            r = a[0] @ a[1]
+        elif n.op_type == "Add":
+            r = a[0] + a[1]
+        elif n.op_type == "Sub":
+            r = a[0] - a[1]
+        elif n.op_type == "Relu":
+            r = np.maximum(a[0], 0)
+        elif n.op_type == "Flatten":
+            r = a[0].reshape(a[0].shape[0], -1)
+        else:
+            raise AssertionError(n.op_type)
+        env[n.output[0]] = r
+    return env[m.graph.output[0].name].reshape(-1)
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["ACASXU_run2a_1_1_batch_2000.onnx",
+                                  "ACASXU_run2a_1_1_batch_2000-retrain.onnx",
+                                  "ACASXU_run2a_1_1_batch_2000-retrain-mirror.onnx"])
+def test_onnx_acas(name):
+    path = os.path.join(ONNX_DIR, name)
+    net = load(path)
+    assert net.architecture == "5-50-50-50-50-50-50-5" and net.activation == "relu"
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x = rng.uniform(-1, 1, size=5)
+        exact = net([float(v) for v in x])
+        ref = numpy_chain(path, x)
+        scale = 1 + np.max(np.abs(ref))
+        assert all(abs(float(e) - r) <= 1e-9 * scale for e, r in zip(exact, ref))
+
+
+@needs_data
+@pytest.mark.parametrize("name, arch", [
+    ("mnist8x8_student_12_12_12_10.onnx", "64-32-16-10"),
+    ("mnist8x8_student_12_12_12_10-mirror.onnx", "64-12-12-12-10"),
+    ("mnist8x8_student_36_10-mirror.onnx", "64-36-10"),
+    ("mnist8x8_100_200_300_200_100_10-mirror.onnx", "64-40-40-10"),
+    ("mnist8x8_100_200_300_200_100_10.onnx", "64-100-200-300-200-100-10"),
+])
+def test_onnx_mnist(name, arch):
+    path = os.path.join(ONNX_DIR, name)
+    net = load(path)
+    assert net.architecture == arch       # the architecture in the graph, not the name
+    x = np.random.default_rng(2).uniform(0, 16, size=64)
+    exact = net([float(v) for v in x])      # one point: exact evaluation is heavy
+    ref = numpy_chain(path, x)
+    scale = 1 + np.max(np.abs(ref))
+    assert all(abs(float(e) - r) <= 1e-9 * scale for e, r in zip(exact, ref))
+
+
+@needs_data
+def test_onnx_weights_are_the_exact_float32_values():
+    net = load(ACAS_ONNX)
+    m = onnx.load(ACAS_ONNX)
+    W1 = numpy_helper.to_array([t for t in m.graph.initializer
+                                if t.name == "Operation_1_MatMul_W"][0])
+    assert [list(r) for r in net.layers[0].W] == [[F(float(v)) for v in col] for col in W1.T]
+
+
+def _model(nodes, inits, in_shape, out_name="y", opset=13, elem=TensorProto.FLOAT):
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", elem, in_shape)],
+                          [helper.make_tensor_value_info(out_name, elem, None)],
+                          initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _reference(model, x):
+    from onnx.reference import ReferenceEvaluator
+
+    init = {t.name for t in model.graph.initializer}
+    name = [i.name for i in model.graph.input if i.name not in init][0]
+    return ReferenceEvaluator(model).run(None, {name: x})[0].reshape(-1)
+
+
+def test_onnx_gemm_normalisation_reshape_constant(tmp_path):
+    rng = np.random.default_rng(3)
+    f32 = np.float32
+    inits = {"mean": rng.normal(size=(1, 3)).astype(f32),
+             "std": rng.uniform(0.5, 2, size=(3,)).astype(f32),
+             "B1": rng.normal(size=(4, 3)).astype(f32), "C1": rng.normal(size=(4,)).astype(f32),
+             "B2": rng.normal(size=(4, 2)).astype(f32), "C2": rng.normal(size=(1, 2)).astype(f32),
+             "shape": np.array([1, -1], dtype=np.int64)}
+    nodes = [
+        helper.make_node("Sub", ["x", "mean"], ["s"]),
+        helper.make_node("Div", ["s", "std"], ["d"]),
+        helper.make_node("Reshape", ["d", "shape"], ["r"]),
+        helper.make_node("Gemm", ["r", "B1", "C1"], ["g1"], transB=1, alpha=0.5, beta=2.0),
+        helper.make_node("Relu", ["g1"], ["h1"]),
+        helper.make_node("Identity", ["h1"], ["h1i"]),
+        helper.make_node("Constant", [], ["k"], value=numpy_helper.from_array(
+            np.array([0.25], dtype=f32))),
+        helper.make_node("Mul", ["h1i", "k"], ["h1k"]),
+        helper.make_node("Gemm", ["h1k", "B2", "C2"], ["g2"]),
+        helper.make_node("Flatten", ["g2"], ["y"], axis=1),
+    ]
+    model = _model(nodes, inits, [1, 3])
+    p = tmp_path / "norm.onnx"
+    onnx.save(model, p)
+    net = load(p)
+    assert net.architecture == "3-4-2"
+    for _ in range(4):
+        x = rng.normal(size=(1, 3)).astype(f32)
+        ref = _reference(model, x)   # float32 reference: loose comparison
+        ex = [float(v) for v in net([float(v) for v in x[0]])]
+        assert np.allclose(ex, ref, rtol=1e-4, atol=1e-4)
+    # exactness: the Div folds as an exact division, the Gemm alpha exactly
+    std0 = F(float(inits["std"][0]))
+    assert net.layers[0].W[0][0] == F(1, 2) * F(float(inits["B1"][0, 0])) / std0
+
+
+def test_onnx_skip_round_trip_and_leaky(tmp_path):
+    for net in (random_network([2, 2, 2, 2, 1], seed=7, skips={3: [1], 4: [0]}),
+                random_network([2, 3, 1], seed=8, activation="leaky_relu", alpha="1/4"),
+                random_network([2, 3, 3, 1], seed=9, activation="hard_tanh")):
+        p = tmp_path / "rt.onnx"
+        save_onnx(net, p)
+        assert load_onnx(p) == net
+        m = onnx.load(p)
+        x = np.array([[0.375, -1.25]])
+        assert np.allclose(_reference(m, x), [float(v) for v in net([0.375, -1.25])],
+                           rtol=1e-12)
+
+
+@pytest.mark.parametrize("op, nodes_fn, match", [
+    ("Sigmoid", lambda: [helper.make_node("MatMul", ["x", "W"], ["m"], name="mm"),
+                         helper.make_node("Sigmoid", ["m"], ["y"], name="sig")],
+     r"node 1 'sig' \(op Sigmoid\)"),
+    ("MatMul", lambda: [helper.make_node("MatMul", ["W2", "x"], ["y"], name="wrong_side")],
+     "wrong_side"),
+    ("Add", lambda: [helper.make_node("MatMul", ["x", "W"], ["m"]),
+                     helper.make_node("Relu", ["m"], ["h"]),
+                     helper.make_node("MatMul", ["h", "W"], ["m2"]),
+                     helper.make_node("Add", ["m2", "x"], ["y"], name="preact_add")],
+     "preact_add.*cannot be represented"),
+    ("Clip", lambda: [helper.make_node("MatMul", ["x", "W"], ["m"]),
+                      helper.make_node("Clip", ["m", "lo", "hi"], ["y"], name="clip")],
+     "Clip"),
+])
+def test_onnx_unsupported_nodes_are_named(tmp_path, op, nodes_fn, match):
+    inits = {"W": np.ones((2, 2), np.float32), "W2": np.ones((2, 1), np.float32),
+             "lo": np.array(0, np.float32), "hi": np.array(6, np.float32)}
+    p = tmp_path / "unsupported.onnx"
+    onnx.save(_model(nodes_fn(), inits, [1, 2]), p)
+    with pytest.raises(UnsupportedLayerError, match=match) as e:
+        load(p)
+    assert "unsupported.onnx" in str(e.value)
+
+
+def test_onnx_parallel_linear_maps_are_composed(tmp_path):
+    W = np.array([[1, 2], [3, -4]], np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["m"]),
+             helper.make_node("Add", ["m", "x"], ["y"])]        # x W + x = x (W + I)
+    p = tmp_path / "par.onnx"
+    onnx.save(_model(nodes, {"W": W}, [1, 2]), p)
+    net = load(p)
+    assert net.num_layers == 1
+    assert [list(r) for r in net.layers[0].W] == [[2, 3], [2, -3]]
+
+
+class ViewResidual(nn.Module):
+    """What torch.onnx exports as Shape/Gather/Concat/Reshape plus a residual Add."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(4, 4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = x.view(x.size(0), -1)
+        return self.l2(h + torch.relu(self.l1(h)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)),
+    lambda: ViewResidual(),
+])
+def test_onnx_exported_by_torch(tmp_path, make):
+    import warnings
+
+    torch.manual_seed(6)
+    m = make().eval()
+    p = tmp_path / "torch_export.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(m, (torch.zeros(1, 2, 2),), str(p), dynamo=False,
+                          input_names=["x"], dynamic_axes={"x": {0: "N"}})
+    net = load(p)
+    ref = Network.from_torch(m)
+    assert net == ref     # same float32 weights, exact on both paths
+
+
+def test_onnx_damaged_files(tmp_path):
+    net = random_network([2, 3, 1], seed=0)
+    p = tmp_path / "good.onnx"
+    save_onnx(net, p)
+    data = p.read_bytes()
+    for i, cut in enumerate((len(data) - 7, len(data) // 2, 10)):
+        q = tmp_path / f"trunc{i}.onnx"
+        q.write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match=f"trunc{i}.onnx"):
+            load(q)
+    q = tmp_path / "text.onnx"
+    q.write_text("this is not protobuf at all, just words")
+    with pytest.raises(PolyreluError, match="text.onnx"):
+        load(q)
+
+
+# ===================================================================== nnet
+@needs_data
+def test_nnet_raw_weights_round_to_the_onnx_float32_weights():
+    from polyrelu.io.nnet import read_nnet
+
+    raw, info = read_nnet(ACAS_NNET, normalize_input=False, normalize_output=False)
+    onx = load(ACAS_ONNX)
+    assert raw.architecture == onx.architecture
+    for la, lb in zip(raw.layers, onx.layers):
+        for ra, rb in zip(la.W + (la.b,), lb.W + (lb.b,)):
+            # the .nnet decimal, rounded to float32, is exactly the ONNX weight
+            assert [F(float(np.float32(float(v)))) for v in ra] == list(rb)
+    assert raw.layers[0].W[0][0] == F("5.40062e-02")     # decimals read exactly
+
+
+@needs_data
+def test_nnet_equals_normalised_onnx_on_the_input_box():
+    from polyrelu.io.nnet import read_nnet
+
+    net, info = read_nnet(ACAS_NNET)
+    assert load(ACAS_NNET) == net
+    lo, hi = info.input_box
+    assert lo == (0, F("-3.141593"), F("-3.141593"), 100, 0)
+    assert hi == (60760, F("3.141593"), F("3.141593"), 1200, 1200)
+    assert info.output_mean == F("7.5188840201005975") and info.output_range == F("373.94992")
+    onx = load(ACAS_ONNX)      # the ONNX export has no normalisation (its AvgImg is 0)
+    rng = random.Random(5)
+    for _ in range(3):
+        x = [a + (b - a) * F(rng.randint(0, 1000), 1000) for a, b in zip(lo, hi)]
+        xn = [(xi - m) / r for xi, m, r in zip(x, info.input_mean, info.input_range)]
+        expect = [info.output_range * y + info.output_mean for y in onx(xn)]
+        got = net(x)
+        # differ only by the float32 rounding of the weights in the ONNX file
+        assert all(abs(g - e) <= F(1, 10 ** 3) * (1 + abs(e)) for g, e in zip(got, expect))
+        # the exact check of the folding: the raw network on normalised inputs
+        raw, _ = read_nnet(ACAS_NNET, normalize_input=False, normalize_output=False)
+        assert got == tuple(info.output_range * y + info.output_mean for y in raw(xn))
+
+
+@needs_data
+def test_nnet_16bit_and_second_network():
+    from polyrelu.io.nnet import read_nnet
+
+    a, _ = read_nnet(ACAS_NNET)
+    b, _ = read_nnet(os.path.join(NNET_DIR, "ACASXU_run2a_1_1_batch_2000_16bit.nnet"))
+    c, _ = read_nnet(os.path.join(NNET_DIR, "ACASXU_run2a_1_2_batch_2000.nnet"))
+    assert a.architecture == b.architecture == c.architecture
+    assert a != b and a != c
+    # the 16-bit file holds the same network with weights quantised
+    ra, _ = read_nnet(ACAS_NNET, normalize_input=False, normalize_output=False)
+    rb, _ = read_nnet(os.path.join(NNET_DIR, "ACASXU_run2a_1_1_batch_2000_16bit.nnet"),
+                      normalize_input=False, normalize_output=False)
+    diff = max(abs(x - y) for la, lb in zip(ra.layers, rb.layers)
+               for r1, r2 in zip(la.W + (la.b,), lb.W + (lb.b,)) for x, y in zip(r1, r2))
+    assert 0 < diff < F(1, 100)
+
+
+def _nnet_text():
+    return ("// tiny test net\n// second comment\n2,2,1,3,\n2,3,1,\n0,\n-1,-2,\n1,2,\n"
+            "0,0,0,\n1,2,4,\n"
+            "1,0,\n0,1,\n1,1,\n0,0.5,-1,\n"
+            "1,-1,2,\n0.25,\n")
+
+
+def test_nnet_small_file_by_hand(tmp_path):
+    from polyrelu.io.nnet import read_nnet
+
+    p = tmp_path / "tiny.nnet"
+    p.write_text(_nnet_text())
+    net, info = read_nnet(p)
+    assert info.header == ("tiny test net", "second comment")
+    # by hand: x_norm = (x1/1, x2/2); h = relu(W1 x_norm + b1); y = 4*(w2.h + 1/4) + 0
+    x = [F(1, 2), F(1)]
+    h = [max(F(1, 2), 0), max(F(1, 2) + F(1, 2), 0), max(F(1, 2) + F(1, 2) - 1, 0)]
+    assert net(x) == (4 * (h[0] - h[1] + 2 * h[2] + F(1, 4)),)
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda t: t[:len(t) // 2], "truncated"),
+    (lambda t: t.rsplit("\n", 2)[0] + "\n", "truncated"),
+    (lambda t: t.replace("0,0.5,-1,", "0,zero,-1,"), "line 13"),
+    (lambda t: t.replace("0,0.5,-1,", "0,nan,-1,"), "line 13"),
+    (lambda t: t.replace("2,2,1,3,", "2,x,1,3,"), "line 3"),
+    (lambda t: t.replace("2,3,1,\n", "2,3,\n"), "line 4"),
+    (lambda t: t.replace("2,3,1,\n", "3,3,1,\n"), "line 4"),
+    (lambda t: t.replace("-1,-2,\n", "-1,\n"), "line 6"),
+    (lambda t: t.replace("1,2,4,\n", "0,2,4,\n"), "range"),
+    (lambda t: t + "7,\n", "extra"),
+    (lambda t: "", "truncated"),
+])
+def test_nnet_damaged(tmp_path, damage, match):
+    p = tmp_path / "damaged.nnet"
+    p.write_text(damage(_nnet_text()))
+    with pytest.raises(ModelFileError, match=match) as e:
+        load(p)
+    assert "damaged.nnet" in str(e.value)
+
+
+@needs_data
+def test_nnet_truncated_real_file(tmp_path):
+    text = open(ACAS_NNET).read()
+    p = tmp_path / "acas_cut.nnet"
+    p.write_text(text[: int(len(text) * 0.7)].rsplit("\n", 1)[0] + "\n")
+    with pytest.raises(ModelFileError, match="acas_cut.nnet.*truncated"):
+        load(p)
+
+
+# ====================================================================== CLI
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "polyrelu.cli", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_info_and_export(tmp_path):
+    res = run_cli("info", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["architecture"] == "2-8-8-1" and doc["activation"] == "relu"
+    assert int(doc["parameters"]) == 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1
+    for fmt, name in (("json", "m.json"), ("onnx", "m.onnx"), ("torchscript", "m.pt")):
+        res = run_cli("export", "--to", fmt, "--out", str(tmp_path / name))
+        assert res.returncode == 0, res.stderr
+        assert load(tmp_path / name) == load_default_model()   # dyadic weights: lossless
+    res = run_cli("info", str(tmp_path / "m.onnx"))
+    assert res.returncode == 0 and "2-8-8-1" in res.stdout
+    res = run_cli("export", "--to", "json", "--out", str(tmp_path / "m.txt"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_model_info_counts():
+    from polyrelu.commands.info import model_info
+
+    net = random_network([3, 4, 2], seed=0, denominator=8, skips=None)
+    d = model_info(net)
+    assert d["parameters"] == 3 * 4 + 4 + 4 * 2 + 2 and d["hidden_neurons"] == 4
+    assert d["max_denominator"] == max(v.denominator for layer in net.layers
+                                       for row in layer.W + (layer.b,) for v in row)
+
+
+def test_errors_are_polyrelu_errors():
+    assert issubclass(ModelFileError, PolyreluError)
+    assert issubclass(NonFiniteError, PolyreluError) and issubclass(NetworkError, PolyreluError)
