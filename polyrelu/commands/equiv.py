@@ -1,0 +1,72 @@
+"""``polyrelu equiv A B``: do two models compute the same function?
+
+Prints the verdict and the stage that decided it (symmetry, counterexample
+search, complete region check), then the certificate (per hidden layer the
+permutation and the positive scalings, exact) or a rational counterexample with
+both exact outputs.  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
+3 undecided (a limit stopped the complete check).
+"""
+
+from __future__ import annotations
+
+from ..exceptions import ShapeError
+from ..numbers import to_fraction
+from ._common import add_domain_args, add_model_args, domain_from_args, emit_json, load_model
+
+__all__ = ["add_parser", "run", "EXIT_CODES"]
+
+#: verdict -> exit code
+EXIT_CODES = {True: 0, False: 1, None: 3}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("equiv", help="functional equivalence of two models, with a "
+                                     "certificate or a counterexample",
+                       description=__doc__)
+    add_model_args(p, n=2)
+    add_domain_args(p)
+    p.add_argument("--eps", default="0",
+                   help="allowed difference: equivalent iff max |f - g| <= EPS on the domain "
+                        "(exact rational, e.g. 1/1000; default 0)")
+    p.add_argument("--top1", action="store_true",
+                   help="compare predicted classes (argmax) instead of outputs")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="seconds for the whole check (undecided -> exit code 3)")
+    p.add_argument("--max-regions", type=int, default=None, metavar="N",
+                   help="maximum number of cells in the complete check")
+    p.add_argument("--samples", type=int, default=64,
+                   help="exact evaluations in the counterexample search (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random points")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document on stdout (exact numbers as strings)")
+
+
+def run(args) -> int:
+    from ..equivalence import equivalent
+
+    f = load_model(args.model_a, arch=args.arch, max_denominator=args.max_denominator)
+    g = load_model(args.model_b, arch=args.arch, max_denominator=args.max_denominator)
+    if f.input_dim != g.input_dim:
+        raise ShapeError(f"{args.model_a} has {f.input_dim} inputs but {args.model_b} "
+                         f"has {g.input_dim}")
+    f, domain = domain_from_args(f, args)
+    g, _ = domain_from_args(g, args)
+    eps = to_fraction(args.eps, "--eps")
+    res = equivalent(f, g, domain=domain, eps=eps,
+                     mode="top1" if args.top1 else "exact",
+                     time_limit=args.time_limit, max_regions=args.max_regions,
+                     samples=args.samples, seed=args.seed)
+    if args.json:
+        doc = res.as_dict()
+        doc["models"] = [args.model_a, args.model_b]
+        doc["architectures"] = [f.architecture, g.architecture]
+        emit_json(doc)
+    else:
+        print(f"f = {args.model_a}  ({f.architecture}, {f.activation})")
+        print(f"g = {args.model_b}  ({g.architecture}, {g.activation})")
+        dom = "R^%d" % f.input_dim if domain is None else (args.box or "slice box")
+        what = "argmax (top1)" if args.top1 else (
+            "outputs" if eps == 0 else f"outputs up to eps = {args.eps}")
+        print(f"domain: {dom}; comparing {what}")
+        print(res.summary())
+    return EXIT_CODES[res.equivalent]

@@ -1,0 +1,735 @@
+"""Tests of polyrelu.equivalence: certificates, canonical forms, reduction,
+counterexamples and the complete region check.
+
+Independent cross-checks: exact evaluation of both networks at random rational
+points, torch float64, the SPEC formula checked entry by entry, and region
+counts against polyrelu.regions when available.
+"""
+
+import json
+import os
+import random
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polyrelu.equivalence import (
+    Certificate,
+    _complete,
+    _split_regions,
+    canonical_form,
+    equivalent,
+    find_symmetry,
+    reduce,
+)
+from polyrelu.exceptions import DomainError, EmptyDomainError, NetworkError, ShapeError
+from polyrelu.network import Network, random_network
+from polyrelu.polyhedron import Polyhedron
+
+SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+
+ONNX = os.path.join(SHARED, "data", "onnx")
+ACAS = os.path.join(ONNX, "ACASXU_run2a_1_1_batch_2000.onnx")
+RETRAIN = os.path.join(ONNX, "ACASXU_run2a_1_1_batch_2000-retrain.onnx")
+MIRROR = os.path.join(ONNX, "ACASXU_run2a_1_1_batch_2000-retrain-mirror.onnx")
+
+F = Fraction
+
+
+# ------------------------------------------------------------------ helpers
+
+def random_certificate(net, rng, powers_of_two=False, skip_ties=True):
+    """A random certificate respecting the skip ties of ``net``."""
+    from polyrelu.equivalence import _skip_groups
+
+    rep = _skip_groups(net)
+    perms, scales = [], []
+    for l, w in enumerate(net.hidden_widths, start=1):
+        r = rep[l]
+        if skip_ties and r != l:
+            if r == 0:
+                perms.append(tuple(range(w)))
+                scales.append((F(1),) * w)
+            else:
+                perms.append(perms[r - 1])
+                scales.append(scales[r - 1])
+            continue
+        perms.append(tuple(rng.sample(range(w), w)))
+        if net.activation == "hard_tanh":
+            scales.append((F(1),) * w)
+        elif powers_of_two:
+            scales.append(tuple(F(2) ** rng.randint(-4, 4) for _ in range(w)))
+        else:
+            scales.append(tuple(F(rng.randint(1, 9), rng.randint(1, 9)) for _ in range(w)))
+    return Certificate(tuple(perms), tuple(scales))
+
+
+def random_points(d, rng, n=20, lo=-3, hi=3):
+    return [tuple(F(rng.randint(lo * 64, hi * 64), 64) for _ in range(d)) for _ in range(n)]
+
+
+def formula_holds(cert, f, g):
+    """The SPEC formula, entry by entry (independent of Certificate.apply)."""
+    d0 = f.input_dim
+    p = [tuple(range(d0))] + list(cert.permutations)
+    s = [(F(1),) * d0] + list(cert.scalings)
+    L = f.num_layers
+    for l in range(1, L + 1):
+        Wf, bf = f.layers[l - 1].W, f.layers[l - 1].b
+        Wg, bg = g.layers[l - 1].W, g.layers[l - 1].b
+        for i in range(len(Wf)):
+            gi = p[l][i] if l < L else i
+            si = s[l][i] if l < L else 1
+            if bf[i] != si * bg[gi]:
+                return False
+            for j in range(len(Wf[i])):
+                if Wf[i][j] != si * Wg[gi][p[l - 1][j]] / s[l - 1][j]:
+                    return False
+    return True
+
+
+def load_acas(path):
+    io = pytest.importorskip("polyrelu.io")
+    if not os.path.exists(path):
+        pytest.skip(f"missing {path}")
+    return io.load(path)
+
+
+# ---------------------------------------------------------- certificates
+
+widths_st = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(
+    lambda h: [2] + h + [2])
+
+
+@settings(max_examples=15, deadline=None)
+@given(widths=widths_st, seed=st.integers(0, 10 ** 6))
+def test_permuted_rescaled_copy_is_found(widths, seed):
+    rng = random.Random(seed)
+    g = random_network(widths, seed=seed)
+    cert = random_certificate(g, rng)
+    f = cert.apply(g)
+    # independent: the formula entry by entry, and exact evaluation
+    assert formula_holds(cert, f, g)
+    for x in random_points(2, rng, 5):
+        assert f(x) == g(x)
+    found = find_symmetry(f, g)
+    assert found is not None
+    assert found.verify(f, g) and formula_holds(found, f, g)
+    assert canonical_form(f) == canonical_form(g)
+    res = equivalent(f, g)
+    assert res.equivalent is True and res.stage == "symmetry"
+    assert res.certificate.verify(f, g)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10 ** 6))
+def test_found_certificate_is_the_generating_one(seed):
+    # wide random layers almost never have twins: the symmetry is unique
+    rng = random.Random(seed)
+    g = random_network([3, 5, 4, 2], seed=seed, denominator=97, scale=1000)
+    cert = random_certificate(g, rng)
+    f = cert.apply(g)
+    assert find_symmetry(f, g) == cert
+
+
+def test_canonical_form_preserves_the_function():
+    rng = random.Random(3)
+    for seed in range(5):
+        net = random_network([3, 4, 3, 2], seed=seed)
+        c = canonical_form(net)
+        assert c.architecture == net.architecture
+        for x in random_points(3, rng, 10):
+            assert c(x) == net(x)
+        # normalised rows: first nonzero entry of (w, b) has |.| = 1
+        for layer in c.layers[:-1]:
+            for row, b in zip(layer.W, layer.b):
+                lead = next((v for v in row + (b,) if v), None)
+                assert lead is None or abs(lead) == 1
+        assert canonical_form(c) == c
+
+
+def test_tampered_certificate_is_rejected():
+    g = random_network([2, 3, 3, 1], seed=5)
+    cert = random_certificate(g, random.Random(5))
+    f = cert.apply(g)
+    assert cert.verify(f, g)
+    s = [list(x) for x in cert.scalings]
+    s[1][0] *= 2
+    assert not Certificate(cert.permutations, tuple(map(tuple, s))).verify(f, g)
+    p = [list(x) for x in cert.permutations]
+    p[0][0], p[0][1] = p[0][1], p[0][0]
+    assert not Certificate(tuple(map(tuple, p)), cert.scalings).verify(f, g)
+    # a weight of f changed: the certificate no longer matches
+    W = [list(r) for r in f.layers[1].W]
+    W[0][0] += F(1, 10 ** 12)
+    f2 = Network.from_weights([(f.layers[0].W, f.layers[0].b), (W, f.layers[1].b),
+                               (f.layers[2].W, f.layers[2].b)])
+    assert not cert.verify(f2, g)
+    with pytest.raises(NetworkError):
+        Certificate(((0, 0, 1), (0, 1, 2)), ((1, 1, 1), (1, 1, 1)))
+    with pytest.raises(NetworkError):
+        Certificate(((0,),), ((F(-1),),))
+    with pytest.raises(NetworkError):
+        Certificate(((0,),), ((1,),)).apply(g)  # wrong number of layers
+
+
+def test_certificate_matrices_reproduce_the_weights():
+    from polyrelu.linalg import matmul, transpose
+
+    g = random_network([2, 3, 2], seed=2)
+    cert = random_certificate(g, random.Random(2))
+    f = cert.apply(g)
+    P, = cert.permutation_matrices()
+    M, = cert.scaling_matrices()
+    assert matmul(matmul(M, P), g.layers[0].W) == f.layers[0].W
+    Minv = tuple(tuple(1 / v if v else v for v in row) for row in M)
+    assert matmul(g.layers[1].W, matmul(transpose(P), Minv)) == f.layers[1].W
+
+
+# ---------------------------------------------------------- not equivalent
+
+def test_tiny_weight_change_is_found():
+    rng = random.Random(0)
+    for seed in range(4):
+        g = random_network([2, 4, 3, 2], seed=seed)
+        layers = [(list(map(list, L.W)), list(L.b)) for L in g.layers]
+        layers[1][0][rng.randrange(3)][rng.randrange(4)] += F(1, 10 ** 12)
+        f = Network.from_weights(layers)
+        res = equivalent(f, g, domain=Polyhedron.box([-2, -2], [2, 2]))
+        if res.equivalent is False:
+            x = res.counterexample
+            assert all(-2 <= v <= 2 for v in x)
+            assert f(x) != g(x)
+            assert res.outputs == (f(x), g(x))
+            assert res.difference == tuple(a - b for a, b in zip(f(x), g(x)))
+        else:
+            # the changed weight may only meet a unit that is dead on the box:
+            # then the networks really are equal there; stage 3 must say so
+            assert res.equivalent is True and res.stage in ("symmetry", "complete")
+
+
+def test_weight_change_on_acas_size_first_layer():
+    g = random_network([5, 20, 20, 5], seed=11, denominator=1024, scale=1024)
+    layers = [(list(map(list, L.W)), list(L.b)) for L in g.layers]
+    layers[0][0][0][3] += F(1, 10 ** 12)
+    f = Network.from_weights(layers)
+    res = equivalent(f, g)
+    assert res.equivalent is False and res.stage == "counterexample-search"
+    x = res.counterexample
+    assert f(x) != g(x)
+
+
+# ------------------------------------------------ same function, other form
+
+def split_unit(net, l, i):
+    """Unit i of hidden layer l split in two halves (relu(z) a/2 + relu(z) a/2)."""
+    layers = [(list(map(list, L.W)), list(L.b)) for L in net.layers]
+    W, b = layers[l - 1]
+    W.append(list(W[i]))
+    b.append(b[i])
+    Wn = layers[l][0]
+    for row in Wn:
+        row[i] = row[i] / 2
+        row.append(row[i])
+    return Network.from_weights(layers, activation=net.activation, alpha=net.alpha or None)
+
+
+def add_unit(net, l, w, bias, out):
+    layers = [(list(map(list, L.W)), list(L.b)) for L in net.layers]
+    layers[l - 1][0].insert(0, list(w))
+    layers[l - 1][1].insert(0, bias)
+    for row, o in zip(layers[l][0], out):
+        row.insert(0, o)
+    return Network.from_weights(layers, activation=net.activation, alpha=net.alpha or None)
+
+
+def test_split_unit_is_merged_back():
+    g = random_network([2, 3, 3, 1], seed=8, denominator=16, scale=16)
+    f = split_unit(g, 1, 1)
+    assert f.architecture == "2-4-3-1"
+    rng = random.Random(1)
+    for x in random_points(2, rng, 10):
+        assert f(x) == g(x)
+    red, rep = reduce(f)
+    assert [a.kind for a in rep.actions] == ["twin"]
+    assert rep.actions[0].layer == 1 and rep.actions[0].into == 1
+    res = equivalent(f, g)
+    assert res.equivalent is True and res.stage == "symmetry"
+    assert res.certificate_for == "reduced"
+    assert res.certificate.verify(*res.reduced)
+
+
+def test_scaled_twin_is_merged():
+    # relu(2z) * a = 2 a relu(z): positively proportional rows
+    net = Network.from_weights([([[1, -1], [2, -2]], [1, 2]), ([[3, 5]], [0])])
+    red, rep = reduce(net)
+    assert red.architecture == "2-1-1"
+    assert rep.actions[0].ratio == 2
+    for x in random_points(2, random.Random(0)):
+        assert red(x) == net(x)
+
+
+def test_dead_unit_on_the_domain():
+    g = random_network([2, 3, 2], seed=4)
+    # x1 + x2 - 5 <= 0 on [-2, 2]^2: dead there, alive elsewhere
+    f = add_unit(g, 1, [1, 1], -5, [7, -3])
+    box = Polyhedron.box([-2, -2], [2, 2])
+    red, rep = reduce(f, box)
+    assert red.architecture == reduce(g, box)[0].architecture
+    assert rep.actions[0].kind == "dead" and 0 in rep.actions[0].units
+    assert reduce(f)[0] is f            # on R^d the unit is alive
+    res = equivalent(f, g, domain=box)
+    assert res.equivalent is True and res.stage == "symmetry"
+    res = equivalent(f, g)              # on R^d they differ at (3, 3)
+    assert res.equivalent is False
+    x = res.counterexample
+    assert x[0] + x[1] > 5 and f(x) != g(x)
+
+
+def test_reduce_on_polyhedral_domain_uses_exact_lp():
+    g = random_network([2, 3, 1], seed=6)
+    f = add_unit(g, 1, [1, 1], "-1", [5])
+    tri = Polyhedron.from_inequalities([[1, 1], [-1, 0], [0, -1]], [1, 0, 0])
+    # on the triangle x + y <= 1 the unit is dead; its bounding box [0,1]^2 is not enough
+    red, rep = reduce(f, tri)
+    assert rep.actions and rep.actions[0].kind == "dead"
+    assert equivalent(f, g, domain=tri).equivalent is True
+
+
+def test_constant_and_zero_outgoing_units():
+    g = random_network([2, 3, 2], seed=9)
+    f = add_unit(g, 1, [0, 0], 3, [1, 2])        # constant relu(3) = 3
+    f = add_unit(f, 1, [1, 2], 1, [0, 0])        # never reaches the output
+    red, rep = reduce(f)
+    kinds = sorted(a.kind for a in rep.actions)
+    assert kinds == ["constant", "zero-outgoing"]
+    for x in random_points(2, random.Random(2)):
+        assert red(x) == f(x) == tuple(v + c for v, c in zip(g(x), (3, 6)))
+
+
+def test_linear_layer_is_folded_on_a_box():
+    # every first-layer unit is active on [0, 1]^2 -> composed into layer 2
+    net = Network.from_weights([([[1, 2], [-1, 1], [3, -1]], [1, 2, 2]),
+                                ([[1, -1, 2], [2, 1, -1]], [0, -3]),
+                                ([[1, 1]], [0])])
+    box = Polyhedron.box([0, 0], [1, 1])
+    red, rep = reduce(net, box)
+    assert "linear-layer" in [a.kind for a in rep.actions]
+    assert red.num_layers < net.num_layers
+    for x in random_points(2, random.Random(3), 20, 0, 1):
+        assert red(x) == net(x)
+
+
+def test_all_dead_layer_gives_constant_network():
+    net = Network.from_weights([([[1, 0], [0, 1]], [-10, -10]), ([[1, 1]], [4])])
+    box = Polyhedron.box([0, 0], [1, 1])
+    red, _ = reduce(net, box)
+    assert red.num_layers == 1 and red([0, 0]) == (4,)
+
+
+def test_same_function_not_by_symmetry_decided_by_stage3():
+    # x = relu(x) - relu(-x) = relu(x + 1) - relu(-x - 1) - 1
+    f = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])
+    g = Network.from_weights([([[1], [-1]], [1, -1]), ([[1, -1]], [-1])])
+    assert find_symmetry(f, g) is None
+    res = equivalent(f, g)
+    assert res.equivalent is True and res.stage == "complete"
+    assert res.regions_checked >= 3
+    # the same with a different depth: x = relu(relu(x) - relu(-x)) - relu(...)
+    h = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, -1], [-1, 1]], [0, 0]),
+                              ([[1, -1]], [0])])
+    res = equivalent(f, h, domain=Polyhedron.box([-5], [5]))
+    assert res.equivalent is True and res.stage == "complete"
+
+
+def test_stage3_finds_what_stage2_was_not_asked_to():
+    # g differs from f only for x > 10 (a unit that switches on late)
+    f = Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])])
+    g = add_unit(f, 1, [1, 0], -10, [1])
+    box = Polyhedron.box([-20, -20], [20, 20])
+    x, cells, partial, _ = _complete(f, g, box, "exact", F(0), None, float("inf"), 2)
+    assert x is not None and not partial
+    assert f(x) != g(x) and x[0] > 10
+    res = equivalent(f, g, domain=Polyhedron.box([-9, -9], [9, 9]))
+    assert res.equivalent is True
+
+
+def test_limits_give_partial_undecided():
+    f = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])
+    g = Network.from_weights([([[1], [-1]], [1, -1]), ([[1, -1]], [-1])])
+    res = equivalent(f, g, max_regions=1)
+    assert res.equivalent is None and res.partial and res.stage == "complete"
+
+
+def test_split_regions_matches_polyrelu_regions():
+    regions = pytest.importorskip("polyrelu.regions")
+    box = Polyhedron.box([-2, -2], [2, 2])
+    for seed in range(3):
+        net = random_network([2, 4, 3, 1], seed=seed)
+        mine = list(_split_regions(net, box))
+        theirs = list(regions.regions(net, box))
+        assert len(mine) == len(theirs)
+        assert sum(P.volume() for P, _ in mine) == box.volume()
+
+
+def test_split_regions_cover_the_box():
+    box = Polyhedron.box([-2, -2], [2, 2])
+    net = random_network([2, 4, 3, 1], seed=1)
+    cells = list(_split_regions(net, box))
+    assert sum(P.volume() for P, _ in cells) == box.volume()
+    for P, (M, c) in cells:
+        x = P.interior_point()
+        assert net(x) == tuple(sum(a * v for a, v in zip(r, x)) + ci
+                               for r, ci in zip(M, c))
+
+
+# ------------------------------------------------------------- eps, top1
+
+def shifted(net, shift):
+    layers = [(L.W, L.b) for L in net.layers]
+    W, b = layers[-1]
+    layers[-1] = (W, [v + s for v, s in zip(b, shift)])
+    return Network.from_weights(layers, skips=net.skip_map, activation=net.activation,
+                                alpha=net.alpha or None)
+
+
+def test_eps_tolerance():
+    g = random_network([2, 3, 2], seed=3)
+    f = shifted(g, [F(1, 100), F(-1, 200)])
+    box = Polyhedron.box([-1, -1], [1, 1])
+    res = equivalent(f, g, box, eps=F(1, 100))
+    assert res.equivalent is True and res.stage == "complete"
+    res = equivalent(f, g, box, eps=F(1, 101))
+    assert res.equivalent is False
+    x = res.counterexample
+    assert max(abs(a - b) for a, b in zip(f(x), g(x))) > F(1, 101)
+    assert equivalent(f, g, box).equivalent is False
+
+
+def test_eps_unbounded_difference_on_rd():
+    f = Network.from_weights([([[1]], [0]), ([[1]], [0])])
+    g = Network.from_weights([([[1]], [0]), ([["1001/1000"]], [0])])
+    cells = list(_split_regions(f, Polyhedron.whole_space(1)))
+    assert len(cells) == 2
+    x, _, _, _ = _complete(f, g, None, "exact", F(5), None, float("inf"), 1)
+    assert x is not None and abs(f(x)[0] - g(x)[0]) > 5
+    assert equivalent(f, g, Polyhedron.box([-10], [10]), eps=F(1, 50)).equivalent
+
+
+def test_top1():
+    g = random_network([2, 4, 3], seed=12)
+    layers = [(L.W, L.b) for L in g.layers]
+    W, b = layers[-1]
+    f = Network.from_weights(layers[:-1] + [([[3 * v for v in r] for r in W],
+                                             [3 * v + 1 for v in b])])
+    box = Polyhedron.box([-2, -2], [2, 2])
+    assert equivalent(f, g, box).equivalent is False
+    res = equivalent(f, g, box, mode="top1")
+    assert res.equivalent is True and res.stage == "complete"
+    h = Network.from_weights(layers[:-1] + [([W[1], W[0], W[2]], [b[1], b[0], b[2]])])
+    res = equivalent(h, g, box, mode="top1")
+    assert res.equivalent is False
+    fx, gx = res.outputs
+    assert fx.index(max(fx)) != gx.index(max(gx))
+    assert fx.count(max(fx)) == 1 and gx.count(max(gx)) == 1
+
+
+def test_top1_stage3_counterexample():
+    # classes swap only for x > 3
+    f = Network.from_weights([([[1]], [0]), ([[0], [0]], [1, 0])])
+    g = Network.from_weights([([[1]], [-3]), ([[0], [1]], [1, 0])])
+    x, _, _, _ = _complete(f, g, Polyhedron.box([-5], [5]), "top1", F(0), None,
+                           float("inf"), 1)
+    assert x is not None and x[0] > 4
+    assert equivalent(f, g, Polyhedron.box([-5], [3]), mode="top1").equivalent is True
+
+
+# -------------------------------------------------- skips and activations
+
+@pytest.mark.parametrize("widths,skips", [([2, 2, 3, 1], {2: [0]}),
+                                          ([2, 3, 2, 3, 1], {4: [1]}),
+                                          ([2, 3, 3, 3, 2], {3: [1], 4: [0]})])
+def test_skip_networks(widths, skips):
+    if skips == {3: [1], 4: [0]}:
+        widths = [3, 3, 3, 3, 2]
+    rng = random.Random(7)
+    g = random_network(widths, seed=7, skips=skips)
+    cert = random_certificate(g, rng)
+    f = cert.apply(g)
+    for x in random_points(g.input_dim, rng, 10):
+        assert f(x) == g(x)   # the tied permutation preserves the function
+    found = find_symmetry(f, g)
+    assert found is not None and found.verify(f, g) and formula_holds(found, f, g)
+    assert equivalent(f, g).stage == "symmetry"
+    # a certificate that breaks the skip tie is refused
+    bad = random_certificate(g, random.Random(99), skip_ties=False)
+    if bad.permutations != cert.permutations:
+        assert not bad.verify(f, g)
+
+
+def test_skip_network_changed_weight():
+    g = random_network([2, 2, 3, 1], seed=1, skips={2: [0]})
+    layers = [(list(map(list, L.W)), list(L.b)) for L in g.layers]
+    layers[1][0][0][1] += F(1, 10 ** 12)
+    f = Network.from_weights(layers, skips={2: [0]})
+    res = equivalent(f, g)
+    assert res.equivalent is False and f(res.counterexample) != g(res.counterexample)
+
+
+def test_skip_network_stage3():
+    # same function with and without a skip: relu(x) + x vs relu(x) + relu(x) - relu(-x)
+    f = Network.from_weights([([[1]], [0]), ([[1]], [0])], skips={2: [0]})
+    g = Network.from_weights([([[1], [-1]], [0, 0]), ([[2, -1]], [0])])
+    for x in ([-3], [0], [2]):
+        assert f(x)[0] == g(x)[0]
+    res = equivalent(f, g, Polyhedron.box([-4], [4]))
+    assert res.equivalent is True and res.stage == "complete"
+
+
+def test_leaky_relu_scaling():
+    g = random_network([2, 3, 2], seed=2, activation="leaky_relu", alpha=F(1, 10))
+    cert = random_certificate(g, random.Random(2))
+    f = cert.apply(g)
+    assert find_symmetry(f, g).verify(f, g)
+
+
+def test_hard_tanh_only_permutations():
+    g = random_network([2, 3, 2], seed=2, activation="hard_tanh")
+    cert = random_certificate(g, random.Random(2))
+    f = cert.apply(g)
+    assert all(v == 1 for s in cert.scalings for v in s)
+    assert find_symmetry(f, g).verify(f, g)
+    scaled = Certificate(cert.permutations, ((F(2), F(1), F(1)),))
+    with pytest.raises(NetworkError):
+        scaled.apply(g)
+    # a scaled copy is a different function for hard tanh
+    layers = [(list(map(list, L.W)), list(L.b)) for L in g.layers]
+    layers[0] = ([[2 * v for v in r] for r in layers[0][0]], [2 * v for v in layers[0][1]])
+    layers[1] = ([[v / 2 for v in r] for r in layers[1][0]], layers[1][1])
+    h = Network.from_weights(layers, activation="hard_tanh")
+    assert find_symmetry(h, g) is None
+    res = equivalent(h, g)
+    assert res.equivalent is False and h(res.counterexample) != g(res.counterexample)
+
+
+def test_hard_tanh_saturated_unit_folds():
+    g = random_network([2, 2, 1], seed=3, activation="hard_tanh")
+    f = add_unit(g, 1, [1, 1], 10, [3])      # hard tanh saturated at 1 on the box
+    box = Polyhedron.box([-1, -1], [1, 1])
+    red, rep = reduce(f, box)
+    assert rep.actions[0].kind == "constant"
+    res = equivalent(f, shifted(g, [3]), box)
+    assert res.equivalent is True
+
+
+# --------------------------------------------------------------- errors
+
+def test_bad_input():
+    f = random_network([2, 3, 1], seed=1)
+    with pytest.raises(ShapeError):
+        equivalent(f, random_network([3, 3, 1], seed=1))
+    with pytest.raises(ShapeError):
+        equivalent(f, random_network([2, 3, 2], seed=1))
+    with pytest.raises(DomainError):
+        equivalent(f, f, domain=Polyhedron.box([0, 0, 0], [1, 1, 1]))
+    with pytest.raises(EmptyDomainError):
+        equivalent(f, f, domain=Polyhedron.from_inequalities([[1, 0], [-1, 0]], [0, -1]))
+    with pytest.raises(EmptyDomainError):
+        equivalent(f, f, domain=Polyhedron.box([0, 0], [1, 0]))
+    with pytest.raises(NetworkError):
+        equivalent(f, f, mode="top5")
+    with pytest.raises(NetworkError):
+        equivalent(f, f, eps=-1)
+    with pytest.raises(DomainError):
+        equivalent(f, f, domain="box")
+    assert find_symmetry(f, random_network([2, 4, 1], seed=1)) is None
+
+
+def test_box_pair_domain_and_json():
+    f = random_network([2, 3, 1], seed=1)
+    g = shifted(f, [1])
+    res = equivalent(f, g, domain=([0, 0], [1, 1]))
+    doc = res.as_dict()
+    json.dumps(doc)
+    assert doc["verdict"] == "not equivalent"
+    x = tuple(F(v) for v in doc["counterexample"])
+    assert f(x)[0] - g(x)[0] == -1
+
+
+# --------------------------------------------------------------- ACAS Xu
+
+def test_acas_permuted_scaled_copy():
+    A = load_acas(ACAS)
+    cert = random_certificate(A, random.Random(2026), powers_of_two=True)
+    B = cert.apply(A)
+    res = equivalent(B, A)
+    assert res.equivalent is True and res.stage == "symmetry"
+    assert res.certificate == cert and formula_holds(res.certificate, B, A)
+    x = (F(1, 3), F(-1, 7), F(1, 2), F(0), F(-1, 5))
+    assert A(x) == B(x)
+
+
+def test_acas_retrain_files():
+    A = load_acas(ACAS)
+    R = load_acas(RETRAIN)
+    # the "-retrain" file in the shared data is byte-identical to the original
+    res = equivalent(A, R)
+    assert res.equivalent is True and res.certificate.is_identity
+    M = load_acas(MIRROR)
+    box = Polyhedron.box([-1] * 5, [1] * 5)
+    res = equivalent(A, M, domain=box)
+    assert res.equivalent is False and res.stage == "counterexample-search"
+    x = res.counterexample
+    assert box.contains(x)
+    assert A(x) != M(x) and res.outputs == (A(x), M(x))
+
+
+@pytest.mark.slow
+def test_acas_counterexample_agrees_with_torch():
+    A = load_acas(ACAS)
+    M = load_acas(MIRROR)
+    res = equivalent(A, M, domain=Polyhedron.box([-1] * 5, [1] * 5))
+    x = res.counterexample
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor([[float(v) for v in x]], dtype=torch.float64)
+    with torch.no_grad():
+        ya = A.to_torch()(xt)[0].tolist()
+    assert max(abs(a - float(b)) for a, b in zip(ya, res.outputs[0])) < 1e-6
+
+
+# ----------------------------------------------------------------- CLI
+
+@pytest.mark.slow
+def test_cli_exit_codes(tmp_path, capsys):
+    from polyrelu.cli import main
+
+    g = random_network([2, 3, 1], seed=1)
+    cert = random_certificate(g, random.Random(1))
+    f = cert.apply(g)
+    h = shifted(g, [F(1, 1000)])
+    paths = {}
+    for name, net in (("f", f), ("g", g), ("h", h)):
+        paths[name] = str(tmp_path / f"{name}.json")
+        net.save(paths[name])
+    assert main(["equiv", paths["f"], paths["g"]]) == 0
+    out = capsys.readouterr().out
+    assert "equivalent" in out and "permutation" in out
+    assert main(["equiv", paths["h"], paths["g"], "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    x = tuple(F(v) for v in doc["counterexample"])
+    assert h(x) != g(x)
+    assert main(["equiv", paths["h"], paths["g"], "--eps", "1/1000",
+                 "--box=-1,1"]) == 0
+    capsys.readouterr()
+    assert main(["equiv", paths["h"], paths["g"], "--box=-1,1,2"]) == 2
+    assert main(["equiv", paths["h"], str(tmp_path / "missing.json")]) == 2
+    f2 = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])
+    g2 = Network.from_weights([([[1], [-1]], [1, -1]), ([[1, -1]], [-1])])
+    f2.save(str(tmp_path / "f2.json"))
+    g2.save(str(tmp_path / "g2.json"))
+    assert main(["equiv", str(tmp_path / "f2.json"), str(tmp_path / "g2.json"),
+                 "--max-regions", "1"]) == 3
+
+
+# ------------------------------------------- more cross-checks (reduce, stage 3)
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), r=st.integers(1, 4))
+def test_reduce_preserves_the_function_on_the_box(seed, r):
+    rng = random.Random(seed)
+    g = random_network([2, 4, 3, 2], seed=seed, denominator=4, scale=6)
+    f = add_unit(g, 1, [rng.randint(-2, 2), rng.randint(-2, 2)], rng.randint(-12, 2),
+                 [rng.randint(-3, 3) for _ in range(4)])
+    f = split_unit(f, 2, rng.randrange(3))
+    box = Polyhedron.box([-r, -r], [r, r])
+    red, rep = reduce(f, box)
+    # the split unit (twins) is merged, or removed with its twin, or folded
+    assert sum(red.hidden_widths) < sum(f.hidden_widths)
+    for x in random_points(2, rng, 15, -r, r):
+        assert red(x) == f(x)
+    res = equivalent(f, red, box)
+    assert res.equivalent is True
+
+
+@pytest.fixture(params=["regions", "fallback"])
+def enumerator(request, monkeypatch):
+    """Run stage 3 with polyrelu.regions and with the private splitter."""
+    import polyrelu.equivalence as eq
+
+    if request.param == "regions":
+        pytest.importorskip("polyrelu.regions")
+    else:
+        monkeypatch.setattr(eq, "_regions_of", lambda net, dom, tl: (
+            _split_regions(net, dom), lambda: False))
+    return request.param
+
+
+def test_stage3_with_both_enumerators(enumerator):
+    f = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])
+    g = Network.from_weights([([[1], [-1]], [1, -1]), ([[1, -1]], [-1])])
+    res = equivalent(f, g)
+    assert res.equivalent is True and res.stage == "complete"
+    assert res.regions_checked == 3        # cuts at -1, 0 (and 1 - 1 = 0): 3 cells
+    g2 = random_network([2, 3, 2], seed=1)
+    f2 = shifted(g2, [F(1, 100), 0])
+    box = Polyhedron.box([-1, -1], [1, 1])
+    assert equivalent(f2, g2, box, eps=F(1, 100)).equivalent is True
+    x, _, _, _ = _complete(f2, g2, box, "exact", F(1, 200), None, float("inf"), 2)
+    assert x is not None and abs(f2(x)[0] - g2(x)[0]) > F(1, 200)
+
+
+def test_canonical_form_with_skips_is_a_normal_form():
+    g = random_network([2, 3, 3, 3, 1], seed=4, skips={4: [1]})
+    c = canonical_form(g)
+    assert c.skips == g.skips
+    for x in random_points(2, random.Random(4)):
+        assert c(x) == g(x)
+    for s in range(3):
+        f = random_certificate(g, random.Random(s)).apply(g)
+        assert canonical_form(f) == c
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), layer=st.integers(1, 2))
+def test_symmetry_of_networks_with_twin_units(seed, layer):
+    # twins (a split unit) are interchangeable in their own layer; the canonical
+    # form orders them by their outgoing columns
+    rng = random.Random(seed)
+    g = split_unit(random_network([3, 4, 4, 2], seed=seed, denominator=97, scale=500),
+                   layer, rng.randrange(4))
+    g = split_unit(g, layer, 0)               # a twin group of 2 or 3 units
+    from polyrelu.equivalence import _canonical
+
+    assert _canonical(g)[3] is False          # every twin group was ordered
+    cert = random_certificate(g, rng)
+    f = cert.apply(g)
+    found = find_symmetry(f, g)
+    assert found is not None and found.verify(f, g) and formula_holds(found, f, g)
+    assert canonical_form(f) == canonical_form(g)
+
+
+def test_top1_with_identically_tied_classes():
+    # f ties classes 0 and 1 everywhere; g picks class 0 on x < 0 and ties elsewhere
+    f = Network.from_weights([([[1]], [0]), ([[0], [0]], [0, 0])])
+    g = Network.from_weights([([[-1]], [0]), ([[1], [0]], [0, 0])])
+    same = Network.from_weights([([[1]], [0]), ([[2], [2]], [1, 1])])
+    assert equivalent(f, same, Polyhedron.box([-1], [1]), mode="top1").equivalent is True
+    res = equivalent(f, g, Polyhedron.box([-1], [1]), mode="top1")
+    assert res.equivalent is False and res.stage == "complete"
+    x = res.counterexample
+    assert x[0] < 0 and g(x)[0] > g(x)[1] and f(x)[0] == f(x)[1]
+
+
+def test_hard_tanh_equals_relu_network(enumerator):
+    # htanh(x) = relu(x + 1) - relu(x - 1) - 1: different activations, same function
+    f = Network.from_weights([([[1]], [0]), ([[1]], [0])], activation="hard_tanh")
+    g = Network.from_weights([([[1], [1]], [1, -1]), ([[1, -1]], [-1])])
+    for x in ([-3], [F(-1, 2)], [2]):
+        assert f(x) == g(x)
+    res = equivalent(f, g)
+    assert res.equivalent is True and res.stage == "complete" and res.regions_checked == 3
+    h = Network.from_weights([([[1], [1]], [1, -1]), ([[1, -1]], [F(-99, 100)])])
+    assert equivalent(f, h, eps=F(1, 100)).equivalent is True
+    assert equivalent(f, h).equivalent is False
