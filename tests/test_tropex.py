@@ -1,0 +1,440 @@
+"""TropEx (Trimmel, Petzka & Sminchisescu 2021): Algorithm 3.1, Theorem 3.3."""
+
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polyrelu.exceptions import NetworkError, ShapeError, UnsupportedLayerError
+from polyrelu.network import Network, random_network
+from polyrelu.tropex import (
+    TropicalRationalMap,
+    compare_coefficients,
+    extraction_scores,
+    model_layers,
+    region_sharing,
+    transformation_curve,
+    tropex,
+)
+
+
+def rational_points(n, d, seed, den=4, scale=12):
+    rng = random.Random(seed)
+    return [[Fraction(rng.randint(-scale, scale), den) for _ in range(d)] for _ in range(n)]
+
+
+def exact_torch_forward(model, x):
+    """Independent float64 forward of a torch model (for cross-checks)."""
+    m = _double(model)
+    with torch.no_grad():
+        return m(torch.as_tensor(np.asarray(x, dtype=np.float64))[None])[0].numpy()
+
+
+def _double(model):
+    import copy
+
+    m = copy.deepcopy(model).double()
+    m.eval()
+    return m
+
+
+def torch_jacobian(model, x):
+    m = _double(model)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    J = torch.autograd.functional.jacobian(lambda v: m(v[None])[0], xt)
+    return J.reshape(J.shape[0], -1).numpy()
+
+
+def assert_single_representation(E, X):
+    """All extracted terms come from ONE tropical representation (T&P eq. 3):
+    at every data point x_k its own terms dominate every other point's terms,
+    and every coefficient is non-negative."""
+    s = E.output_dim
+    P = np.array([np.asarray(x, dtype=object).reshape(-1) for x in X], dtype=object)
+    P = np.array([[Fraction(v) for v in row] for row in P], dtype=object)
+    rows = np.vectorize(Fraction, otypes=[object])(E.rows)
+    consts = np.vectorize(Fraction, otypes=[object])(E.consts)
+    assert all(v >= 0 for v in rows.reshape(-1))
+    for k in range(len(X)):
+        vals = rows @ P[k] + consts          # (D, s + 1): every point's terms at x_k
+        for r in range(s + 1):
+            assert max(vals[:, r]) == vals[k, r]
+
+
+# ------------------------------------------------------------ dense Networks
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), act=st.sampled_from(["relu", "leaky_relu"]))
+def test_theorem_3_3_exact_dense(seed, act):
+    rng = random.Random(seed)
+    widths = [rng.randint(2, 3)] + [rng.randint(2, 5) for _ in range(rng.randint(1, 3))] \
+        + [rng.randint(2, 4)]
+    alpha = Fraction(rng.randint(0, 8), 8) if act == "leaky_relu" else None
+    net = random_network(widths, seed=seed, activation=act, alpha=alpha)
+    X = rational_points(12, widths[0], seed)
+    E = tropex(net, X)                     # check=True verifies internally ...
+    assert E.checks["theorem_3_3"] and E.checks["exact"]
+    assert_single_representation(E, X)
+    # ... and independently here:
+    for k, x in enumerate(X):
+        out = net(x)
+        lab = max(range(len(out)), key=lambda i: (out[i], -i))
+        assert E.labels[k] == lab
+        ex = E(x)
+        assert max(v for v in ex if v is not None) == max(out)
+        assert E.predict([x])[0] == lab
+        # the extracted terms at x_k are the network's local affine map (Thm 3.3)
+        assert E.local_map(k) == net.affine_map(net.pattern(x))
+        nums, den = E.point_terms(k)
+        # numerator of the label and the denominator evaluate to N_lab(x) exactly
+        assert nums[lab](x) - den(x) == out[lab]
+        # tropical terms: non-negative coefficients (T&P eq. 1)
+        assert all(c >= 0 for t in nums + (den,) for c in t.coef)
+        # the denominator term is maximal at x_k among all extracted ones
+        assert all(t(x) <= den(x) for t in E.denominator)
+    # every data point appears in exactly one term of its class and of the denominator
+    for i, ts in enumerate(E.terms):
+        pts = sorted(p for t in ts for p in t.points)
+        assert pts == [k for k, lab in enumerate(E.labels) if lab == i]
+        assert len({(t.coef, t.const) for t in ts}) == len(ts)
+    assert sorted(p for t in E.denominator for p in t.points) == list(range(len(X)))
+
+
+def test_skips_and_leaky_exact():
+    net = random_network([3, 4, 4, 4, 2], seed=5, skips={3: [1], 4: [2]},
+                         activation="leaky_relu", alpha="1/3")
+    X = rational_points(15, 3, 1)
+    E = tropex(net, X)
+    for k, x in enumerate(X):
+        assert E.local_map(k) == net.affine_map(net.pattern(x))
+
+
+def test_fast_equals_exact_dense():
+    net = random_network([4, 6, 5, 3], seed=11)
+    X = rational_points(30, 4, 2)
+    Ee = tropex(net, X, "exact")
+    Ef = tropex(net, np.array(X, dtype=float), "fast", batch_size=7)
+    assert Ee.labels == Ef.labels
+    R = np.array([[float(v) for v in r] for r in Ee.rows.reshape(-1, Ee.rows.shape[2])])
+    assert np.abs(R - Ef.rows.reshape(R.shape)).max() < 1e-9
+    C = np.array([float(v) for v in Ee.consts.reshape(-1)])
+    assert np.abs(C - Ef.consts.reshape(-1)).max() < 1e-9
+    assert Ef.checks["theorem_3_3"] and Ef.checks["max_deviation_fast"] < 1e-9
+    # outputs="label" keeps the paper's two rows: the label's and the denominator
+    for mode in ("exact", "fast"):
+        El = tropex(net, X, mode, outputs="label")
+        assert El.labels == Ee.labels and El.rows.shape[1] == 2
+        Ref = Ee if mode == "exact" else Ef
+        for k, lab in enumerate(Ee.labels):
+            if mode == "exact":
+                assert list(El.rows[k, 0]) == list(Ref.rows[k, lab])
+                assert list(El.rows[k, 1]) == list(Ref.rows[k, 3])
+            else:
+                assert np.abs(El.rows[k, 0] - Ref.rows[k, lab]).max() < 1e-12
+                assert np.abs(El.rows[k, 1] - Ref.rows[k, 3]).max() < 1e-12
+        assert [len(t) for t in El.terms] == [len(t) for t in Ee.terms]
+    # evaluating N^(X) at fresh points: fast and exact agree
+    Y = rational_points(20, 4, 3)
+    # a class no data point receives has an empty numerator: None / -inf
+    ve = np.array([[-np.inf if v is None else float(v) for v in row] for row in Ee(Y)])
+    vf = Ef(np.array(Y, dtype=float))
+    assert np.array_equal(np.isinf(ve), np.isinf(vf))
+    fin = np.isfinite(ve)
+    assert np.abs(ve[fin] - vf[fin]).max() < 1e-9
+
+
+def test_terms_deduplicate_shared_regions():
+    # repeated points and points sharing a region: terms must merge
+    net = Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1], [-1, 2]], [0, 0])])
+    X = [[1, 1], [2, 3], [1, 1], [-1, -1]]
+    E = tropex(net, X)
+    assert sum(len(t.points) for ts in E.terms for t in ts) == 4
+    # outputs (x1 + x2, 2 x2 - x1) on x >= 0: (2, 1), (5, 4); (0, 0) at (-1, -1)
+    assert E.labels == (0, 0, 0, 0)
+    t0 = [t for t in E.terms[0] if 0 in t.points][0]
+    # by hand, T&P Algorithm 3.1 lines 2-3: C- = column sums of W_neg = (1, 0),
+    # C+_0 = W_0 + C- = (2, 1); the first layer (identity) adds nothing
+    assert t0.points == (0, 1, 2) and t0.coef == (2, 1) and t0.const == 0
+    assert [t.coef for t in E.denominator if 0 in t.points] == [(1, 0)]
+    assert len(E.terms[0]) == 2 and E.terms[1] == ()
+    r = region_sharing(net, X, "exact")
+    assert r.distinct_patterns == 2 and r.distinct_maps == 2 and r.shared_points == 3
+    assert r.per_layer == (("relu1", 2),)
+
+
+def test_as_rational_map_matches_extracted():
+    net = random_network([2, 4, 3], seed=0)
+    X = rational_points(25, 2, 4)
+    E = tropex(net, X)
+    assert all(E.terms)      # every class has data points for this seed
+    T = E.as_rational_map()
+    for y in rational_points(10, 2, 9):
+        assert T(y) == E(y)
+
+
+# ------------------------------------------------------- Definition 3.1 algebra
+def test_tropical_rational_map_operations():
+    rng = random.Random(3)
+    W1 = [[rng.randint(-3, 3) for _ in range(2)] for _ in range(3)]
+    b1 = [rng.randint(-2, 2) for _ in range(3)]
+    W2 = [[rng.randint(-3, 3) for _ in range(3)]]
+    # build relu(W1 x + b1) neuron by neuron, then the output symbolically
+    neurons = [TropicalRationalMap.relu_neuron(w, b) for w, b in zip(W1, b1)]
+    out = TropicalRationalMap.from_affine([[0, 0]], [0])
+    for c, n in zip(W2[0], neurons):
+        out = out + n.scale(c)
+    net = Network.from_weights([(W1, b1), (W2, [0])])
+    for x in rational_points(20, 2, 5):
+        assert out(x) == net(x)
+    f = TropicalRationalMap.from_affine([[1, -2]], [1])
+    g = TropicalRationalMap.from_affine([[-1, 1]], [0])
+    for x in rational_points(10, 2, 6):
+        assert f.maximum(g)(x)[0] == max(f(x)[0], g(x)[0])
+        assert f.relu()(x)[0] == max(f(x)[0], 0)
+        assert (f - g)(x)[0] == f(x)[0] - g(x)[0]
+
+
+# ---------------------------------------------------------------- torch models
+def small_cnn(seed, pool=True, bn=False, leaky=False):
+    torch.manual_seed(seed)
+    act = (lambda: nn.LeakyReLU(0.25)) if leaky else nn.ReLU
+    layers = [nn.Conv2d(1, 2, 3, padding=1)]
+    if bn:
+        layers.append(nn.BatchNorm2d(2))
+    layers.append(act())
+    if pool:
+        layers.append(nn.MaxPool2d(2))       # 5x5 -> 2x2
+        n = 2 * 2 * 2
+    else:
+        layers.append(nn.Conv2d(2, 2, 2, stride=2))   # 5x5 -> 2x2
+        layers.append(act())
+        n = 2 * 2 * 2
+    layers += [nn.Flatten(), nn.Linear(n, 4), act(), nn.Linear(4, 3)]
+    model = nn.Sequential(*layers)
+    if bn:
+        b = layers[1]
+        b.running_mean.uniform_(-0.5, 0.5)
+        b.running_var.uniform_(0.5, 2.0)
+        with torch.no_grad():
+            b.weight.copy_(torch.tensor([1.5, -0.75]))   # a negative scale
+            b.bias.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def dyadic_images(n, seed, shape=(1, 5, 5)):
+    rng = np.random.default_rng(seed)
+    return rng.integers(-8, 9, size=(n,) + shape) / 8.0
+
+
+@pytest.mark.parametrize("pool,bn,leaky", [(True, False, False), (False, False, True),
+                                           (True, True, False)])
+def test_theorem_3_3_exact_cnn(pool, bn, leaky):
+    model = small_cnn(3, pool=pool, bn=bn, leaky=leaky)
+    X = dyadic_images(10, 4)
+    E = tropex(model, X, "exact")
+    assert E.checks["theorem_3_3"]
+    assert_single_representation(E, X)
+    Ef = tropex(model, X, "fast")
+    assert Ef.labels == E.labels
+    for k in range(len(X)):
+        # independent float64 reference: torch forward and autograd Jacobian
+        out = exact_torch_forward(model, X[k])
+        assert E.labels[k] == int(np.argmax(out))
+        M, c = E.local_map(k)
+        Mf = np.array([[float(v) for v in r] for r in M])
+        assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9
+        recon = Mf @ X[k].reshape(-1) + np.array([float(v) for v in c])
+        assert np.abs(recon - out).max() < 1e-9
+        Mfast = (Ef.rows[k, :3] - Ef.rows[k, 3])
+        assert np.abs(Mfast - Mf).max() < 1e-9
+
+
+def test_avgpool_and_residual_module():
+    class Res(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(1, 2, 3, padding=1)
+            self.c2 = nn.Conv2d(2, 2, 3, padding=1)
+            self.pool = nn.AvgPool2d(2)
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):
+            h = torch.relu(self.c1(x))
+            h = torch.relu(self.c2(h) + h)
+            return self.fc(torch.flatten(self.pool(h), 1))
+
+    torch.manual_seed(0)
+    model = Res().eval()
+    X = dyadic_images(4, 1, (1, 4, 4))
+    E = tropex(model, X, "exact")
+    assert_single_representation(E, X)
+    names = [n for n, _, _ in model_layers(model, (1, 4, 4))]
+    assert "add" in names and "pool" in names
+    for k in range(len(X)):
+        M, _ = E.local_map(k)
+        Mf = np.array([[float(v) for v in r] for r in M])
+        assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9
+    Ef = tropex(model, X, "fast")
+    assert Ef.labels == E.labels
+
+
+def test_fast_mode_conv_batched_vs_torch():
+    model = small_cnn(7, pool=True)
+    X = dyadic_images(40, 8)
+    E = tropex(model, X, "fast", batch_size=16)
+    with torch.no_grad():
+        out = _double(model)(torch.as_tensor(X)).numpy()
+    assert E.labels == tuple(int(i) for i in out.argmax(1))
+    vals = E(X)
+    assert np.abs(vals.max(1) - out.max(1)).max() < 1e-9
+
+
+# -------------------------------------------------------------- analyses
+def test_scores_coefficients_and_curve():
+    net = random_network([3, 6, 6, 3], seed=21)
+    Xtr = np.array(rational_points(40, 3, 1), dtype=float)
+    Xte = np.array(rational_points(15, 3, 2), dtype=float)
+    E = tropex(net, Xtr, "fast")
+    yte = [int(v) for v in np.array(net(Xte.tolist()), dtype=float).argmax(1)]
+    sc = extraction_scores(E, net, Xte, yte)
+    assert sc.network_accuracy == 1.0 and sc.extracted_accuracy == sc.agreement
+    # training points: agreement is 1 (Theorem 3.3)
+    assert extraction_scores(E, net, Xtr).agreement == 1.0
+    cmp_ = compare_coefficients(E, net, Xte, yte)
+    assert len(cmp_.angles) == 15 and (cmp_.angles >= 0).all() and (cmp_.angles <= 180).all()
+    # a test point identical to a training point has distance 0
+    cmp0 = compare_coefficients(E, net, Xtr[:3])
+    assert np.all(cmp0.distances < 1e-9)
+    curve = transformation_curve(net, Xtr, Xte, yte)
+    assert curve[0].agreement == 1.0 and curve[0].merged == ()
+    assert [s.code for s in curve] == ["", "D", "DR", "DRD", "DRDR", "DRDRD"]
+    # the last stage is N^(X) itself
+    assert curve[-1].agreement == pytest.approx(sc.agreement)
+    # a stage before any nonlinear merge is the network itself
+    assert curve[1].agreement == 1.0
+
+
+def test_curve_training_points_agree_everywhere():
+    model = small_cnn(2)
+    X = dyadic_images(10, 3)
+    curve = transformation_curve(model, X, X)
+    assert all(s.agreement == 1.0 for s in curve)
+
+
+# -------------------------------------------------------------- bad input
+def test_unsupported_layer_named():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    with pytest.raises(UnsupportedLayerError, match="Tanh"):
+        tropex(model, np.zeros((2, 2)))
+    with pytest.raises(UnsupportedLayerError, match="slope"):
+        tropex(nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(2.0), nn.Linear(2, 2)),
+               np.zeros((1, 2)))
+    with pytest.raises(UnsupportedLayerError, match="hard_tanh"):
+        tropex(random_network([2, 2, 2], activation="hard_tanh"), [[0, 0]])
+
+
+def test_wrong_shapes():
+    net = random_network([3, 4, 2])
+    with pytest.raises(ShapeError, match="3 inputs"):
+        tropex(net, [[1, 2]])
+    with pytest.raises(ShapeError):
+        tropex(net, [1, 2, 3])
+    with pytest.raises(ShapeError, match="channels"):
+        tropex(small_cnn(0), np.zeros((2, 3, 5, 5)))
+    with pytest.raises(ShapeError, match="0.weight|expects"):
+        tropex(nn.Sequential(nn.Linear(4, 2)), np.zeros((2, 3)))
+    E = tropex(net, [[1, 2, 3]])
+    with pytest.raises(ShapeError):
+        E([1, 2])
+    with pytest.raises(NetworkError):
+        tropex(net, [[1, 2, 3]], mode="slow")
+
+
+# -------------------------------------------------------------- CLI
+def test_cli_tropex_json_and_text(tmp_path, capsys):
+    import json
+
+    from polyrelu.cli import main
+
+    net = random_network([3, 5, 4, 3], seed=4)
+    model = tmp_path / "net.json"
+    net.save(model)
+    X = np.array(rational_points(12, 3, 7), dtype=float)     # quarters: exact floats
+    Xt = np.array(rational_points(6, 3, 8), dtype=float)
+    yt = np.array([0, 1, 2, 0, 1, 2])
+    data = tmp_path / "data.npz"
+    np.savez(data, X=X, X_test=Xt, y_test=yt)
+    assert main(["tropex", str(model), str(data), "--json", "--terms"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["theorem_3_3"] is True and doc["mode"] == "exact"
+    # independent: distinct patterns of the data under Network.pattern
+    pats = {net.pattern(x.tolist()) for x in X}
+    assert int(doc["activation_patterns"]) == len(pats)
+    # exact terms as strings; each class term reproduces N at its points exactly
+    for i, ts in enumerate(doc["terms"]):
+        for t in ts:
+            for k in t["points"]:
+                x = [Fraction(v) for v in X[int(k)]]
+                k = int(k)
+                den = [d for d in doc["denominator"] if str(k) in map(str, d["points"])][0]
+                val = (sum(Fraction(c) * v for c, v in zip(t["coef"], x)) + Fraction(t["const"])
+                       - sum(Fraction(c) * v for c, v in zip(den["coef"], x))
+                       - Fraction(den["const"]))
+                assert val == net(x)[i]
+    net_pred = [max(range(3), key=lambda i: (o[i], -i)) for o in net(Xt.tolist())]
+    assert float(doc["test"]["accuracy_network"]) == np.mean(np.array(net_pred) == yt)
+    assert main(["tropex", str(model), str(data), "--mode", "fast"]) == 0
+    out = capsys.readouterr().out
+    assert "Theorem 3.3:  verified" in out and "agreement" in out
+
+
+def test_cli_tropex_bad_data(tmp_path, capsys):
+    from polyrelu.cli import main
+
+    net = random_network([3, 4, 2], seed=1)
+    model = tmp_path / "net.json"
+    net.save(model)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, X=np.zeros((4, 5)))
+    assert main(["tropex", str(model), str(bad)]) == 2
+    assert "5 coordinates" in capsys.readouterr().err
+    noX = tmp_path / "nox.npz"
+    np.savez(noX, Z=np.zeros(3))
+    assert main(["tropex", str(model), str(noX)]) == 2
+    assert "no array 'X'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_region_sharing_maps_fewer_than_patterns(mode):
+    # the second hidden unit does not reach the output: its bit changes the
+    # pattern but not the local affine map
+    net = Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 0], [2, 0]], [0, 0])])
+    X = np.array([[1.0, 1.0], [1.0, -1.0], [2.0, 5.0], [-1.0, 1.0]])
+    r = region_sharing(net, X, mode, reference=X[:1])
+    assert (r.distinct_patterns, r.distinct_maps) == (3, 2)
+    assert r.shared_points == 2 and r.shared_with_reference == 2
+
+
+def test_batchnorm1d_dropout_identity_dense_torch():
+    torch.manual_seed(5)
+    bn = nn.BatchNorm1d(6)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.copy_(torch.tensor([1.0, -2.0, 0.5, 1.5, -0.25, 1.0]))
+        bn.bias.uniform_(-1, 1)
+    model = nn.Sequential(nn.Linear(3, 6), bn, nn.LeakyReLU(0.125), nn.Dropout(0.5),
+                          nn.Identity(), nn.Linear(6, 4)).eval()
+    X = np.array(rational_points(15, 3, 11), dtype=float)
+    E = tropex(model, X, "exact")
+    assert_single_representation(E, X)
+    for k in range(len(X)):
+        M, _ = E.local_map(k)
+        Mf = np.array([[float(v) for v in r] for r in M])
+        assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9
+    assert [kind for _, kind, _ in model_layers(model, (3,))] == [
+        "input", "dense", "scale", "act", "dense"]
