@@ -370,7 +370,7 @@ class Network:
         except (TypeError, ValueError):
             raise NetworkError("a pattern is a sequence of per-layer sequences of "
                                "ints") from None
-        if len(pat) < n:
+        if len(pat) < n or (upto is None and len(pat) != n):
             raise ShapeError(f"pattern has {len(pat)} layers, expected {n}")
         for l, (layer, w) in enumerate(zip(pat[:n], hw), start=1):
             if len(layer) != w:
