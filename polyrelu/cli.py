@@ -7,6 +7,7 @@ Each command lives in :mod:`polyrelu.commands.<name>` with ``add_parser`` and
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from importlib import import_module
 
@@ -14,6 +15,8 @@ from .commands import COMMANDS
 from .exceptions import PolyreluError
 
 __all__ = ["main", "build_parser"]
+
+_NEGATIVE_LIST = re.compile(r"^-[0-9.][0-9.,/eE+-]*$")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         mod.add_parser(sub)
+    # Let "--box -1,1,-2,2" and "--slice -1,0 2,3" through: argparse only knows
+    # plain negative numbers, so widen its matcher to comma lists of rationals.
+    for parser in [p, *sub.choices.values()]:
+        parser._negative_number_matcher = _NEGATIVE_LIST
     return p
 
 
