@@ -72,8 +72,6 @@ def _frame(ax, domain, title):
         ax.set_xlim(min(xs) - pad, max(xs) + pad)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=10)
 
@@ -188,6 +186,15 @@ def plot_dependency_graph(surface, ax=None, title: Optional[str] = None):
                                connectionstyle="arc3,rad=0.08", node_size=size,
                                edge_color="0.35")
         ax.set_ylim(-(widest - 1) / 2 - 0.8, (widest - 1) / 2 + 0.8)
+    # networkx hides the tick labels; the x axis is the canonical order.
+    ax.tick_params(axis="x", bottom=True, labelbottom=True)
+    if G.number_of_nodes():
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], marker="o", ls="", color=order_color(k + 1),
+                          label=f"order {k + 1}: {len(layer)} piecewise hyperplanes")
+                   for k, layer in enumerate(surface.layers)]
+        ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
     ax.set_xticks(range(1, surface.order_of_surface + 1))
     ax.set_xticklabels([f"order {k}" for k in range(1, surface.order_of_surface + 1)],
                        fontsize=8)
