@@ -142,11 +142,22 @@ def to_vector(values: Iterable[Any], where: str | None = None) -> tuple[Fraction
                          f"got {type(values).__name__}")
     out = []
     for i, v in enumerate(values):
+        if type(v) is Fraction:
+            out.append(v)
+            continue
         if _is_iterable(v) and not isinstance(v, str):
             raise ShapeError(f"expected a vector, found a nested sequence at entry {i}"
                              f"{_where(where)}")
-        out.append(to_fraction(v, f"{where}, entry {i}" if where else f"entry {i}"))
+        out.append(_convert(v, lambda: f"{where}, entry {i}" if where else f"entry {i}"))
     return tuple(out)
+
+
+def _convert(v: Any, where: Any) -> Fraction:
+    """to_fraction, building the (costly) place description only on error."""
+    try:
+        return to_fraction(v)
+    except NumberError:
+        return to_fraction(v, where())
 
 
 def to_matrix(rows: Any, where: str | None = None,
@@ -169,8 +180,11 @@ def to_matrix(rows: Any, where: str | None = None,
             raise ShapeError(f"row {r} is not a sequence{_where(where)}")
         vals = []
         for c, v in enumerate(row):
-            vals.append(to_fraction(v, f"{where}, row {r}, column {c}" if where
-                                    else f"row {r}, column {c}"))
+            if type(v) is Fraction:
+                vals.append(v)
+            else:
+                vals.append(_convert(v, lambda: f"{where}, row {r}, column {c}" if where
+                                     else f"row {r}, column {c}"))
         if ncols is None:
             ncols = len(vals)
         elif len(vals) != ncols:
