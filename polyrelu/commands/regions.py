@@ -1,0 +1,137 @@
+"""``polyrelu regions MODEL``: exact activation regions and linear regions.
+
+Prints the numbers of activation regions and of linear regions (adjacent
+activation regions with identical affine maps merged) over the domain
+(``--box``, default ``[-10, 10]^d``; ``--box R`` for the whole space; or
+``--slice``).  ``--json`` prints every region: pattern, minimal
+H-representation, exact affine map and interior point (numbers as strings).
+``--out DIR`` writes ``regions.json`` and, for 2-D domains, ``regions.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ._common import (
+    add_domain_args,
+    add_model_args,
+    add_output_args,
+    domain_from_args,
+    emit_json,
+    eprint,
+    jsonable,
+    load_model,
+)
+
+__all__ = ["add_parser", "run"]
+
+DEFAULT_BOX = "-10,10"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("regions", help="exact activation and linear regions over a domain",
+                       description=__doc__)
+    add_model_args(p)
+    add_domain_args(p)
+    add_output_args(p)
+    p.add_argument("--engine", choices=("fast", "tree", "lp"), default="fast",
+                   help="fast: incremental splitting (default); tree: J&V Algorithm 2; "
+                        "lp: the fast engine's LP splitter")
+    p.add_argument("--max-regions", type=int, default=None,
+                   help="stop after this many activation regions (partial result)")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="stop after this many seconds (partial result)")
+    p.add_argument("--no-linear", action="store_true",
+                   help="skip merging into linear regions (faster for many regions)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _region_doc(i, r, with_hrep: bool = True) -> dict:
+    M, c = r.affine_map
+    doc = {"index": i, "pattern": [list(p) for p in r.pattern],
+           "interior_point": list(r.interior_point),
+           "affine_map": {"M": [list(row) for row in M], "c": list(c)}}
+    if with_hrep:
+        A, b = r.polyhedron.inequalities
+        doc["inequalities"] = {"A": [list(a) for a in A], "b": list(b),
+                               "meaning": "A x <= b"}
+        if r.bounded and r.net.input_dim <= 2:
+            doc["vertices"] = [list(v) for v in r.vertices]
+    return doc
+
+
+def _domain_doc(domain):
+    if domain is None:
+        return "R^d"
+    A, b = domain.inequalities
+    return {"A": [list(a) for a in A], "b": list(b), "meaning": "A x <= b"}
+
+
+def run(args) -> int:
+    from ..regions import linear_regions, regions
+
+    net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
+    net, domain = domain_from_args(net, args, default_box=DEFAULT_BOX)
+    it = regions(net, domain, engine=args.engine, max_regions=args.max_regions,
+                 time_limit=args.time_limit, progress=not args.no_progress)
+    rs = list(it)
+    lin = None
+    if not args.no_linear:
+        lin = linear_regions(net, domain, region_list=rs)
+    model = args.model or "<embedded default model>"
+    need_doc = args.json or args.out
+    doc = None
+    if need_doc:
+        doc = {"model": model, "architecture": net.architecture,
+               "activation": net.activation, "domain": _domain_doc(domain),
+               "engine": it.stats["engine"], "activation_regions": len(rs),
+               "linear_regions": None if lin is None else len(lin),
+               "partial": it.partial, "reason": it.reason,
+               "seconds": round(it.stats.get("seconds", 0.0), 3),
+               "regions": [_region_doc(i, r) for i, r in enumerate(rs)]}
+        if lin is not None:
+            index = {r.pattern: i for i, r in enumerate(rs)}
+            doc["linear"] = [[index[r.pattern] for r in L.regions] for L in lin]
+    files = {}
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        files["json"] = os.path.join(args.out, "regions.json")
+        with open(files["json"], "w") as fh:
+            json.dump(jsonable(doc), fh, indent=1)
+        if net.input_dim == 2 and domain is not None and rs:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from ..plot.regions import plot_regions
+
+            fig, ax = plt.subplots(figsize=(6, 6))
+            nlin = "?" if lin is None else len(lin)
+            plot_regions(rs, ax=ax, color_by="map",
+                         title=f"{net.architecture}: {len(rs)} activation regions, "
+                               f"{nlin} linear regions")
+            files["png"] = os.path.join(args.out, "regions.png")
+            fig.savefig(files["png"], dpi=110)
+            plt.close(fig)
+    if args.json:
+        doc["files"] = files
+        emit_json(doc)
+        return 0
+    if domain is None:
+        dom = "R^%d" % net.input_dim
+    elif args.slice:
+        dom = f"slice through {len(args.slice)} points, t in box {args.box or '0,1'}"
+    else:
+        dom = "box " + (args.box or DEFAULT_BOX)
+    print(f"model: {model} ({net.architecture}, {net.activation}); domain: {dom}")
+    print(f"activation regions: {len(rs)}")
+    if lin is not None:
+        print(f"linear regions:     {len(lin)}")
+    print(f"engine: {it.stats['engine']}, {it.stats.get('seconds', 0.0):.2f} s")
+    if it.partial:
+        print(f"PARTIAL: {it.reason}; the counts are lower bounds")
+    for path in files.values():
+        eprint(f"wrote {path}")
+    return 0

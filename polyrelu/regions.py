@@ -1,0 +1,1192 @@
+"""Exact enumeration of the activation regions and linear regions of a network.
+
+An **activation region** is a pattern (one piece per hidden neuron) whose region
+``{x in D : every pre-activation has its piece's sign}`` is full-dimensional
+(J&V Theorem 2.2: the inequalities ``H~ <= G~`` of each layer are exactly the
+sign conditions on the pre-activations ``z_l = M_l x + c_l``, which depend
+only on the pattern of the earlier layers).  A **linear region** is a maximal
+connected union of activation regions on which the network is one affine map
+(:func:`linear_regions`).  Both counts are reported everywhere.
+
+Two engines give identical sets of patterns:
+
+* ``engine="tree"`` -- J&V Algorithm 2: depth-first over the neurons, layer by
+  layer; each child adds one inequality (Algorithm 1 line 14 / 18), and a
+  partial pattern whose polyhedron is not full-dimensional is pruned with an
+  exact :class:`~polyrelu.polyhedron.Polyhedron` test.  Faithful and slow.
+* ``engine="fast"`` (``"auto"``) -- splits each parent cell incrementally by
+  the next layer's hyperplanes, one neuron at a time.  All cells of one
+  parent share the pre-activation map of the next layer, kept as a float
+  shadow with a rigorous error radius plus lazily computed exact integer
+  rows (:mod:`polyrelu._regions_maps`).  Bounded 1-D and 2-D domains keep an
+  exact V-representation and split by exact polygon clipping with filtered
+  vertex signs (:mod:`polyrelu._regions_planar`); bounded domains up to
+  dimension 6, and R^d up to dimension 4 (orthant by orthant, in homogeneous
+  coordinates), keep exact vertices with incidence sets
+  (:mod:`polyrelu._regions_vrep`); other domains split with float LP
+  proposals verified exactly (:mod:`polyrelu._regions_lp`).
+  ``engine="lp"`` forces the LP splitter.
+
+Filtered predicates: a float value ``v`` of a pre-activation decides its sign
+only when ``|v| > bound`` with a bound that provably dominates every error
+(conversion of exact values to float, float propagation of the maps through
+the layers, the evaluation itself; see :mod:`polyrelu._regions_maps`);
+otherwise the sign is computed in exact integer arithmetic.
+
+Conventions (SPEC): ReLU bit 1 = active (``z >= 0``), 0 = inactive; a neuron
+whose pre-activation is identically zero on a region is inactive there, so a
+region is counted once.  Zero-volume cells are never regions.
+
+>>> import polyrelu as pr
+>>> net = pr.Network.from_weights([([[1, 0], [0, 1], [1, 1]], [0, 0, -1]),
+...                                ([[1, -1, 2]], [0])])
+>>> box = pr.Polyhedron.box([-2, -2], [2, 2])
+>>> it = regions(net, box)
+>>> rs = list(it)
+>>> len(rs), it.partial
+(7, False)
+>>> sum(r.polyhedron.volume() for r in rs)
+Fraction(16, 1)
+>>> count_regions(net, box)
+RegionCounts(activation=7, linear=7, partial=False)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Iterator, NamedTuple, Sequence
+
+from .exceptions import DomainError, EmptyDomainError, NetworkError, ShapeError
+from .numbers import to_matrix, to_vector
+
+__all__ = [
+    "Region",
+    "PatternCheck",
+    "RegionIterator",
+    "RegionCounts",
+    "LinearRegion",
+    "regions",
+    "region_of",
+    "region_of_pattern",
+    "linear_regions",
+    "count_regions",
+    "region_graph",
+    "CachedPredictor",
+    "slice_domain",
+    "ENGINES",
+]
+
+ENGINES = ("auto", "fast", "tree", "lp")
+
+
+# ---------------------------------------------------------------------------
+# Region
+# ---------------------------------------------------------------------------
+
+def _piece_rows(net, m, c, piece: int):
+    """Inequalities ``a . x <= b`` of one neuron's piece, for ``z = m . x + c``.
+
+    J&V Algorithm 1 lines 14/18: v = +1 (inactive) appends ``z <= 0``,
+    v = -1 (active) appends ``-z <= 0``; hard tanh pieces add ``z <= -1``,
+    ``-1 <= z <= 1``, ``z >= 1``.  Any positive scaling of (m, c) is allowed
+    except for hard tanh, where ``c`` must be in the same units as the
+    thresholds (pass ``scale``-free Fractions).
+    """
+    neg = tuple(-v for v in m)
+    if net.activation != "hard_tanh":
+        return [(neg, c)] if piece == 1 else [(tuple(m), -c)]
+    if piece == 0:
+        return [(tuple(m), -1 - c)]
+    if piece == 2:
+        return [(neg, c - 1)]
+    return [(neg, c + 1), (tuple(m), 1 - c)]
+
+
+@dataclass(frozen=True)
+class Region:
+    """One activation region: a full-dimensional closed polyhedron of the domain
+    on which the activation pattern, hence the network's affine map, is fixed.
+
+    Attributes
+    ----------
+    pattern : tuple of tuples of int
+        One tuple per hidden layer (SPEC: ReLU 1 = active, 0 = inactive).
+    interior_point : tuple of Fraction
+        A rational point strictly inside the region (verified exactly).
+    net, domain
+        The network and the domain (None = R^d) the region belongs to.
+
+    ``polyhedron``, ``affine_map``, ``layer_maps``, ``constraints`` and
+    ``vertices`` are exact and computed on first use.  Regions compare and
+    hash by pattern (regions of one enumeration have distinct patterns).
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1, -1]], [0]), ([[2]], [1])])
+    >>> r = region_of(net, [1, 0])
+    >>> r.pattern, r.affine_map
+    (((1,),), (((Fraction(2, 1), Fraction(-2, 1)),), (Fraction(1, 1),)))
+    >>> r.polyhedron.inequalities
+    (((Fraction(-1, 1), Fraction(1, 1)),), (Fraction(0, 1),))
+    """
+
+    pattern: tuple
+    interior_point: tuple = field(compare=False)
+    net: Any = field(compare=False, repr=False)
+    domain: Any = field(default=None, compare=False, repr=False)
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def layer_maps(self) -> tuple:
+        """Exact pre-activation maps ``(M_l, c_l)``, l = 1..L (last = output)."""
+        lm = self._cache.get("layer_maps")
+        if lm is None:
+            from ._regions_maps import exact_layer_maps
+
+            # integer propagation (numpy object arrays): same values as
+            # net.layer_maps(pattern), much faster for wide layers
+            lm = exact_layer_maps(_intnet(self.net), self.pattern)
+            self._cache["layer_maps"] = lm
+        return lm
+
+    @property
+    def inequalities(self) -> tuple:
+        """Minimal H-representation ``(A, b)`` meaning ``A x <= b``.
+
+        Read off the exact V-representation when the fast engine kept one
+        (polygon edges / interval ends), else ``polyhedron.inequalities``.
+        """
+        h = self._cache.get("inequalities")
+        if h is None:
+            edges = self._cache.get("_edges")
+            if edges is not None:
+                rows = [_primitive_row((-a, -b), c) for a, b, c in edges]
+                h = (tuple(r[0] for r in rows), tuple(r[1] for r in rows))
+            elif "_interval" in self._cache:
+                (lo,), (hi,) = self._cache["_interval"]
+                h = (((Fraction(-1),), (Fraction(1),)), (-lo, hi))
+            else:
+                h = self.polyhedron.inequalities
+            self._cache["inequalities"] = h
+        return h
+
+    @property
+    def affine_map(self) -> tuple:
+        """Exact ``(M, c)`` with ``net(x) = M x + c`` on the region."""
+        lm = self._cache.get("layer_maps")
+        if lm is not None:
+            return lm[-1]
+        am = self._cache.get("affine_map")
+        if am is None:
+            from ._regions_maps import exact_output_map
+
+            am = exact_output_map(_intnet(self.net), self.pattern)
+            self._cache["affine_map"] = am
+        return am
+
+    @property
+    def constraints(self) -> tuple:
+        """All defining inequalities ``(a, b, label)`` meaning ``a . x <= b``.
+
+        ``label`` is ``(layer, neuron, piece)`` for a neuron's inequality
+        (layers from 1) or ``("domain", row)``.  Neurons whose pre-activation
+        is constant on the region contribute nothing.
+        """
+        cons = self._cache.get("constraints")
+        if cons is not None:
+            return cons
+        out = []
+        maps = self.layer_maps
+        for l, pieces in enumerate(self.pattern, start=1):
+            M, c = maps[l - 1]
+            for i, piece in enumerate(pieces):
+                if not any(M[i]):
+                    continue
+                for a, b in _piece_rows(self.net, M[i], c[i], piece):
+                    out.append((a, b, (l, i, piece)))
+        if self.domain is not None:
+            A, b = self.domain.raw_inequalities
+            for j, (a, bj) in enumerate(zip(A, b)):
+                out.append((tuple(a), bj, ("domain", j)))
+        cons = tuple(out)
+        self._cache["constraints"] = cons
+        return cons
+
+    @property
+    def polyhedron(self):
+        """The closed region as an exact :class:`~polyrelu.polyhedron.Polyhedron`
+        (minimal H-representation computed lazily by Polyhedron)."""
+        P = self._cache.get("polyhedron")
+        if P is None:
+            from .polyhedron import Polyhedron
+
+            cons = self.constraints
+            d = self.net.input_dim
+            P = Polyhedron.from_inequalities([a for a, _, _ in cons],
+                                             [b for _, b, _ in cons], ambient_dim=d)
+            self._cache["polyhedron"] = P
+        return P
+
+    @property
+    def vertices(self) -> tuple:
+        """Exact vertices (bounded regions; from the V-representation when the
+        fast engine kept one, else from the polyhedron)."""
+        v = self._cache.get("vertices")
+        if v is None:
+            raw = self._cache.get("_hverts")
+            if raw is not None:
+                # exact homogeneous integer vertices (X_1, .., X_d, W), W > 0
+                v = tuple(tuple(Fraction(x, h[-1]) for x in h[:-1]) for h in raw)
+            else:
+                v = self.polyhedron.vertices
+            self._cache["vertices"] = v
+        return v
+
+    @property
+    def bounded(self) -> bool:
+        if "_hverts" in self._cache or "_interval" in self._cache:
+            return True
+        return self.polyhedron.bounded
+
+    def __contains__(self, x) -> bool:
+        return self.polyhedron.contains(x)
+
+
+def _primitive_row(a, c) -> tuple:
+    """Integer row (a, c) of ``a . x <= c`` divided by its gcd, as Fractions."""
+    from math import gcd
+
+    g = 0
+    for v in tuple(a) + (c,):
+        g = gcd(g, int(v))
+    g = g or 1
+    return tuple(Fraction(int(v) // g) for v in a), Fraction(int(c) // g)
+
+
+_INTNETS: dict = {}
+
+
+def _intnet(net):
+    """Cached integer-scaled form of a network (keyed by identity)."""
+    from ._regions_maps import IntNet
+
+    hit = _INTNETS.get(id(net))
+    if hit is not None and hit.net is net:
+        return hit
+    if len(_INTNETS) > 32:
+        _INTNETS.clear()
+    inet = IntNet(net)
+    _INTNETS[id(net)] = inet
+    return inet
+
+
+def _make_region(net, pattern, point, domain, **extra) -> Region:
+    r = Region(tuple(tuple(p) for p in pattern), tuple(point), net, domain)
+    r._cache.update(extra)
+    return r
+
+
+# ---------------------------------------------------------------------------
+# domains
+# ---------------------------------------------------------------------------
+
+class _Domain:
+    """Checked domain data shared by the engines."""
+
+    def __init__(self, net, domain) -> None:
+        from .polyhedron import Polyhedron
+
+        d = net.input_dim
+        self.d = d
+        self.P = domain
+        if domain is None:
+            self.rows = []
+            self.bounded = False
+            self.point = (Fraction(0),) * d
+            self.box = None
+            return
+        if not isinstance(domain, Polyhedron):
+            raise DomainError(f"domain must be a Polyhedron or None (R^{d}), got "
+                              f"{type(domain).__name__}")
+        if domain.ambient_dim != d:
+            raise DomainError(f"domain lives in R^{domain.ambient_dim} but the network "
+                              f"has {d} inputs")
+        if domain.is_empty():
+            raise EmptyDomainError("the domain is empty")
+        if not domain.is_full_dimensional():
+            raise EmptyDomainError(
+                f"the domain has dimension {domain.dim} < {d} (not full-dimensional); "
+                f"restrict the network to its affine hull with net.restrict(x0, U) "
+                f"or slice_domain(net, points)")
+        # raw rows (a . x <= b); the minimal form is computed only where a
+        # V-representation needs it (d <= VREP_MAX_DIM)
+        A, b = domain.raw_inequalities
+        self.rows = [(tuple(a), bi) for a, bi in zip(A, b) if any(a)]
+        self.point = domain.interior_point()
+        self.box = self._axis_box(d)
+        if self.box is not None:
+            self.bounded = True
+        elif d <= VREP_MAX_DIM:
+            self.bounded = domain.bounded
+            if self.bounded:
+                V = domain.vertices
+                self.box = (tuple(min(v[j] for v in V) for j in range(d)),
+                            tuple(max(v[j] for v in V) for j in range(d)))
+        else:
+            lo, hi = [], []
+            for j in range(d):
+                e = [Fraction(int(k == j)) for k in range(d)]
+                top, bot = domain.maximize(e), domain.minimize(e)
+                if top.status != "optimal" or bot.status != "optimal":
+                    break
+                lo.append(bot.value)
+                hi.append(top.value)
+            self.bounded = len(hi) == d
+            self.box = (tuple(lo), tuple(hi)) if self.bounded else None
+
+    def _axis_box(self, d):
+        """An outer box read off axis-aligned rows, or None."""
+        lo: list = [None] * d
+        hi: list = [None] * d
+        for a, b in self.rows:
+            nz = [j for j, v in enumerate(a) if v]
+            if len(nz) != 1:
+                continue
+            j = nz[0]
+            bound = b / a[j]
+            if a[j] > 0:
+                hi[j] = bound if hi[j] is None else min(hi[j], bound)
+            else:
+                lo[j] = bound if lo[j] is None else max(lo[j], bound)
+        if any(v is None for v in lo) or any(v is None for v in hi):
+            return None
+        return tuple(lo), tuple(hi)
+
+
+# ---------------------------------------------------------------------------
+# the iterator with limits
+# ---------------------------------------------------------------------------
+
+class _Stop(Exception):
+    pass
+
+
+class _Control:
+    def __init__(self, time_limit) -> None:
+        self.t0 = time.perf_counter()
+        self.deadline = None if time_limit is None else self.t0 + float(time_limit)
+
+    def check(self) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise _Stop
+
+
+class RegionIterator:
+    """Iterator of :class:`Region` returned by :func:`regions`.
+
+    Attributes
+    ----------
+    partial : bool
+        True when a limit stopped the enumeration (set once exhausted).
+    reason : str or None
+        Why it stopped early.
+    stats : dict
+        Engine name, counts, exact fallbacks, seconds.
+    """
+
+    def __init__(self, gen: Iterator[Region], ctl: _Control, stats: dict,
+                 max_regions, time_limit, progress: bool) -> None:
+        self._gen = gen
+        self._ctl = ctl
+        self.stats = stats
+        self.max_regions = max_regions
+        self.time_limit = time_limit
+        self.partial = False
+        self.reason = None
+        self.count = 0
+        self._done = False
+        self._bar = None
+        if progress:
+            from .commands._common import progress as _progress
+
+            self._bar = _progress(desc="regions", enabled=True)
+
+    def __iter__(self) -> "RegionIterator":
+        return self
+
+    def _finish(self, partial: bool, reason) -> None:
+        self._done = True
+        self.partial = partial
+        self.reason = reason
+        self.stats["regions"] = self.count
+        self.stats["seconds"] = time.perf_counter() - self._ctl.t0
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __next__(self) -> Region:
+        if self._done:
+            raise StopIteration
+        try:
+            self._ctl.check()
+            r = next(self._gen)
+        except StopIteration:
+            self._finish(False, None)
+            raise
+        except _Stop:
+            self._finish(True, f"time limit of {self.time_limit} s reached after "
+                               f"{self.count} regions")
+            raise StopIteration from None
+        if self.max_regions is not None and self.count >= self.max_regions:
+            # one region more exists: the result is partial
+            self._finish(True, f"max_regions={self.max_regions} reached")
+            raise StopIteration
+        self.count += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        return r
+
+
+def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None = None,
+            time_limit: float | None = None, progress: bool = False) -> RegionIterator:
+    """Enumerate the activation regions of ``net`` in ``domain`` exactly.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Polyhedron or None
+        Full-dimensional domain in R^d (None = all of R^d: regions may be
+        unbounded).  For a slice, restrict the network first
+        (:func:`slice_domain`).
+    engine : {"auto", "fast", "tree", "lp"}
+        ``"tree"`` is J&V Algorithm 2; ``"fast"`` (= ``"auto"``) the
+        incremental splitter; ``"lp"`` the fast engine's LP splitter in any
+        dimension.  All give the same set of patterns.
+    max_regions, time_limit : optional
+        Stop cleanly after this many regions / seconds; the iterator's
+        ``partial`` is then True and ``reason`` says why.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+
+    Returns
+    -------
+    RegionIterator
+        Streams :class:`Region` objects.
+
+    Raises
+    ------
+    DomainError, EmptyDomainError
+        Wrong dimension, empty or not full-dimensional domain.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1], [-1]], [0, 1]), ([[1, 1]], [0])])
+    >>> sorted(r.pattern for r in regions(net, pr.Polyhedron.box([-3], [3])))
+    [((0, 1),), ((1, 0),), ((1, 1),)]
+    """
+    if engine not in ENGINES:
+        raise NetworkError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if max_regions is not None and (int(max_regions) != max_regions or max_regions < 0):
+        raise NetworkError(f"max_regions must be a non-negative integer, got {max_regions!r}")
+    dom = _Domain(net, domain)
+    ctl = _Control(time_limit)
+    if engine == "auto":
+        engine = "fast"
+    stats: dict = {"engine": engine, "splits": 0, "exact_signs": 0, "candidates": 0,
+                   "lp_fast_cut": 0, "lp_fast_nocut": 0, "lp_exact": 0, "tree_lp": 0,
+                   "nodes": 0}
+    if engine == "tree":
+        gen = _tree_engine(net, dom, stats, ctl)
+    else:
+        if engine == "fast" and dom.bounded and dom.d in (1, 2):
+            kind = "planar"
+        elif engine == "fast" and dom.bounded and dom.d <= VREP_MAX_DIM:
+            kind = "vrep"
+        elif engine == "fast" and dom.P is None and dom.d <= ORTHANT_MAX_DIM:
+            kind = "orthants"
+        else:
+            kind = "lp"
+        stats["engine"] = "fast-" + kind
+        gen = _fast_engine(net, dom, stats, ctl, kind)
+    return RegionIterator(gen, ctl, stats, max_regions, time_limit, progress)
+
+
+# ---------------------------------------------------------------------------
+# engine (b): incremental splitting
+# ---------------------------------------------------------------------------
+
+def _whole_domain_region(net, dom) -> Region:
+    return _make_region(net, (), dom.point, dom.P)
+
+
+#: bounded domains up to this dimension use the exact V-representation splitter
+VREP_MAX_DIM = 6
+#: R^d up to this dimension: the V-representation splitter on the 2^d orthants
+#: (pointed cones in homogeneous coordinates), patterns merged across orthants
+ORTHANT_MAX_DIM = 4
+
+
+def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
+
+    L = net.num_layers
+    if L == 1:
+        yield _whole_domain_region(net, dom)
+        return
+    inet = _intnet(net)
+    d = dom.d
+    if kind == "planar" and d == 2:
+        from ._regions_planar import PlanarSplitter, polygon_from_domain, polygon_interior_point
+
+        splitter = PlanarSplitter(inet, stats, ctl.check)
+        verts, edges = polygon_from_domain(dom.P)
+        root_cell = (verts, edges)
+
+        def split(node, cell):
+            for pcs, vs, es in splitter.split(node, cell[0], cell[1]):
+                yield pcs, (vs, es)
+
+        def finish(pattern, cell):
+            vs, es = cell
+            return _make_region(net, pattern, polygon_interior_point(vs, es), dom.P,
+                                _hverts=tuple((v.X, v.Y, v.W) for v in vs),
+                                _edges=tuple(es))
+    elif kind == "planar" and d == 1:
+        from ._regions_planar import IntervalSplitter, interval_interior_point
+
+        splitter = IntervalSplitter(inet, stats, ctl.check)
+        lo, hi = dom.box[0][0], dom.box[1][0]
+        root_cell = ((lo.numerator, lo.denominator), (hi.numerator, hi.denominator))
+        split = splitter.split
+
+        def finish(pattern, cell):
+            (X1, W1), (X2, W2) = cell
+            iv = ((Fraction(X1, W1),), (Fraction(X2, W2),))
+            return _make_region(net, pattern, interval_interior_point(cell), dom.P,
+                                vertices=iv, _interval=iv)
+    elif kind in ("vrep", "orthants"):
+        from ._regions_vrep import (
+            VRepSplitter,
+            orthant,
+            polytope_from_domain,
+            polytope_interior_point,
+        )
+
+        splitter = VRepSplitter(inet, stats, ctl.check)
+        split = splitter.split
+        if kind == "vrep":
+            roots = [polytope_from_domain(dom.P, d)]
+
+            def finish(pattern, cell):
+                vs, cs = cell
+                return _make_region(net, pattern, polytope_interior_point(vs, cs), dom.P,
+                                    _hverts=tuple(v.h for v in vs))
+        else:
+            import itertools
+
+            roots = [orthant(sg) for sg in itertools.product((1, -1), repeat=d)]
+
+            def finish(pattern, cell):
+                vs, cs = cell
+                return _make_region(net, pattern, polytope_interior_point(vs, cs), None)
+
+        seen: set = set()
+        for root_cell in roots:
+            for r in _dfs(inet, root_cell, split, finish, stats, ctl, L):
+                if kind == "orthants":
+                    # a region of R^d meets several orthants: report it once
+                    if r.pattern in seen:
+                        continue
+                    seen.add(r.pattern)
+                yield r
+        return
+    else:
+        from ._regions_lp import LPSplitter
+
+        splitter = LPSplitter(inet, stats, dom.box, ctl.check)
+        cons = []
+        for a, b in dom.rows:  # a . x <= b  ->  -a . x + b >= 0 (integers)
+            den = 1
+            for v in tuple(a) + (b,):
+                den = den * v.denominator // _gcd(den, v.denominator)
+            cons.append(([int(-v * den) for v in a], int(b * den)))
+        root_cell = (cons, tuple(dom.point))
+        split = splitter.split
+
+        def finish(pattern, cell):
+            return _make_region(net, pattern, cell[1], dom.P)
+
+    yield from _dfs(inet, root_cell, split, finish, stats, ctl, L)
+
+
+def _dfs(inet, root_cell, split, finish, stats, ctl, L):
+    """Depth-first over pattern prefixes: split each cell by the next layer."""
+    from ._regions_maps import Node
+
+    stack = [(inet.root(), root_cell)]
+    while stack:
+        ctl.check()
+        node, cell = stack.pop()
+        stats["nodes"] += 1
+        prefix = tuple(pcs for _, pcs in node.chain)
+        children = list(split(node, cell))
+        if node.l == L - 1:
+            for pcs, c in children:
+                yield finish(prefix + (tuple(pcs),), c)
+        else:
+            for pcs, c in reversed(children):
+                stack.append((Node(inet, node, tuple(pcs)), c))
+
+
+def _gcd(a: int, b: int) -> int:
+    from math import gcd
+
+    return gcd(a, b)
+
+
+# ---------------------------------------------------------------------------
+# engine (a): J&V Algorithm 2 (tree traversal with pruning)
+# ---------------------------------------------------------------------------
+
+def _tree_engine(net, dom: _Domain, stats: dict, ctl: _Control):
+    from ._regions_maps import Node
+    from .polyhedron import Polyhedron
+
+    L = net.num_layers
+    if L == 1:
+        yield _whole_domain_region(net, dom)
+        return
+    inet = _intnet(net)
+    d = dom.d
+    widths = net.hidden_widths
+
+    def strict(rows, p) -> bool:
+        return all(sum((a * x for a, x in zip(ar, p) if a), Fraction(0)) < b
+                   for ar, b in rows)
+
+    def rec(node, i, pieces, rows, p, prefix):
+        ctl.check()
+        l = node.l
+        if i == widths[l - 1]:
+            pat = prefix + (tuple(pieces),)
+            if l == L - 1:
+                yield _make_region(net, pat, p, dom.P)
+                return
+            child = Node(inet, node, tuple(pieces))
+            stats["nodes"] += 1
+            yield from rec(child, 0, [], rows, p, pat)
+            return
+        m, c = node.exact_fraction_row(i)
+        if not any(m):
+            # constant on the whole space: one child, no inequality
+            yield from rec(node, i + 1, pieces + [inet.constant_piece(c)], rows, p, prefix)
+            return
+        for piece in range(net.num_pieces):
+            new = _piece_rows(net, m, c, piece)
+            if strict(new, p):
+                q = p
+            else:
+                stats["tree_lp"] += 1
+                allr = rows + new
+                P = Polyhedron.from_inequalities([a for a, _ in allr], [b for _, b in allr],
+                                                 ambient_dim=d)
+                if not P.is_full_dimensional():
+                    continue  # prune the subtree (J&V Algorithm 2 line 14)
+                q = P.interior_point()
+                if not strict(allr, q):
+                    raise AssertionError("interior point not strictly inside")
+            yield from rec(node, i + 1, pieces + [piece], rows + new, q, prefix)
+
+    stats["nodes"] += 1
+    rows0 = [(tuple(a), b) for a, b in dom.rows]
+    yield from rec(inet.root(), 0, [], rows0, tuple(dom.point), ())
+
+
+# ---------------------------------------------------------------------------
+# Algorithm 1: the region of one pattern
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PatternCheck:
+    """Result of :func:`region_of_pattern` with ``explain=True``.
+
+    ``region`` is the Region or None; ``layer`` the first hidden layer (from 1)
+    after whose inequalities the region was no longer full-dimensional
+    (J&V Algorithm 1 line 22), None when it is; ``status`` is ``"full"``,
+    ``"empty"`` or ``"degenerate"`` (nonempty, lower-dimensional, or a
+    neuron identically zero on the region given a bit other than 0);
+    ``reason`` says it in words.
+    """
+
+    region: Region | None
+    layer: int | None
+    status: str
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.region is not None
+
+
+def region_of_pattern(net, pattern, domain=None, explain: bool = False):
+    """J&V Algorithm 1: the activation region of ``pattern``, or None.
+
+    Layer by layer, each neuron appends its inequality (``z <= 0`` for an
+    inactive ReLU neuron, ``-z <= 0`` for an active one; Theorem 2.2), and the
+    accumulated polyhedron is tested for full dimension exactly.
+
+    Parameters
+    ----------
+    net : Network
+    pattern : sequence of sequences of int
+    domain : Polyhedron or None
+    explain : bool
+        Return a :class:`PatternCheck` (with the first failing layer) instead
+        of ``Region | None``.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1, 0], [-1, 0]], [0, -1]), ([[1, 1]], [0])])
+    >>> region_of_pattern(net, [[0, 1]]) is None   # x <= 0 and x <= -1
+    False
+    >>> region_of_pattern(net, [[1, 1]], explain=True).layer   # x >= 0 and x <= -1
+    1
+    """
+    pat = net.check_pattern(pattern)
+    dom = _Domain(net, domain)
+    from .polyhedron import Polyhedron
+
+    d = net.input_dim
+    maps = net.layer_maps(pat)
+    rows = [(tuple(a), b) for a, b in dom.rows]
+    P = None
+    for l, pieces in enumerate(pat, start=1):
+        M, c = maps[l - 1]
+        for i, piece in enumerate(pieces):
+            if not any(M[i]):
+                want = 0 if (net.activation != "hard_tanh" and c[i] == 0) \
+                    else net._piece_at(c[i])
+                if piece != want:
+                    kind = "degenerate" if (c[i] == 0 and net.activation != "hard_tanh") \
+                        else "empty"
+                    why = (f"neuron {i} of layer {l} has the constant pre-activation "
+                           f"{c[i]} on the region; its piece must be {want}")
+                    return _fail(explain, l, kind, why)
+                continue
+            rows.extend(_piece_rows(net, M[i], c[i], piece))
+        P = Polyhedron.from_inequalities([a for a, _ in rows], [b for _, b in rows],
+                                         ambient_dim=d)
+        if not P.is_full_dimensional():
+            kind = "empty" if P.is_empty() else "degenerate"
+            why = (f"the inequalities of layers 1..{l} define an empty set" if kind == "empty"
+                   else f"the inequalities of layers 1..{l} define a set of dimension "
+                        f"{P.dim} < {d}")
+            return _fail(explain, l, kind, why)
+    if P is None:
+        x = tuple(dom.point)
+    else:
+        x = P.interior_point()
+        if not all(sum((a * v for a, v in zip(ar, x)), Fraction(0)) < b for ar, b in rows):
+            raise AssertionError("interior point not strictly inside")
+    r = _make_region(net, pat, x, domain, polyhedron=P) if P is not None \
+        else _make_region(net, pat, x, domain)
+    if explain:
+        return PatternCheck(r, None, "full", "the region is full-dimensional")
+    return r
+
+
+def _fail(explain, layer, kind, why):
+    if explain:
+        return PatternCheck(None, layer, kind, why)
+    return None
+
+
+def region_of(net, x, domain=None, engine: str = "auto") -> Region:
+    """The activation region containing the point ``x``.
+
+    Returns the region of ``net.pattern(x)`` when it is full-dimensional.
+    Otherwise (``x`` on a boundary where that pattern's region has no interior)
+    returns a full-dimensional region whose closure contains ``x``: the first
+    one found by enumerating a small box around ``x``.
+
+    Raises DomainError when ``x`` is not in the domain.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1, 0]], [0]), ([[1]], [0])])
+    >>> region_of(net, [0, 5]).pattern      # on the boundary x0 = 0: the active side
+    ((1,),)
+    """
+    xv = to_vector(x, "x")
+    if len(xv) != net.input_dim:
+        raise ShapeError(f"x has {len(xv)} entries, the network has {net.input_dim} inputs")
+    if domain is not None:
+        _Domain(net, domain)
+        if not domain.contains(xv):
+            raise DomainError(f"the point {tuple(str(v) for v in xv)} is not in the domain")
+    pat = net.pattern(xv)
+    r = region_of_pattern(net, pat, domain)
+    if r is not None:
+        return r
+    from .polyhedron import Polyhedron
+
+    rad = Fraction(1, 1024)
+    while True:
+        B = Polyhedron.box([v - rad for v in xv], [v + rad for v in xv])
+        if domain is not None:
+            B = B.intersect(domain)
+        for reg in regions(net, B, engine=engine):
+            if reg.polyhedron.contains(xv):
+                return _make_region(net, reg.pattern, reg.interior_point, domain)
+        rad /= 2  # unreachable in exact arithmetic: the regions cover the box
+
+
+# ---------------------------------------------------------------------------
+# linear regions, counts, adjacency
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LinearRegion:
+    """A linear region: a connected union of adjacent activation regions with
+    one exact affine map.  ``regions`` are the member activation regions."""
+
+    regions: tuple
+
+    @property
+    def affine_map(self) -> tuple:
+        """The exact ``(M, c)`` shared by the member regions."""
+        return self.regions[0].affine_map
+
+    @property
+    def patterns(self) -> tuple:
+        return tuple(r.pattern for r in self.regions)
+
+    @property
+    def interior_point(self) -> tuple:
+        return self.regions[0].interior_point
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+
+class RegionCounts(NamedTuple):
+    """Numbers of activation regions and of linear regions."""
+
+    activation: int
+    linear: int
+    partial: bool
+
+
+def linear_regions(net, domain=None, region_list: Sequence[Region] | None = None,
+                   **kwargs) -> list[LinearRegion]:
+    """Merge adjacent activation regions with identical affine maps (exact) into
+    linear regions (connected components).
+
+    ``region_list`` reuses an enumeration; otherwise :func:`regions` runs with
+    ``kwargs``.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1], [1]], [0, 0]), ([[1, -1]], [0])])
+    >>> len(list(regions(net))), len(linear_regions(net))   # relu(x) - relu(x) = 0
+    (2, 1)
+    """
+    import networkx as nx
+
+    rs = list(regions(net, domain, **kwargs)) if region_list is None else list(region_list)
+    G = region_graph(rs)
+    H = nx.Graph()
+    H.add_nodes_from(range(len(rs)))
+    H.add_edges_from((u, v) for u, v, s in G.edges(data="same_map") if s)
+    out = []
+    for comp in sorted((sorted(c) for c in nx.connected_components(H)), key=lambda c: c[0]):
+        members = tuple(rs[i] for i in comp)
+        out.append(LinearRegion(members))
+    return out
+
+
+def count_regions(net, domain=None, **kwargs) -> RegionCounts:
+    """Both counts: ``RegionCounts(activation, linear, partial)``.
+
+    >>> import polyrelu as pr
+    >>> count_regions(pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]))
+    RegionCounts(activation=2, linear=2, partial=False)
+    """
+    it = regions(net, domain, **kwargs)
+    rs = list(it)
+    return RegionCounts(len(rs), len(linear_regions(net, domain, region_list=rs)),
+                        it.partial)
+
+
+def _primitive(a, b) -> tuple:
+    """Integer primitive form of the hyperplane a.x = b (sign kept)."""
+    from math import gcd
+
+    vals = list(a) + [b]
+    den = 1
+    for v in vals:
+        den = den * v.denominator // gcd(den, v.denominator)
+    ints = [int(v * den) for v in vals]
+    g = 0
+    for v in ints:
+        g = gcd(g, v)
+    return tuple(v // g for v in ints) if g else tuple(ints)
+
+
+def region_graph(region_list: Sequence[Region]):
+    """Adjacency graph of activation regions (networkx.Graph).
+
+    Node ``i`` (index into ``region_list``) has attribute ``region``; an edge
+    joins two regions sharing a (d-1)-dimensional facet, with attributes
+    ``hyperplane`` ``(w, c)`` (``w . x + c = 0`` in input space), ``facet``
+    (the shared facet as a Polyhedron) and ``same_map`` (identical exact
+    affine maps).  Exact: facets are grouped by their hyperplane, and a pair
+    on opposite sides is adjacent iff the intersection of the two regions
+    has dimension d-1.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])])
+    >>> G = region_graph(list(regions(net, pr.Polyhedron.box([-1, -1], [1, 1]))))
+    >>> G.number_of_nodes(), G.number_of_edges()
+    (4, 4)
+    """
+    import networkx as nx
+
+    rs = list(region_list)
+    G = nx.Graph()
+    for i, r in enumerate(rs):
+        G.add_node(i, region=r)
+    if not rs:
+        return G
+    d = rs[0].net.input_dim
+    if d == 2 and all("_edges" in r._cache and "_hverts" in r._cache for r in rs):
+        pairs = _planar_adjacency(rs)
+    elif d == 1 and all("_interval" in r._cache for r in rs):
+        pairs = _interval_adjacency(rs)
+    else:
+        pairs = _general_adjacency(rs, d)
+    same = _SameMap(rs)
+    for i, j, hyp, facet in pairs:
+        G.add_edge(i, j, hyperplane=hyp, facet=facet, same_map=same(i, j))
+    return G
+
+
+class _SameMap:
+    """Exact comparison of affine maps with a float prefilter: float shadows
+    (with rigorous radii) that provably differ decide "different"; otherwise
+    the exact maps are compared."""
+
+    def __init__(self, rs) -> None:
+        self.rs = rs
+        self.nodes: dict = {}
+
+    def _node(self, i):
+        n = self.nodes.get(i)
+        if n is None:
+            from ._regions_maps import node_chain
+
+            r = self.rs[i]
+            n = node_chain(_intnet(r.net), r.pattern)[-1]
+            self.nodes[i] = n
+        return n
+
+    def __call__(self, i: int, j: int) -> bool:
+        from ._regions_maps import float_maps_differ
+
+        if float_maps_differ(self._node(i), self._node(j)):
+            return False
+        return self.rs[i].affine_map == self.rs[j].affine_map
+
+
+def _planar_adjacency(rs):
+    """Shared edges of 2-D polygons with exact V-representations."""
+    from math import gcd
+
+    from .polyhedron import Polyhedron
+
+    groups: dict = {}
+    for i, r in enumerate(rs):
+        V = r.vertices
+        E = r._cache["_edges"]
+        k = len(V)
+        for e in range(k):
+            a, b, c = E[e]
+            g = gcd(gcd(a, b), c) or 1
+            key = (a // g, b // g, c // g)
+            neg = (-key[0], -key[1], -key[2])
+            canon, side = (key, 0) if key > neg else (neg, 1)
+            A, B, _ = canon
+            p, q = V[e], V[(e + 1) % k]
+            tp, tq = -B * p[0] + A * p[1], -B * q[0] + A * q[1]
+            seg = (tp, p, tq, q) if tp < tq else (tq, q, tp, p)
+            groups.setdefault(canon, ([], []))[side].append((i, seg))
+    out = []
+    for canon, (plus, minus) in groups.items():
+        if not plus or not minus:
+            continue
+        # facets on one side of a line have disjoint interiors: a sweep over
+        # both sides sorted by their left ends finds all overlaps
+        plus = sorted(plus, key=lambda m: m[1][0])
+        minus = sorted(minus, key=lambda m: m[1][0])
+        a = b = 0
+        A, B, C = canon
+        hyp = ((Fraction(A), Fraction(B)), Fraction(C))
+        while a < len(plus) and b < len(minus):
+            i, (lo1, p1, hi1, q1) = plus[a]
+            j, (lo2, p2, hi2, q2) = minus[b]
+            lo, plo = (lo1, p1) if lo1 >= lo2 else (lo2, p2)
+            hi, phi = (hi1, q1) if hi1 <= hi2 else (hi2, q2)
+            if lo < hi:
+                facet = Polyhedron.from_vertices([plo, phi])
+                out.append((min(i, j), max(i, j), hyp, facet))
+            if hi1 <= hi2:
+                a += 1
+            else:
+                b += 1
+    return out
+
+
+def _interval_adjacency(rs):
+    from .polyhedron import Polyhedron
+
+    ends = {}
+    for i, r in enumerate(rs):
+        (lo,), (hi,) = r._cache["_interval"]
+        ends.setdefault(lo, []).append(("lo", i))
+        ends.setdefault(hi, []).append(("hi", i))
+    out = []
+    for x, lst in ends.items():
+        his = [i for k, i in lst if k == "hi"]
+        los = [i for k, i in lst if k == "lo"]
+        for i in his:
+            for j in los:
+                out.append((min(i, j), max(i, j), ((Fraction(1),), -x),
+                            Polyhedron.from_vertices([[x]])))
+    return out
+
+
+def _general_adjacency(rs, d):
+    """Facets grouped by hyperplane; exact dimension test of intersections."""
+    groups: dict = {}
+    for i, r in enumerate(rs):
+        A, b = r.inequalities
+        for a, bj in zip(A, b):
+            key = _primitive(a, bj)
+            neg = tuple(-v for v in key)
+            canon, side = (key, 1) if key > neg else (neg, -1)
+            groups.setdefault(canon, ([], []))[0 if side == 1 else 1].append(i)
+    out = []
+    for key, (plus, minus) in groups.items():
+        if not plus or not minus:
+            continue
+        w = tuple(Fraction(v) for v in key[:-1])
+        rhs = Fraction(key[-1])
+        boxes = {i: _exact_bbox(rs[i]) for i in plus + minus}
+        for i in plus:
+            for j in minus:
+                if not _boxes_meet(boxes[i], boxes[j]):
+                    continue
+                F = rs[i].polyhedron.intersect(rs[j].polyhedron)
+                if F.dim != d - 1:
+                    continue
+                out.append((min(i, j), max(i, j), (w, -rhs), F))
+    return out
+
+
+def _exact_bbox(r: Region):
+    if not r.bounded:
+        return None
+    V = r.vertices
+    d = len(V[0])
+    return (tuple(min(v[k] for v in V) for k in range(d)),
+            tuple(max(v[k] for v in V) for k in range(d)))
+
+
+def _boxes_meet(a, b) -> bool:
+    if a is None or b is None:
+        return True
+    return all(lo1 <= hi2 and lo2 <= hi1
+               for lo1, hi1, lo2, hi2 in zip(a[0], a[1], b[0], b[1]))
+
+
+# ---------------------------------------------------------------------------
+# J&V Algorithm 3 and slices
+# ---------------------------------------------------------------------------
+
+class CachedPredictor:
+    """J&V Algorithm 3: evaluate through cached per-region affine maps.
+
+    The key is the activation pattern (one exact forward pass); a miss computes
+    the region's exact affine map (J&V eq. 14 recurrences) and caches it.
+    Results agree exactly with ``net(x)``.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1, -1]], [0]), ([[2]], [1])])
+    >>> f = CachedPredictor(net)
+    >>> f([1, 0]), f([2, 0]), f.hit_rate
+    ((Fraction(3, 1),), (Fraction(5, 1),), 0.5)
+    """
+
+    def __init__(self, net) -> None:
+        self.net = net
+        self.cache: dict = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __call__(self, x):
+        if self.net._is_batch(x):
+            return tuple(self(row) for row in x)
+        xv = to_vector(x.tolist() if hasattr(x, "tolist") else x, "x")
+        pat = self.net.pattern(xv)
+        hit = self.cache.get(pat)
+        if hit is None:
+            self.misses += 1
+            hit = self.net.affine_map(pat)
+            self.cache[pat] = hit
+        else:
+            self.hits += 1
+        M, c = hit
+        return tuple(sum((a * v for a, v in zip(row, xv) if a), Fraction(0)) + ci
+                     for row, ci in zip(M, c))
+
+    @property
+    def hit_rate(self) -> float:
+        n = self.hits + self.misses
+        return self.hits / n if n else 0.0
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+
+def slice_domain(net, points, box=None):
+    """Restrict ``net`` to the line/plane through 2 or 3 ``points``.
+
+    Returns ``(net_t, domain_t)``: ``net_t(t) = net(x0 + U t)`` with ``x0`` the
+    first point and the columns of ``U`` the differences to the others, and
+    ``domain_t`` the box of ``t`` (default ``[0, 1]^k``, i.e. the segment or
+    the parallelogram spanned by the points).  Enumerate with
+    ``regions(net_t, domain_t)``.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1, -1]], [0]), ([[2]], [1])])
+    >>> nt, D = slice_domain(net, [[-1, 0], [1, 0]])
+    >>> [r.pattern for r in regions(nt, D)]
+    [((0,),), ((1,),)]
+    """
+    from .polyhedron import Polyhedron
+
+    pts = [to_vector(p, "slice point") for p in points]
+    if len(pts) not in (2, 3):
+        raise DomainError("a slice needs 2 (a line) or 3 (a plane) points")
+    for p in pts:
+        if len(p) != net.input_dim:
+            raise DomainError(f"slice point has {len(p)} coordinates, the network has "
+                              f"{net.input_dim} inputs")
+    x0 = pts[0]
+    U = [[p[i] - x0[i] for p in pts[1:]] for i in range(net.input_dim)]
+    k = len(pts) - 1
+    from .linalg import rank
+
+    if rank(to_matrix([[U[i][j] for i in range(net.input_dim)] for j in range(k)])) < k:
+        raise DomainError("the slice points are affinely dependent")
+    nt = net.restrict(x0, U)
+    if box is None:
+        lo, hi = [0] * k, [1] * k
+    else:
+        lo, hi = box
+    return nt, Polyhedron.box(lo, hi)

@@ -1,0 +1,499 @@
+"""Tests of polyrelu.regions: exact enumeration of activation / linear regions.
+
+Every check is independent of the enumerator: exact evaluation at interior
+points, volumes summing to the domain, closed formulas (Zaslavsky), brute
+force over all patterns with Algorithm 1, permuted / rescaled copies, the
+other engine, torch float64.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction as F
+from math import comb
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import polyrelu as pr
+from polyrelu.exceptions import DomainError, EmptyDomainError
+from polyrelu.network import random_network
+from polyrelu.regions import (
+    CachedPredictor,
+    count_regions,
+    linear_regions,
+    region_graph,
+    region_of,
+    region_of_pattern,
+    regions,
+    slice_domain,
+)
+
+BOX2 = pr.Polyhedron.box([-2, -2], [2, 2])
+
+
+def _mv(M, x):
+    return tuple(sum((a * v for a, v in zip(row, x)), F(0)) for row in M)
+
+
+def check_regions(net, dom, rs, volumes=True):
+    """Independent checks of an enumeration."""
+    pats = [r.pattern for r in rs]
+    assert len(set(pats)) == len(pats), "duplicate pattern"
+    for r in rs:
+        x = r.interior_point
+        assert all(isinstance(v, F) for v in x)
+        assert net.pattern(x) == r.pattern
+        M, c = r.affine_map
+        assert tuple(a + b for a, b in zip(_mv(M, x), c)) == net(x)
+        if dom is not None:
+            assert dom.contains(x)
+        # strictly inside: every defining inequality is strict at x
+        for a, b, _ in r.constraints:
+            if any(a):
+                assert sum((ai * xi for ai, xi in zip(a, x)), F(0)) < b
+    if volumes and dom is not None and dom.bounded:
+        assert sum(r.polyhedron.volume() for r in rs) == dom.volume()
+
+
+def patterns(net, dom, engine="fast"):
+    return sorted(r.pattern for r in regions(net, dom, engine=engine))
+
+
+# ------------------------------------------------------------------ basics
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "hard_tanh"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_invariants_2d(act, seed):
+    net = random_network([2, 4, 3, 1], seed=seed, activation=act)
+    rs = list(regions(net, BOX2))
+    check_regions(net, BOX2, rs)
+    # vertices of the V-representation satisfy the exact map too (closure)
+    for r in rs[:5]:
+        M, c = r.affine_map
+        for v in r.vertices:
+            assert r.polyhedron.contains(v)
+        assert set(r.vertices) == set(r.polyhedron.vertices)
+
+
+def test_invariants_1d_and_3d():
+    net = random_network([1, 5, 4, 1], seed=3)
+    D1 = pr.Polyhedron.box([-3], [3])
+    check_regions(net, D1, list(regions(net, D1)))
+    net3 = random_network([3, 4, 3, 1], seed=2)
+    D3 = pr.Polyhedron.box([-1, -1, -1], [1, 1, 1])
+    rs = list(regions(net3, D3))
+    check_regions(net3, D3, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net3, D3, "tree")
+
+
+def test_general_polygon_domain():
+    net = random_network([2, 4, 3, 1], seed=7)
+    tri = pr.Polyhedron.from_vertices([[-2, -1], [3, 0], [0, 2]])
+    rs = list(regions(net, tri))
+    check_regions(net, tri, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, tri, "tree")
+
+
+def test_interiors_pairwise_disjoint():
+    net = random_network([2, 3, 3, 1], seed=5)
+    rs = list(regions(net, BOX2))
+    for a, b in itertools.combinations(rs, 2):
+        assert not a.polyhedron.intersect(b.polyhedron).is_full_dimensional()
+
+
+def test_whole_space_unbounded():
+    net = random_network([2, 3, 2, 1], seed=4)
+    rs = list(regions(net))
+    check_regions(net, None, rs)
+    assert any(not r.bounded for r in rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, None, "tree")
+
+
+def test_no_hidden_layer():
+    net = pr.Network.from_weights([([[1, 2]], [3])])
+    rs = list(regions(net, BOX2))
+    assert len(rs) == 1 and rs[0].pattern == ()
+
+
+# --------------------------------------------- Algorithm 1 vs enumeration
+@pytest.mark.parametrize("act", ["relu", "hard_tanh"])
+def test_brute_force_all_patterns(act):
+    """Algorithm 1 on every pattern gives exactly the enumerated set."""
+    net = random_network([2, 3, 2, 1], seed=11, activation=act)
+    k = net.num_pieces
+    found = set()
+    for bits in itertools.product(range(k), repeat=5):
+        pat = (bits[:3], bits[3:])
+        r = region_of_pattern(net, pat, BOX2)
+        if r is not None:
+            assert net.pattern(r.interior_point) == pat
+            found.add(pat)
+    assert found == set(patterns(net, BOX2))
+
+
+def test_region_of_pattern_explain():
+    net = pr.Network.from_weights([([[1, 0], [-1, 0]], [0, -1]), ([[1, 1]], [0])])
+    ok = region_of_pattern(net, [[0, 1]], explain=True)
+    assert ok and ok.layer is None and ok.status == "full"
+    bad = region_of_pattern(net, [[1, 1]], explain=True)
+    assert not bad and bad.layer == 1 and bad.status == "empty"
+    # a zero neuron must be inactive
+    z = pr.Network.from_weights([([[1, 0], [0, 0]], [0, 0]), ([[1, 1]], [0])])
+    assert region_of_pattern(z, [[1, 1]]) is None
+    assert region_of_pattern(z, [[1, 1]], explain=True).status == "degenerate"
+    assert region_of_pattern(z, [[1, 0]]) is not None
+    # empty only at layer 2
+    net2 = pr.Network.from_weights([([[1, 0]], [0]), ([[1]], [1]), ([[1]], [0])])
+    res = region_of_pattern(net2, [[1], [0]], explain=True)
+    assert res.layer == 2 and res.region is None
+
+
+def test_region_of():
+    net = random_network([2, 4, 3, 1], seed=1)
+    r = region_of(net, ["1/3", "-1/5"])
+    assert r.pattern == net.pattern(["1/3", "-1/5"])
+    assert r.polyhedron.contains(["1/3", "-1/5"])
+    # on a boundary: a full-dimensional region whose closure contains x
+    line = pr.Network.from_weights([([[1, -1], [1, 1]], [0, 0]), ([[1, 1]], [0])])
+    r0 = region_of(line, [0, 0])
+    assert r0.polyhedron.is_full_dimensional() and r0.polyhedron.contains([0, 0])
+    with pytest.raises(DomainError):
+        region_of(net, [5, 5], BOX2)
+
+
+def test_region_of_boundary_degenerate():
+    # z2 = relu(x) - relu(x) + ... : pattern at x = 0 gives a lower-dim region
+    net = pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0]), ([[1]], [0])])
+    r = region_of(net, [0])
+    assert r.polyhedron.contains([0]) and r.polyhedron.is_full_dimensional()
+
+
+# --------------------------------------------------- closed formulas
+@settings(max_examples=6, deadline=None)
+@given(st.lists(st.fractions(min_value=F(1, 4), max_value=4, max_denominator=6),
+                min_size=2, max_size=5, unique=True),
+       st.lists(st.booleans(), min_size=5, max_size=5),
+       st.integers(2, 3))
+def test_zaslavsky_generic(ts, flips, d):
+    """n generic hyperplanes (moment curve: w = (t, .., t^d), b = 1) in R^d."""
+    W, b = [], []
+    for t, f in zip(ts, flips):
+        s = -1 if f else 1
+        W.append([s * t ** k for k in range(1, d + 1)])
+        b.append(s)
+    net = pr.Network.from_weights([(W, b), ([[1] * len(ts)], [0])])
+    n = len(ts)
+    expect = sum(comb(n, i) for i in range(d + 1))
+    assert len(list(regions(net))) == expect
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_lines_through_origin(n):
+    W = [[1, k] for k in range(n)]  # distinct directions, zero biases
+    net = pr.Network.from_weights([(W, [0] * n), ([[1] * n], [0])])
+    assert len(patterns(net, BOX2)) == 2 * n
+    assert len(patterns(net, None)) == 2 * n
+    assert patterns(net, BOX2, "tree") == patterns(net, BOX2)
+
+
+def test_integer_grid():
+    W = [[1, 0]] * 5 + [[0, 1]] * 5
+    b = [-k for k in range(-2, 3)] * 2
+    net = pr.Network.from_weights([(W, b), ([[1] * 10], [0])])
+    D = pr.Polyhedron.box([-3, -3], [3, 3])
+    rs = list(regions(net, D))
+    assert len(rs) == 36
+    check_regions(net, D, rs)
+
+
+def test_duplicate_and_dead_units():
+    base = random_network([2, 3, 1], seed=2)
+    (W, b), (W2, b2) = base.weights()
+    n0 = len(patterns(base, BOX2))
+    dup = pr.Network.from_weights([(list(W) + [W[0]], list(b) + [b[0]]),
+                                   ([list(W2[0]) + [1]], b2)])
+    dead = pr.Network.from_weights([(list(W) + [[0, 0], [0, 0]], list(b) + [0, -1]),
+                                    ([list(W2[0]) + [1, 1]], b2)])
+    assert len(patterns(dup, BOX2)) == n0
+    ps = patterns(dead, BOX2)
+    assert len(ps) == n0 and all(p[0][-2:] == (0, 0) for p in ps)
+    assert patterns(dead, BOX2, "tree") == ps
+    # a whole dead second layer: one piece everywhere
+    net = pr.Network.from_weights([(W, b), ([[0, 0, 0]], [0]), ([[1]], [0])])
+    assert all(p[1] == (0,) for p in patterns(net, BOX2))
+
+
+def test_permuted_rescaled_copy():
+    net = random_network([2, 5, 4, 1], seed=9)
+    (W1, b1), (W2, b2), (W3, b3) = net.weights()
+    p1, p2 = [3, 0, 4, 1, 2], [2, 3, 1, 0]
+    s1 = [F(1, 2), 3, 2, F(5, 3), 1]
+    s2 = [7, F(1, 3), 1, 2]
+    W1n = [[s1[i] * v for v in W1[p1[i]]] for i in range(5)]
+    b1n = [s1[i] * b1[p1[i]] for i in range(5)]
+    W2n = [[s2[i] * W2[p2[i]][p1[j]] / s1[j] for j in range(5)] for i in range(4)]
+    b2n = [s2[i] * b2[p2[i]] for i in range(4)]
+    W3n = [[W3[0][p2[j]] / s2[j] for j in range(4)]]
+    copy = pr.Network.from_weights([(W1n, b1n), (W2n, b2n), (W3n, b3)])
+    a, b = list(regions(net, BOX2)), list(regions(copy, BOX2))
+    assert len(a) == len(b)
+    assert count_regions(net, BOX2) == count_regions(copy, BOX2)
+    mapped = sorted((tuple(p[0][p1[i]] for i in range(5)),
+                     tuple(p[1][p2[i]] for i in range(4))) for p in (r.pattern for r in a))
+    assert mapped == sorted(r.pattern for r in b)
+
+
+# ----------------------------------------------------- engines agree
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 10 ** 6), st.sampled_from(["relu", "leaky_relu", "hard_tanh"]),
+       st.sampled_from([(2, 3, 3, 1), (2, 4, 2, 1), (1, 4, 3, 1)]))
+def test_engines_agree(seed, act, widths):
+    net = random_network(list(widths), seed=seed, activation=act)
+    D = pr.Polyhedron.box([-2] * widths[0], [2] * widths[0])
+    fast = list(regions(net, D, engine="fast"))
+    check_regions(net, D, fast)
+    assert sorted(r.pattern for r in fast) == patterns(net, D, "tree")
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 10 ** 6))
+def test_engines_agree_skip(seed):
+    for widths, skips in (([2, 3, 3, 3, 1], {3: [1]}),
+                          ([2, 2, 2, 2, 1], {3: [0, 1], 4: [2]})):
+        net = random_network(widths, seed=seed, skips=skips)
+        fast = list(regions(net, BOX2))
+        check_regions(net, BOX2, fast)
+        assert sorted(r.pattern for r in fast) == patterns(net, BOX2, "tree")
+
+
+@pytest.mark.slow
+def test_lp_engine_agrees():
+    for seed in range(3):
+        net = random_network([2, 3, 3, 1], seed=seed, activation="leaky_relu")
+        assert patterns(net, BOX2, "lp") == patterns(net, BOX2)
+        net = random_network([2, 3, 2, 1], seed=seed, activation="hard_tanh")
+        assert patterns(net, BOX2, "lp") == patterns(net, BOX2)
+
+
+@pytest.mark.slow
+def test_float_weights_exact():
+    """Float (dyadic) weights from torch: exact enumeration, torch cross-check."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    torch.manual_seed(1)
+    seq = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(),
+                        nn.Linear(8, 1)).double()
+    layers = [(m.weight.detach().numpy().tolist(), m.bias.detach().numpy().tolist())
+              for m in seq if isinstance(m, nn.Linear)]
+    net = pr.Network.from_weights(layers)
+    D = pr.Polyhedron.box([-3, -3], [3, 3])
+    rs = list(regions(net, D))
+    check_regions(net, D, rs)
+    for r in rs[:20]:
+        x = r.interior_point
+        y = seq(torch.tensor([[float(v) for v in x]], dtype=torch.float64)).item()
+        assert abs(y - float(net(x)[0])) <= 1e-9 * (1 + abs(y))
+
+
+# -------------------------------------------------------------- limits
+def test_limits_partial():
+    net = random_network([2, 4, 3, 1], seed=0)
+    total = len(list(regions(net, BOX2)))
+    it = regions(net, BOX2, max_regions=3)
+    got = list(it)
+    assert len(got) == 3 and it.partial and "max_regions" in it.reason
+    it = regions(net, BOX2, max_regions=total)
+    assert len(list(it)) == total and not it.partial
+    it = regions(net, BOX2, time_limit=0)
+    assert list(it) == [] and it.partial and "time limit" in it.reason
+    it = regions(net, BOX2, engine="tree", max_regions=2)
+    assert len(list(it)) == 2 and it.partial
+
+
+def test_bad_domains():
+    net = random_network([2, 3, 1], seed=0)
+    with pytest.raises(DomainError):
+        list(regions(net, pr.Polyhedron.box([0], [1])))
+    with pytest.raises(EmptyDomainError):
+        regions(net, pr.Polyhedron.from_inequalities([[1, 0], [-1, 0]], [0, -1]))
+    with pytest.raises(EmptyDomainError, match="dimension 1"):
+        regions(net, pr.Polyhedron.box([0, 0], [1, 0]))
+    with pytest.raises(DomainError):
+        regions(net, [[0, 1], [0, 1]])
+    with pytest.raises(pr.PolyreluError):
+        regions(net, BOX2, engine="magic")
+
+
+# ------------------------------------------- linear regions and graphs
+def test_linear_regions_merge():
+    # relu(x) - relu(x) == 0: 2 activation regions, 1 linear region
+    net = pr.Network.from_weights([([[1], [1]], [0, 0]), ([[1, -1]], [0])])
+    assert count_regions(net) == (2, 1, False)
+    # relu(x) + relu(-x) - ... = |x|: 2 linear regions
+    net = pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])
+    lr = linear_regions(net)
+    assert len(lr) == 2 and all(len(x) == 1 for x in lr)
+    # output layer zero: everything merges
+    net = random_network([2, 4, 1], seed=1)
+    (W, b), _ = net.weights()
+    zero = pr.Network.from_weights([(W, b), ([[0, 0, 0, 0]], [1])])
+    lr = linear_regions(zero, BOX2)
+    assert len(lr) == 1 and len(lr[0]) == len(list(regions(zero, BOX2)))
+
+
+def test_region_graph_quadrants():
+    net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 2]], [0])])
+    rs = list(regions(net, pr.Polyhedron.box([-1, -1], [1, 1])))
+    G = region_graph(rs)
+    assert G.number_of_nodes() == 4 and G.number_of_edges() == 4
+    for u, v, data in G.edges(data=True):
+        pu, pv = rs[u].pattern[0], rs[v].pattern[0]
+        assert sum(a != b for a, b in zip(pu, pv)) == 1
+        w, c = data["hyperplane"]
+        assert data["facet"].dim == 1
+        for x in data["facet"].vertices:
+            assert sum(a * b for a, b in zip(w, x)) + c == 0
+        assert data["same_map"] is False
+
+
+def test_region_graph_adjacency_bruteforce():
+    net = random_network([2, 4, 2, 1], seed=3)
+    rs = list(regions(net, BOX2))
+    G = region_graph(rs)
+    for i, j in itertools.combinations(range(len(rs)), 2):
+        inter = rs[i].polyhedron.intersect(rs[j].polyhedron)
+        assert G.has_edge(i, j) == (inter.dim == 1)
+
+
+# ------------------------------------------------------ caching, slices
+def test_cached_predictor():
+    net = random_network([2, 4, 3, 2], seed=6)
+    f = CachedPredictor(net)
+    pts = [[F(i, 3), F(j, 5)] for i in range(-4, 5) for j in range(-4, 5)]
+    for x in pts:
+        assert f(x) == net(x)
+    assert 0 < f.hit_rate < 1 and len(f) + f.hits == len(pts)
+
+
+def test_slices():
+    net = random_network([3, 4, 3, 1], seed=2)
+    p, q, r = [0, 0, 0], [1, 2, -1], [-1, 1, 1]
+    nt, D = slice_domain(net, [p, q])
+    rs = list(regions(nt, D))
+    for reg in rs:
+        t = reg.interior_point[0]
+        x = [a + t * (b - a) for a, b in zip(p, q)]
+        assert net.pattern(x) == reg.pattern
+    assert sum(reg.polyhedron.volume() for reg in rs) == 1
+    nt2, D2 = slice_domain(net, [p, q, r], box=([-1, -1], [1, 1]))
+    rs2 = list(regions(nt2, D2))
+    check_regions(nt2, D2, rs2)
+    with pytest.raises(DomainError):
+        slice_domain(net, [p, p])
+
+
+def test_filter_falls_back_to_exact():
+    """Float weights, zero biases: every hyperplane passes exactly through the
+    origin, a vertex of the domain, so the float filter cannot decide there."""
+    W1 = [[0.1, 1 / 3], [-0.7, 0.2], [1 / 7, -0.3]]
+    W2 = [[0.5, -1 / 3, 0.25], [1 / 9, 0.3, -0.6]]
+    net = pr.Network.from_weights([(W1, [0.0] * 3), (W2, [0.0] * 2), ([[1.0, 1.0]], [0.0])])
+    D = pr.Polyhedron.box([0, -1], [1, 1])
+    it = regions(net, D)
+    rs = list(it)
+    assert it.stats["exact_signs"] > 0
+    check_regions(net, D, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, D, "tree")
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 10 ** 6), st.sampled_from(["relu", "hard_tanh"]))
+def test_vrep_engine_3d(seed, act):
+    """d = 3: exact V-representation splitter vs tree engine, vertex sets vs
+    cdd, volumes sum to the box."""
+    net = random_network([3, 3, 3, 1], seed=seed, activation=act)
+    D = pr.Polyhedron.box([-1, -1, -1], [1, 1, 1])
+    it = regions(net, D)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-vrep"
+    check_regions(net, D, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, D, "tree")
+    for r in rs[:6]:
+        assert set(r.vertices) == set(r.polyhedron.vertices)
+
+
+def test_vrep_degenerate_4d():
+    """Zero biases in R^4: all hyperplanes through the origin, a box vertex
+    set up so that exact fallbacks and degenerate vertices occur."""
+    W = [[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, -1], [1, -1, 1, 1]]
+    net = pr.Network.from_weights([(W, [0] * 5), ([[1, -1, 1, 1, 1]], [0])])
+    D = pr.Polyhedron.box([0, -1, -1, -1], [1, 1, 1, 1])
+    rs = list(regions(net, D))
+    check_regions(net, D, rs, volumes=False)
+    assert sorted(r.pattern for r in rs) == patterns(net, D, "tree")
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+def test_whole_space_3d(act):
+    net = random_network([3, 3, 2, 1], seed=8, activation=act)
+    it = regions(net)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-orthants"
+    check_regions(net, None, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, None, "tree")
+    assert sorted(r.pattern for r in rs) == patterns(net, None, "lp")
+
+
+def test_cli_regions(tmp_path, capsys):
+    import json
+
+    from polyrelu.cli import main
+
+    net = random_network([2, 4, 3, 1], seed=2)
+    path = tmp_path / "m.json"
+    net.save(path)
+    assert main(["regions", str(path), "--box", "-2,2", "--json", "--no-progress",
+                 "--out", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rs = list(regions(net, BOX2))
+    assert doc["activation_regions"] == len(rs)
+    assert doc["linear_regions"] == len(linear_regions(net, BOX2, region_list=rs))
+    for reg in doc["regions"]:
+        x = [F(v) for v in reg["interior_point"]]
+        assert [list(p) for p in net.pattern(x)] == reg["pattern"]
+        A = [[F(v) for v in row] for row in reg["inequalities"]["A"]]
+        b = [F(v) for v in reg["inequalities"]["b"]]
+        assert all(sum(a * v for a, v in zip(row, x)) < bi for row, bi in zip(A, b))
+    assert (tmp_path / "regions.json").stat().st_size > 0
+    assert (tmp_path / "regions.png").stat().st_size > 0
+    assert main(["regions", str(path), "--box", "-2,2", "--max-regions", "2",
+                 "--no-progress"]) == 0
+    assert "PARTIAL" in capsys.readouterr().out
+
+
+def test_region_graph_planar_vs_general():
+    """The shared-edge sweep (V-representation) and the exact LP test agree."""
+    from polyrelu.regions import Region
+
+    net = random_network([2, 4, 3, 1], seed=12, activation="leaky_relu")
+    rs = list(regions(net, BOX2))
+    bare = [Region(r.pattern, r.interior_point, r.net, r.domain) for r in rs]
+    G1, G2 = region_graph(rs), region_graph(bare)
+    e1 = {(u, v): d["same_map"] for u, v, d in G1.edges(data=True)}
+    e2 = {(u, v): d["same_map"] for u, v, d in G2.edges(data=True)}
+    assert e1 == e2 and len(e1) > len(rs) - 1
+    for u, v, d in G1.edges(data=True):
+        assert d["facet"] == G2.edges[u, v]["facet"]
+
+
+def test_unbounded_general_domain():
+    """A half-plane: unbounded but not R^d -> the LP splitter."""
+    net = random_network([2, 3, 3, 1], seed=13)
+    H = pr.Polyhedron.from_inequalities([[1, 1]], [1])
+    it = regions(net, H)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-lp"
+    check_regions(net, H, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, H, "tree")
