@@ -1,0 +1,135 @@
+"""``polyrelu trajectory MODEL --line X0 X1 [X2 ...] | --circle C U V``.
+
+Walks the path exactly and prints the transitions (points where the activation
+pattern changes) per layer, the number of pieces of the path with one
+activation pattern / one affine map, the trajectory length after each layer
+(Raghu et al. Theorem 3; exact sums of square roots for lines) and, for a
+single segment, the counting bounds of the 1-input slice network next to the
+exact number of pieces.  Points are comma-separated numbers ("1/2,-3,0.25").
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._common import add_model_args, emit_json, eprint, load_model, parse_point
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("trajectory", help="transitions, patterns and lengths along a "
+                                          "line or circle", description=__doc__)
+    # points such as "-3,-2" must read as values, not as options
+    p._negative_number_matcher = re.compile(r"^-[\d./,eE+-]*$")
+    add_model_args(p)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--line", nargs="+", metavar="X",
+                   help="two or more points: the segment / polyline through them")
+    g.add_argument("--circle", nargs=3, metavar=("C", "U", "V"),
+                   help="the curve C + cos(t) U + sin(t) V")
+    p.add_argument("--arc", nargs=2, metavar=("T0", "T1"), default=None,
+                   help='angle range for --circle, exact, e.g. 0 "pi/2" (default: full)')
+    p.add_argument("--closed", action="store_true", help="close the --line polyline")
+    p.add_argument("--max-transitions", type=int, default=None)
+    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--show", type=int, default=20,
+                   help="breakpoints to list in the summary (default 20)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document on stdout (exact numbers as strings)")
+
+
+def _path(args, dim: int):
+    from ..exceptions import DomainError
+    from ..trajectories import Circle, Polyline
+
+    if args.line:
+        pts = [parse_point(s, "--line point") for s in args.line]
+        if len(pts) < 2:
+            raise DomainError("--line needs at least two points")
+        for p in pts:
+            if len(p) != dim:
+                raise DomainError(f"--line point has {len(p)} coordinates, the model "
+                                  f"has {dim} inputs")
+        return Polyline(pts, closed=args.closed)
+    c, u, v = (parse_point(s, f"--circle {name}") for s, name in zip(args.circle, "CUV"))
+    for name, p in zip("CUV", (c, u, v)):
+        if len(p) != dim:
+            raise DomainError(f"--circle {name} has {len(p)} coordinates, the model has "
+                              f"{dim} inputs")
+    return Circle(c, u, v, tuple(args.arc) if args.arc else None)
+
+
+def run(args) -> int:
+    from ..bounds import region_bounds
+    from ..numbers import fraction_str
+    from ..trajectories import Polyline, trajectory_length
+
+    net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
+    path = _path(args, net.input_dim)
+    tl = trajectory_length(net, path, max_transitions=args.max_transitions,
+                           time_limit=args.time_limit)
+    res = tl.transitions
+    bounds = None
+    if isinstance(path, Polyline) and len(path.points) == 2 and not path.closed:
+        # pieces of a segment = activation regions of the 1-input slice network
+        w = (1,) + tuple(net.hidden_widths) + (net.output_dim,)
+        bounds = region_bounds(w, net.activation, activation_regions=res.num_pieces,
+                               domain="the segment", partial=res.partial)
+    if args.json:
+        doc = {
+            "model": args.model or "<embedded default model>",
+            "architecture": net.architecture,
+            "path": "circle" if not isinstance(path, Polyline) else "polyline",
+            **res.summary(),
+            "breakpoints": [{
+                "piece": b.piece,
+                "parameter": str(b.parameter), "value": b.value,
+                "point": (list(b.exact_point) if b.exact_point is not None
+                          else list(b.point)),
+                "flips": [list(f) for f in b.flips]} for b in res.breakpoints],
+            "patterns": [list(map(list, p)) for p in res.patterns],
+            "lengths": [{"layer": x.layer, "exact": None if x.exact is None else
+                         str(x.exact), "value": x.value} for x in tl.lengths],
+            "lengths_exact": tl.exact,
+            "bounds": None if bounds is None else bounds.as_dict(),
+        }
+        emit_json(doc)
+        return 0
+    kind = "segment" if isinstance(path, Polyline) and len(path.points) == 2 else (
+        "polyline" if isinstance(path, Polyline) else "circle")
+    print(f"model: {args.model or '<embedded default model>'} ({net.architecture}, "
+          f"{net.activation})")
+    print(f"path: {kind}" + (" (closed)" if res.closed else ""))
+    if res.partial:
+        eprint(f"partial result: {res.reason}")
+    print(f"transitions (points where the activation pattern changes): {res.count}")
+    print(f"pieces with one activation pattern: {res.num_pieces}")
+    print(f"pieces with one affine map (linear): {res.num_linear_pieces}")
+    print("neuron transitions per layer: " + ", ".join(
+        f"layer {l}: {n}" for l, n in enumerate(res.per_layer, start=1)))
+    print("pattern changes per layer:    " + ", ".join(
+        f"layer {l}: {n}" for l, n in enumerate(res.layer_changes, start=1)))
+    for b in res.breakpoints[:args.show]:
+        where = (", ".join(fraction_str(v) for v in b.exact_point)
+                 if b.exact_point is not None else ", ".join(f"{v:.6g}" for v in b.point))
+        flips = " ".join(f"L{l}n{i}" for l, i in b.flips)
+        print(f"  at {b.parameter} (~{b.value:.6g}): x = ({where}); flips {flips}")
+    if res.count > args.show:
+        print(f"  ... {res.count - args.show} more (use --json or --show)")
+    print("trajectory length per layer" + (" (exact)" if tl.exact else " (float)") + ":")
+    for x in tl.lengths:
+        name = "input" if x.layer == 0 else ("output" if x.layer == net.num_layers
+                                             else f"layer {x.layer}")
+        ex = ""
+        if x.exact is not None:
+            s = str(x.exact)
+            ex = f" = {s}" if len(s) <= 60 else " (exact sum of square roots, see --json)"
+        print(f"  {name:>8}: {x.value:.6g}{ex}")
+    if bounds is not None:
+        print("bounds for the 1-input slice network (upper bounds hold for every "
+              "segment):")
+        print("  " + str(bounds).replace("\n", "\n  "))
+    else:
+        print("bounds: not shown (a circle or polyline can meet a region more than once)")
+    return 0
