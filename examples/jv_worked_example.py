@@ -222,6 +222,18 @@ def main(argv=None) -> int:
           "its layer-2 rows do not follow from eq. 38 (see the differences above).")
 
     # ---------------------------------------------------------- summary
+    # The notes below quote derived numbers; check them against the derivation
+    # so that they cannot drift from what the code computes.
+    (A1a, b1a), (A2a, b2a) = region_inequalities(net, pat_a)
+    assert (A1a, b1a) == (as_fr([[-4, 1], [-4, -1]]), as_fr([-2, -3]))    # 4x-y>=2, 4x+y>=3
+    assert all(v == 0 for row in A2a for v in row) and b2a == as_fr([4, 1])
+    (_, _), (A2b, b2b) = region_inequalities(net, pat_b)
+    assert recs_b[1].h_b == as_fr([5, "61/4"]) and b2b == as_fr([-11, "-19/4"])
+    assert A2b[1] == as_fr([2, -10])
+    assert recs_b[1].G_A == as_fr(PRINTED["G2_A"]) and recs_b[1].H_A == as_fr(PRINTED["H2_A"])
+    assert recs_b[1].g_b == as_fr(PRINTED["g2_b"])
+    assert all(getattr(recs_a[0], k) == as_fr(PRINTED[f"{k[0]}1_{k[2]}"])
+               for k in ("G_A", "g_b", "H_A", "h_b", "F_A", "f_b"))
     print("\nWhere the printed example differs from the stated weights:")
     notes += [
         "eqs. 39-40 (layer 1, reading A) agree with the derivation",

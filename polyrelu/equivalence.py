@@ -49,7 +49,7 @@ from typing import Any, Iterator, Optional
 
 import gmpy2
 
-from .exceptions import DomainError, EmptyDomainError, NetworkError, ShapeError
+from .exceptions import BackendError, DomainError, EmptyDomainError, NetworkError, ShapeError
 from .linalg import mpq_to_fraction
 from .network import Layer, Network
 from .numbers import fraction_str, to_fraction, to_vector
@@ -117,6 +117,15 @@ def _skip_groups(net: Network) -> list[int]:
     return [find(i) for i in range(L)]
 
 
+def _index(i: Any) -> int:
+    """A permutation entry: an int (not a bool, float or string)."""
+    if isinstance(i, bool) or not isinstance(i, int):
+        if hasattr(i, "__index__") and not isinstance(i, bool):
+            return i.__index__()
+        raise NetworkError(f"certificate: permutation entry {i!r} is not an integer")
+    return i
+
+
 def _homogeneous(net: Network) -> bool:
     """ReLU and leaky ReLU are positively homogeneous; hard tanh is not."""
     return net.activation in ("relu", "leaky_relu")
@@ -150,7 +159,13 @@ class Certificate:
     scalings: tuple[tuple[Fraction, ...], ...]
 
     def __post_init__(self) -> None:
-        perms = tuple(tuple(int(i) for i in p) for p in self.permutations)
+        try:
+            perms = tuple(tuple(_index(i) for i in p) for p in self.permutations)
+            rows = tuple(tuple(row) for row in self.scalings)
+        except TypeError:
+            raise ShapeError("certificate: permutations and scalings must be lists "
+                             "(one per hidden layer) of lists") from None
+        object.__setattr__(self, "scalings", rows)
         scales = tuple(tuple(to_fraction(s, f"scaling of hidden layer {l + 1}")
                              for s in row) for l, row in enumerate(self.scalings))
         object.__setattr__(self, "permutations", perms)
@@ -477,9 +492,10 @@ def find_symmetry(f: Network, g: Network) -> Optional[Certificate]:
         perms.append(tuple(p))
         scales.append(tuple(s))
     cert = Certificate(tuple(perms), tuple(scales))
-    if not cert.verify(f, g):  # pragma: no cover - would be a bug above
-        raise AssertionError("find_symmetry produced a certificate that fails verify")
-    return cert
+    # the canonical forms only *propose* the certificate; the exact parameter
+    # check decides (a failure would be a bug above: no certificate, and
+    # equivalent() goes on to the exact stages 2 and 3)
+    return cert if cert.verify(f, g) else None
 
 
 # --------------------------------------------------------------------------
@@ -631,6 +647,9 @@ class _Work:
         rep = _skip_groups(net)
         self.pinned = {l for l in range(1, net.num_layers) if
                        any(rep[m] == rep[l] for m in range(net.num_layers) if m != l)}
+        # a skip k -> m carries nu_k past the hidden layers k+1..m-1: such a
+        # layer is not a cut, so emptying it does not make the network constant
+        self.bypassed = {l for m, ks in net.skips for k in ks for l in range(k + 1, m)}
 
     @property
     def L(self) -> int:
@@ -653,11 +672,23 @@ class _Work:
 
 
 def _bounds(work: _Work, lo0, hi0, domain, exact_first: bool):
-    """Exact interval bounds of every hidden pre-activation (None = unbounded)."""
+    """Exact interval bounds of every hidden pre-activation (None = unbounded).
+
+    A skip ``k -> l`` adds ``nu_k`` to the input of layer ``l`` (J&V eq. 46),
+    so the input bounds of layer ``l`` are the sums of the output bounds of
+    layer ``l-1`` and of every source ``k``.  (With skips no layer is folded,
+    so ``work``'s layer numbers are the original ones.)
+    """
     out = []
-    lo, hi = lo0, hi0
+    posts = [(lo0, hi0)]          # output bounds of layers 0..L-1
+    skip_map = dict(work.skips)
     for l in range(1, work.L):
         W, b = work.W[l - 1], work.b[l - 1]
+        lo, hi = posts[l - 1]
+        for k in skip_map.get(l, ()):
+            slo, shi = posts[k]
+            lo = [None if a is None or c is None else a + c for a, c in zip(lo, slo)]
+            hi = [None if a is None or c is None else a + c for a, c in zip(hi, shi)]
         zl, zh = [], []
         for row, bi in zip(W, b):
             if l == 1 and exact_first and domain is not None and any(row):
@@ -678,7 +709,7 @@ def _bounds(work: _Work, lo0, hi0, domain, exact_first: bool):
             x, y = _act_interval_work(work, a, c)
             nl.append(x)
             nh.append(y)
-        lo, hi = nl, nh
+        posts.append((nl, nh))
     return out
 
 
@@ -742,8 +773,11 @@ def reduce(net: Network, domain: Any = None) -> tuple[Network, ReductionReport]:
 
     Layers tied by skip connections keep their width (skips need equal widths)
     and are left unchanged; linear-layer folding is done only without skips.
-    A hidden layer whose units are all removed makes the network constant on
-    the domain; it is then returned as a single affine layer ``0 x + c``.
+    Pre-activation bounds of a skip target add the bounds of the skipped
+    layers' outputs (J&V eq. 46).  A hidden layer whose units are all removed
+    makes the network constant on the domain -- unless a skip bypasses the
+    layer, which then keeps one unit; a constant network is returned as a
+    single affine layer ``0 x + c``.
 
     >>> net = Network.from_weights([([[1, 1], [2, 2], [0, 0], [1, -1]], [0, 0, -1, 5]),
     ...                             ([[1, 1, 7, 0]], [0])])
@@ -789,6 +823,11 @@ def reduce(net: Network, domain: Any = None) -> tuple[Network, ReductionReport]:
                 elif slope == 0:
                     (const.append((i, off)) if off else dead.append(i))
             kill = sorted([i for i in dead] + [i for i, _ in const], reverse=True)
+            if len(kill) == len(W) and l in work.bypassed:
+                # keep one unit: a layer cannot be empty, and a skip bypasses it
+                keep = kill.pop()
+                dead = [i for i in dead if i != keep]
+                const = [(i, v) for i, v in const if i != keep]
             if not kill:
                 continue
             if len(kill) == len(W):
@@ -821,6 +860,8 @@ def reduce(net: Network, domain: Any = None) -> tuple[Network, ReductionReport]:
                 continue
             nxt = work.W[l]
             zero = [i for i in range(len(work.b[l - 1])) if not any(r[i] for r in nxt)]
+            if len(zero) == len(work.b[l - 1]) and l in work.bypassed:
+                zero = zero[1:]   # keep one unit: a skip bypasses the layer
             if not zero:
                 continue
             if len(zero) == len(work.b[l - 1]):
@@ -1124,7 +1165,9 @@ def _structural_points(nets, dom, slo, shi, centre, rng) -> list[Vec]:
 
 
 def _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline):
-    """Stage 2; returns (x, f(x), g(x)) or None."""
+    """Stage 2; returns a point ``x`` of the domain where the *original*
+    networks ``f``, ``g`` differ (exactly re-checked), or None.  The reduced
+    networks ``fr``, ``gr`` (equal to ``f``, ``g`` on the domain) screen."""
     import numpy as np
 
     d = f.input_dim
@@ -1169,8 +1212,7 @@ def _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline):
         if not inside(x):
             continue
         tried += 1
-        fx, gx = fr(x), gr(x)
-        if _separates(fx, gx, mode, eps):
+        if _separates(fr(x), gr(x), mode, eps) and _separates(f(x), g(x), mode, eps):
             return x
     return None
 
@@ -1340,8 +1382,14 @@ def _cell_counterexample(P: Polyhedron, mf, mg, mode: str, eps: Fraction,
                 if x0 is None:
                     x0 = P.interior_point()
                 x = _point_beyond(P, x0, obj, sgn * c0, eps)
-                if x is not None:
-                    return x
+                if x is None:
+                    raise BackendError("stage 3: the LP over a cell is unbounded but "
+                                       "the cell has no improving ray or line")
+                return x
+            else:
+                # a full-dimensional cell cannot be infeasible: never skip a cell
+                raise BackendError(f"stage 3: LP over a full-dimensional cell ended "
+                                   f"with status {res.status!r}")
     return None
 
 
@@ -1375,6 +1423,27 @@ def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d):
 # --------------------------------------------------------------------------
 # the pipeline
 # --------------------------------------------------------------------------
+
+def _checked_reduce(net: Network, dom: Optional[Polyhedron], d: int):
+    """:func:`reduce`, plus an exact spot check at a few points of the domain.
+
+    ``reduce`` is function-preserving by construction; the spot check is
+    defence in depth: if the reduced network differs from ``net`` anywhere it
+    is checked, the reduction is dropped (never trusted) and noted.
+    """
+    red, rep = reduce(net, dom)
+    if not rep.changed:
+        return red, rep
+    rng = random.Random(12345)
+    lo, hi, _ = _box_of(dom, d)
+    slo, shi = _sample_box(lo, hi, Fraction(4))
+    pts = [dom.interior_point() if dom is not None else (Fraction(0),) * d]
+    pts += [tuple(_rand_frac(rng, a, c) for a, c in zip(slo, shi)) for _ in range(8)]
+    if all(red(x) == net(x) for x in pts if dom is None or dom.contains(x)):
+        return red, rep
+    return net, ReductionReport(
+        net.architecture, net.architecture, (),
+        rep.notes + ("the reduction failed an exact spot check and was not used",))
 
 def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
                mode: str = "exact", time_limit: Optional[float] = None,
@@ -1454,8 +1523,17 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         raise NetworkError(f"equivalent: eps must be >= 0, got {eps}")
     if mode == "top1" and eps:
         raise NetworkError("equivalent: eps applies to mode='exact' only")
-    if time_limit is not None and time_limit <= 0:
-        raise NetworkError("equivalent: time_limit must be positive")
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
+            time_limit, (int, float)) or not time_limit > 0):
+        raise NetworkError(f"equivalent: time_limit must be a positive number of "
+                           f"seconds, got {time_limit!r}")
+    if max_regions is not None and (isinstance(max_regions, bool) or not isinstance(
+            max_regions, int) or max_regions < 1):
+        raise NetworkError(f"equivalent: max_regions must be a positive integer, got "
+                           f"{max_regions!r}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
+        raise NetworkError(f"equivalent: samples must be a non-negative integer, got "
+                           f"{samples!r}")
     d = f.input_dim
     dom = _as_domain(domain, d)
     start = time.monotonic()
@@ -1481,8 +1559,8 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
                                  certificate_for="original",
                                  message="f is a permuted, positively scaled g",
                                  **common)
-    fr, rf = reduce(f, dom)
-    gr, rg = reduce(g, dom)
+    fr, rf = _checked_reduce(f, dom, d)
+    gr, rg = _checked_reduce(g, dom, d)
     red: dict[str, Any] = dict(reduced=(fr, gr), reductions=(rf, rg))
     if rf.changed or rg.changed:
         cert = find_symmetry(fr, gr)
@@ -1511,6 +1589,10 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
                                  message="time limit reached before stage 3",
                                  **red, **common)
     x, cells, partial, why = _complete(fr, gr, dom, mode, eps, max_regions, deadline, d)
+    if x is not None and not _separates(f(x), g(x), mode, eps, strict=False):
+        # the reduced networks disagree with the originals at x (a reduce
+        # bug): decide on the original networks instead, never guess
+        x, cells, partial, why = _complete(f, g, dom, mode, eps, max_regions, deadline, d)
     timings["complete"] = time.perf_counter() - t
     if x is not None:
         return finish_counterexample(x, "complete", regions_checked=cells, **red)

@@ -281,6 +281,11 @@ class _Complex:
         return self._cut[key]
 
 
+def _check_net(net: Any, what: str) -> None:
+    if not isinstance(net, Network):
+        raise NetworkError(f"{what} expects a Network, got {type(net).__name__}")
+
+
 def _check_domain(net_dim: int, domain: Optional[Polyhedron]) -> Optional[Polyhedron]:
     if domain is None:
         return None
@@ -364,6 +369,10 @@ def _fallback_cells(net: Network, domain: Optional[Polyhedron]):
     start = domain if domain is not None else Polyhedron.whole_space(d)
     cells: list = [((), start)]
     hw = net.hidden_widths
+    if net.activation == "hard_tanh":   # pieces z <= -1, -1 <= z <= 1, z >= 1
+        pieces = [(2, [(-1, -1)]), (1, [(1, 1), (-1, 1)]), (0, [(1, -1)])]
+    else:                               # bit 1: z >= 0, bit 0: z <= 0
+        pieces = [(1, [(-1, 0)]), (0, [(1, 0)])]
     for l, width in enumerate(hw, start=1):
         new: list = []
         for pat, P in cells:
@@ -373,12 +382,16 @@ def _fallback_cells(net: Network, domain: Optional[Polyhedron]):
             for i in range(width):
                 nxt: list = []
                 for bits, Q in parts:
-                    if not any(M[i]) :
-                        nxt.append((bits + (1 if c[i] > 0 else 0,), Q))
+                    if not any(M[i]):
+                        # constant pre-activation (SPEC: identically zero -> 0)
+                        bit = net._piece_at(c[i]) if net.activation == "hard_tanh" \
+                            else (1 if c[i] > 0 else 0)
+                        nxt.append((bits + (bit,), Q))
                         continue
-                    for bit in (1, 0):
-                        s = -1 if bit == 1 else 1   # bit 1: -M x - c <= 0
-                        R = Q.add_inequality(tuple(s * v for v in M[i]), -s * c[i])
+                    for bit, rows in pieces:
+                        R = Q
+                        for s, t in rows:    # s * z <= t with z = M x + c
+                            R = R.add_inequality(tuple(s * v for v in M[i]), t - s * c[i])
                         if R.dim == d:
                             nxt.append((bits + (bit,), R))
                 parts = nxt
@@ -570,6 +583,7 @@ def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool =
     >>> [hyperplane_str(h) for h in F.hyperplanes()]
     ['x2 = 0', 'x1 = 0']
     """
+    _check_net(net, "fold_set")
     domain = _check_domain(net.input_dim, domain)
     cx = _complex_from_network(net, domain, max_regions=max_regions, time_limit=time_limit)
     pieces = [f.piece for f in cx.facets if f.in_S]
@@ -915,7 +929,8 @@ class PiecewiseLinearSurface:
             "is_surface": self.is_surface,
             "partial": self.partial,
             "layers": [[{"name": H.name, "hyperplane": hyperplane_str(H.hyperplane),
-                         "pieces": [[list(v) for v in p.polyhedron.vertices]
+                         "pieces": [[[fraction_str(x) for x in v]
+                                     for v in p.polyhedron.vertices]
                                     if p.polyhedron.bounded else "unbounded"
                                     for p in H.pieces]}
                         for H in layer] for layer in self.layers],
@@ -959,6 +974,7 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
     >>> S.ambiguous(num_hidden_layers=2)     # layer 1 or 2: the set cannot tell
     ('H1.1', 'H1.2')
     """
+    _check_net(net, "fold_surface")
     if of not in ("function", "units"):
         raise PolyreluError(f"fold_surface: of must be 'function' or 'units', not {of!r}")
     if of == "units":
@@ -984,6 +1000,7 @@ def _proportional(m: Sequence[Fraction], c: Fraction, h: Hyperplane):
 
 
 def _require_relu(net: Network, what: str) -> None:
+    _check_net(net, what)
     if net.activation != "relu":
         raise NetworkError(f"{what}: unit fold sets (P&L Definition A.10) are defined "
                            f"for ReLU units, not {net.activation}")
@@ -1046,6 +1063,7 @@ def unit_fold_sets(net: Network, domain: Optional[Polyhedron] = None) -> UnitFol
     ([(1, 0), (1, 1)], 4)
     """
     _require_relu(net, "unit_fold_sets")
+    _check_net(net, "unit_fold_sets")
     domain = _check_domain(net.input_dim, domain)
     cx = _complex_from_network(net, domain)
     labels = _unit_labels(net, cx)
@@ -1251,6 +1269,7 @@ def is_general(net: Network, domain: Optional[Polyhedron] = None, *,
     >>> rep.general, [c.condition for c in rep.failing]
     (False, [2])
     """
+    _check_net(net, "is_general")
     domain = _check_domain(net.input_dim, domain)
     if net.activation != "relu" or net.skips:
         raise NetworkError("is_general: the conditions are defined for plain ReLU "
@@ -1299,6 +1318,11 @@ def is_transparent(net: Network, domain: Optional[Polyhedron] = None) -> Transpa
     >>> rep.transparent, rep.layer, rep.pattern
     (False, 1, ((0, 0),))
     """
+    _check_net(net, "is_transparent")
+    if net.activation == "hard_tanh":
+        # the pattern bits of hard tanh are pieces 0/1/2, not signs
+        raise NetworkError("is_transparent: transparency (P&L section 3) is defined via "
+                           "the sign of pre-activations: ReLU or leaky ReLU, not hard_tanh")
     domain = _check_domain(net.input_dim, domain)
     cells, _, _ = _network_cells(net, domain)
     for pat, P in cells:
@@ -1672,7 +1696,16 @@ def identify_first_layer(surface: PiecewiseLinearSurface, width: int,
     >>> ident.identified, ident.oriented, match_layer(ident, W1, b1) is not None
     (True, True, True)
     """
+    if not isinstance(surface, PiecewiseLinearSurface):
+        raise NetworkError(f"identify_first_layer expects a PiecewiseLinearSurface, got "
+                           f"{type(surface).__name__}")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise NetworkError(f"identify_first_layer: width must be a positive integer, "
+                           f"got {width!r}")
     L = num_layers if num_layers is not None else surface.order_of_surface + 1
+    if isinstance(L, bool) or not isinstance(L, int) or L < 2:
+        raise NetworkError(f"identify_first_layer: num_layers must be an integer >= 2, "
+                           f"got {L!r}")
     lp = surface.longest_paths()
     cands = [H for H in surface.hyperplanes if H.order == 1 and lp[H.name] >= L - 2]
     names = tuple(H.name for H in cands)
@@ -1709,6 +1742,8 @@ def match_layer(identified: Any, W: Sequence[Sequence[Any]], b: Sequence[Any]):
         hyps = identified.hyperplanes
     else:
         hyps = tuple((to_vector(w), to_vector([c])[0]) for w, c in identified)
+    if len(W) != len(b):
+        raise ShapeError(f"match_layer: W has {len(W)} rows but b has {len(b)} entries")
     rows = [tuple(to_vector(r)) + (to_vector([c])[0],) for r, c in zip(W, b)]
     if len(rows) != len(hyps):
         return None

@@ -33,8 +33,21 @@ of the representation):
   ``K u`` is added to numerator and denominator, which keeps every coefficient
   non-negative).  Convolutions use the transposed convolution.  A batch-norm
   with a negative scale gets a ``K`` too (the table assumes ``gamma > 0``).
+  Its scale ``gamma / sqrt(var + eps)`` is irrational in general: the exact
+  model uses the float64 value of that scale (converted exactly), i.e. exact
+  mode is exact for *that* network, not for torch's own float32 arithmetic.
 * ReLU / leaky ReLU (slope ``0 <= alpha <= 1``): the columns of inactive units
   (``z < 0`` at ``x_k``) are multiplied by ``alpha`` (0 for ReLU).
+
+  Tie rule: a unit with ``z = 0`` exactly (a data point on a region boundary)
+  is taken as *active*, as :meth:`~polyrelu.network.Network.pattern` does --
+  except that ``Network.pattern`` gives bit 0 to a unit whose pre-activation
+  is *identically* zero on the region (SPEC), while TropEx, which sees only
+  the value at ``x_k``, keeps it active.  Such a unit's output is the zero
+  affine map under either choice, so the extracted ``a+ - a-`` still equals
+  ``net.affine_map(net.pattern(x_k))`` exactly (checked by ``check=True``);
+  only the bits of those units in :func:`region_sharing`'s patterns differ
+  (a relabelling within each region: the counts agree).
 * max-pooling: each output column goes to the input position that attains the
   window maximum at ``x_k``; ``Amax`` is summed over the windows covering a
   position.
@@ -1091,8 +1104,14 @@ def _data_shape(net, X, what="X"):
     return shape[1:]
 
 
+def _check_batch_size(size) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise NetworkError(f"tropex: batch_size must be a positive integer, got {size!r}")
+    return size
+
+
 def _batches(D, size):
-    for start in range(0, D, size):
+    for start in range(0, D, _check_batch_size(size)):
         yield start, min(D, start + size)
 
 
@@ -1337,6 +1356,7 @@ def _first_argmax(row) -> int:
 # Algorithm 3.1
 # =====================================================================
 def _run(net, X, mode, batch_size, stage_cb=None, label_only=False):
+    _check_batch_size(batch_size)
     shape = _data_shape(net, X)
     g = _as_graph(net, shape)
     if mode not in ("exact", "fast"):

@@ -1319,7 +1319,16 @@ def tropical_layers(net: Network, prune: bool = True,
     if not isinstance(max_terms, int) or max_terms < 1:
         raise PolyreluError(f"tropical_layers: max_terms must be a positive int, "
                             f"got {max_terms!r}")
-    deadline = None if time_limit is None else time.monotonic() + float(time_limit)
+    deadline = None
+    if time_limit is not None:
+        try:
+            seconds = float(time_limit)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if seconds != seconds:  # NaN: not a number of seconds
+            raise PolyreluError(f"tropical_layers: time_limit must be a number of "
+                                f"seconds, got {time_limit!r}")
+        deadline = time.monotonic() + seconds
     d0 = net.input_dim
     zero = TropicalPolynomial.constant(0, d0)
     # (F, G) of nu_0 = x: F_0 = x_i, G_0 = 0 (J&V eq. 15)

@@ -91,7 +91,8 @@ def formula_holds(cert, f, g):
 
 
 def load_acas(path):
-    io = pytest.importorskip("polyrelu.io")
+    import polyrelu.io as io  # part of the package: a broken import must fail
+
     if not os.path.exists(path):
         pytest.skip(f"missing {path}")
     return io.load(path)
@@ -198,16 +199,14 @@ def test_tiny_weight_change_is_found():
         layers[1][0][rng.randrange(3)][rng.randrange(4)] += F(1, 10 ** 12)
         f = Network.from_weights(layers)
         res = equivalent(f, g, domain=Polyhedron.box([-2, -2], [2, 2]))
-        if res.equivalent is False:
-            x = res.counterexample
-            assert all(-2 <= v <= 2 for v in x)
-            assert f(x) != g(x)
-            assert res.outputs == (f(x), g(x))
-            assert res.difference == tuple(a - b for a, b in zip(f(x), g(x)))
-        else:
-            # the changed weight may only meet a unit that is dead on the box:
-            # then the networks really are equal there; stage 3 must say so
-            assert res.equivalent is True and res.stage in ("symmetry", "complete")
+        # for these seeds the changed weight matters on the box (seed 0 only
+        # on a small part of it: stage 3); the counterexample is re-checked here
+        assert res.equivalent is False
+        x = res.counterexample
+        assert all(-2 <= v <= 2 for v in x)
+        assert f(x) != g(x)
+        assert res.outputs == (f(x), g(x))
+        assert res.difference == tuple(a - b for a, b in zip(f(x), g(x)))
 
 
 def test_weight_change_on_acas_size_first_layer():
@@ -364,12 +363,13 @@ def test_limits_give_partial_undecided():
 
 
 def test_split_regions_matches_polyrelu_regions():
-    regions = pytest.importorskip("polyrelu.regions")
+    from polyrelu.regions import regions as enumerate_regions
+
     box = Polyhedron.box([-2, -2], [2, 2])
     for seed in range(3):
         net = random_network([2, 4, 3, 1], seed=seed)
         mine = list(_split_regions(net, box))
-        theirs = list(regions.regions(net, box))
+        theirs = list(enumerate_regions(net, box))
         assert len(mine) == len(theirs)
         assert sum(P.volume() for P, _ in mine) == box.volume()
 
@@ -467,6 +467,15 @@ def test_skip_networks(widths, skips):
     bad = random_certificate(g, random.Random(99), skip_ties=False)
     if bad.permutations != cert.permutations:
         assert not bad.verify(f, g)
+    # always: swapping two units of a skip-tied layer alone breaks the tie
+    rep = __import__("polyrelu.equivalence", fromlist=["_skip_groups"])._skip_groups(g)
+    l = next(l for l in range(1, g.num_layers) if rep[l] != l or rep.count(l) > 1)
+    perms = [list(p) for p in cert.permutations]
+    perms[l - 1][0], perms[l - 1][1] = perms[l - 1][1], perms[l - 1][0]
+    broken = Certificate(tuple(map(tuple, perms)), cert.scalings)
+    assert not broken.verify(f, g)
+    with pytest.raises(NetworkError):
+        broken.apply(g)
 
 
 def test_skip_network_changed_weight():
@@ -592,7 +601,8 @@ def test_acas_counterexample_agrees_with_torch():
     M = load_acas(MIRROR)
     res = equivalent(A, M, domain=Polyhedron.box([-1] * 5, [1] * 5))
     x = res.counterexample
-    torch = pytest.importorskip("torch")
+    import torch
+
     xt = torch.tensor([[float(v) for v in x]], dtype=torch.float64)
     with torch.no_grad():
         ya = A.to_torch()(xt)[0].tolist()
@@ -659,7 +669,7 @@ def enumerator(request, monkeypatch):
     import polyrelu.equivalence as eq
 
     if request.param == "regions":
-        pytest.importorskip("polyrelu.regions")
+        from polyrelu.regions import regions  # noqa: F401  (must import: no silent skip)
     else:
         monkeypatch.setattr(eq, "_regions_of", lambda net, dom, tl: (
             _split_regions(net, dom), lambda: False))
@@ -733,3 +743,294 @@ def test_hard_tanh_equals_relu_network(enumerator):
     h = Network.from_weights([([[1], [1]], [1, -1]), ([[1, -1]], [F(-99, 100)])])
     assert equivalent(f, h, eps=F(1, 100)).equivalent is True
     assert equivalent(f, h).equivalent is False
+
+
+# ------------------------------------- adversarial review: reduce must be exact
+
+def _perturbed(net, rng, skips=None):
+    """``net`` with some units made dead, constant or zero-outgoing on small boxes."""
+    layers = [(list(map(list, L.W)), list(L.b)) for L in net.layers]
+    for l in range(len(layers) - 1):
+        W, b = layers[l]
+        for i in range(len(b)):
+            r = rng.random()
+            if r < 0.25:
+                b[i] = F(-rng.randint(3, 9))              # dead on a small box
+            elif r < 0.35:
+                W[i] = [F(0)] * len(W[i])                 # constant unit
+                b[i] = F(rng.randint(-2, 2))
+            elif r < 0.45:
+                for row in layers[l + 1][0]:               # zero outgoing
+                    row[i] = F(0)
+            elif r < 0.55:
+                b[i] = F(rng.randint(3, 9))               # always active on the box
+            elif r < 0.7 and i > 0:                        # twin of unit i - 1
+                c = F(1) if net.activation == "hard_tanh" else F(rng.randint(1, 5), 2)
+                W[i] = [c * v for v in W[i - 1]]
+                b[i] = c * b[i - 1]
+    return Network.from_weights(layers, skips=skips, activation=net.activation,
+                                alpha=net.alpha or None)
+
+
+SKIP_CASES = [([2, 2, 2, 1], {2: [0]}), ([2, 3, 3, 3, 1], {4: [1]}),
+              ([2, 2, 3, 2, 1], {4: [0]}), ([2, 2, 2, 2, 1], {3: [0], 4: [2]}),
+              ([2, 3, 2, 1], None), ([2, 3, 3, 2, 2], None)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), case=st.integers(0, len(SKIP_CASES) - 1),
+       act=st.sampled_from(["relu", "leaky_relu", "hard_tanh"]), r=st.integers(0, 3),
+       tri=st.booleans())
+def test_reduce_is_exact_with_skips_and_activations(seed, case, act, r, tri):
+    # independent check: exact evaluation of both networks at many rational
+    # points of the domain (corners, grid, random)
+    rng = random.Random(seed)
+    widths, skips = SKIP_CASES[case]
+    g = random_network(widths, seed=seed, skips=skips, activation=act,
+                       alpha=F(1, 5) if act == "leaky_relu" else None)
+    f = _perturbed(g, rng, skips)
+    if r == 0:
+        dom, r = None, 20                                  # all of R^2
+    elif tri:
+        dom = Polyhedron.from_inequalities([[1, 1], [-1, 0], [0, -1]], [r, r, r])
+    else:
+        dom = Polyhedron.box([-r, -r], [r, r])
+    red, rep = reduce(f, dom)
+    pts = [p for p in random_points(2, rng, 40, -r, r) if dom is None or dom.contains(p)]
+    pts += [(F(a), F(b)) for a in range(-r, r + 1) for b in range(-r, r + 1)
+            if dom is None or dom.contains((a, b))]
+    for x in pts:
+        assert red(x) == f(x), (str(rep), x)
+
+
+def test_reduce_skip_target_bounds_include_the_skip():
+    # z2 = (nu1 + x) - 1/2 with nu1 = relu(-x) = 0 on [0, 1]: z2 = x - 1/2 is NOT dead
+    f = Network.from_weights([([[-1]], [0]), ([[1]], ["-1/2"]), ([[1]], [0])],
+                             skips={2: [0]})
+    box = Polyhedron.box([0], [1])
+    red, rep = reduce(f, box)
+    for x in ([0], [F(3, 4)], [1]):
+        assert red(x) == f(x)
+    g = Network.from_weights([([[1]], [0]), ([[0]], [0])])   # the zero function
+    res = equivalent(f, g, box)
+    assert res.equivalent is False and f(res.counterexample) != g(res.counterexample)
+
+
+def test_reduce_dead_layer_bypassed_by_a_skip_is_not_constant():
+    # layer 1 is dead on [0, 1], but the input reaches layer 3 through the skip
+    f = Network.from_weights([([[1]], [-10]), ([[1]], [0]), ([[1]], [0])], skips={3: [0]})
+    box = Polyhedron.box([0], [1])
+    red, _ = reduce(f, box)
+    for x in ([0], [F(1, 2)], [1]):
+        assert red(x) == f(x) == (F(x[0]),)
+    # the same with zero outgoing weights of layer 1
+    h = Network.from_weights([([[1]], [0]), ([[0]], [0]), ([[1]], [0])], skips={3: [0]})
+    red, _ = reduce(h)
+    for x in ([-2], [0], [3]):
+        assert red(x) == h(x)
+    ident = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])
+    res = equivalent(f, ident, box)
+    assert res.equivalent is True
+
+
+def _bump_pair():
+    """f(x) = x1 and g = f + a bump supported on the diamond
+    |x1 - 1/3| + |x2 - 7/10| < 1/1000 (invisible to sampling)."""
+    K = 1000
+    c1, c2 = F(1, 3), F(7, 10)
+    W1 = [[1, 0], [-1, 0], [K, 0], [-K, 0], [0, K], [0, -K]]
+    b1 = [0, 0, -K * c1, K * c1, -K * c2, K * c2]
+    # layer 2: pass x1 through (relu(x1), relu(-x1)) and the bump 1 - sum relu(...)
+    W2 = [[1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, -1, -1, -1, -1]]
+    b2 = [0, 0, 1]
+    g = Network.from_weights([(W1, b1), (W2, b2), ([[1, -1, 1]], [0])])
+    f = Network.from_weights([(W1, b1), (W2, b2), ([[1, -1, 0]], [0])])
+    return f, g
+
+
+def test_difference_on_a_tiny_subregion_is_found_by_stage3():
+    f, g = _bump_pair()
+    assert f((F(1, 3), F(7, 10))) != g((F(1, 3), F(7, 10)))      # the bump's top
+    box = Polyhedron.box([-1, -1], [1, 1])
+    res = equivalent(f, g, box, samples=32)
+    assert res.equivalent is False and res.stage == "complete"
+    x = res.counterexample
+    assert box.contains(x) and f(x) != g(x)
+    assert abs(x[0] - F(1, 3)) + abs(x[1] - F(7, 10)) < F(1, 1000)
+    # with eps = 1 the bump (height 1) is tolerated; with eps < 1 it is not
+    assert equivalent(f, g, box, eps=1).equivalent is True
+    res = equivalent(f, g, box, eps=F(99, 100))
+    assert res.equivalent is False and abs(f(res.counterexample)[0]
+                                           - g(res.counterexample)[0]) > F(99, 100)
+    # on a domain that misses the bump they are equivalent
+    assert equivalent(f, g, Polyhedron.box([-1, -1], [0, 0])).equivalent is True
+
+
+def test_a_wrong_reduction_is_never_trusted(monkeypatch):
+    # if reduce() were wrong, the exact spot check drops it, and counterexamples
+    # found on reduced networks are re-checked on the originals
+    import polyrelu.equivalence as eq
+    from polyrelu.equivalence import ReductionReport
+
+    zero = Network.from_weights([([[0, 0]], [0])])
+
+    def broken(net, dom=None):
+        return zero, ReductionReport(net.architecture, "2-1", (eq.Reduction(
+            "dead", 1, (0,), "broken on purpose"),))
+
+    monkeypatch.setattr(eq, "reduce", broken)
+    f = random_network([2, 3, 1], seed=1)
+    g = shifted(f, [F(1, 7)])
+    res = equivalent(f, g, Polyhedron.box([-1, -1], [1, 1]))
+    assert res.equivalent is False and f(res.counterexample) != g(res.counterexample)
+    f2, g2 = _bump_pair()
+    res = equivalent(f2, f2, Polyhedron.box([-1, -1], [1, 1]))
+    assert res.equivalent is True
+
+
+def test_stage3_counterexample_of_reduced_nets_is_rechecked(monkeypatch):
+    # reduced networks that differ from the originals only on a tiny diamond
+    # (passing any spot check): stage 3 finds a point there, the exact re-check
+    # on the originals fails, and stage 3 is redone on the originals
+    import polyrelu.equivalence as eq
+    from polyrelu.equivalence import ReductionReport
+
+    f2, g2 = _bump_pair()           # g2 = f2 + bump
+    net = Network.from_weights([([[1, 0], [-1, 0]], [0, 0]), ([[1, -1]], [0])])   # x1
+    fake = {id(net): g2}
+
+    def lying(n, dom, d):
+        rep = ReductionReport(n.architecture, "fake", (eq.Reduction("dead", 1, (0,), "x"),))
+        return fake.get(id(n), n), rep
+
+    monkeypatch.setattr(eq, "_checked_reduce", lying)
+    res = equivalent(net, f2, Polyhedron.box([-1, -1], [1, 1]))
+    assert res.equivalent is True and res.stage == "complete"
+
+
+def test_bad_arguments_raise_polyrelu_errors():
+    f = random_network([2, 3, 1], seed=1)
+    g = random_network([2, 3, 1], seed=2)
+    for kw in (dict(max_regions=0), dict(max_regions=-1), dict(max_regions=1.5),
+               dict(samples=-1), dict(samples="x"), dict(time_limit="x"),
+               dict(time_limit=-1), dict(mode="top1", eps=1)):
+        with pytest.raises(NetworkError):
+            equivalent(f, g, **kw)
+    with pytest.raises(NetworkError, match="permutation entry"):
+        Certificate((("a", 1, 2),), ((1, 1, 1),))
+    with pytest.raises(ShapeError):
+        Certificate((0, 1, 2), (1, 1, 1))           # not one list per layer
+    with pytest.raises(DomainError):
+        reduce(f, Polyhedron.box([0], [1]))
+    with pytest.raises(NetworkError):
+        reduce("net")
+    with pytest.raises(NetworkError):
+        canonical_form(None)
+
+
+def test_cli_errors_and_slice(tmp_path, capsys):
+    from polyrelu.cli import main
+
+    f = random_network([2, 3, 1], seed=1)
+    g = random_network([2, 3, 1], seed=2)
+    h = random_network([3, 3, 1], seed=1)
+    paths = {}
+    for name, net in (("f", f), ("g", g), ("h", h)):
+        paths[name] = str(tmp_path / f"{name}.json")
+        net.save(paths[name])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"layers": [')
+    for argv in (["equiv", paths["f"], paths["h"]],
+                 ["equiv", paths["f"], str(bad)],
+                 ["equiv", paths["f"], paths["g"], "--eps", "abc"],
+                 ["equiv", paths["f"], paths["g"], "--max-regions", "0"],
+                 ["equiv", paths["f"], paths["g"], "--top1", "--eps", "1"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "error:" in err and "Traceback" not in err
+    # a slice: the counterexample is a slice parameter t; the JSON also gives x
+    assert main(["equiv", paths["f"], paths["g"], "--slice", "0,0", "1,2", "--box=0,1",
+                 "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    t = F(doc["counterexample"][0])
+    x = tuple(F(v) for v in doc["counterexample_input"])
+    assert x == (t, 2 * t) and f(x) != g(x)
+
+
+def test_polyhedral_domains_triangle_and_half_plane():
+    # g differs from f exactly where x1 + x2 > 1: equal on the triangle
+    # x >= 0, x1 + x2 <= 1 although its bounding box [0, 1]^2 holds differences
+    f = Network.from_weights([([[1, 0], [-1, 0]], [0, 0]), ([[1, -1]], [0])])
+    g = add_unit(f, 1, [1, 1], -1, [1])
+    tri = Polyhedron.from_inequalities([[1, 1], [-1, 0], [0, -1]], [1, 0, 0])
+    res = equivalent(f, g, tri)
+    assert res.equivalent is True
+    half = Polyhedron.from_inequalities([[1, 1]], [1])          # unbounded domain
+    assert equivalent(f, g, half).equivalent is True
+    other = Polyhedron.from_inequalities([[-1, -1]], [-F(1, 2)])  # x1 + x2 >= 1/2
+    res = equivalent(f, g, other)
+    x = res.counterexample
+    assert res.equivalent is False and other.contains(x) and x[0] + x[1] > 1
+    assert f(x) != g(x)
+    # the bump inside a triangle is found by stage 3 and lies in the triangle
+    f2, g2 = _bump_pair()
+    tri2 = Polyhedron.from_inequalities([[1, 1], [-1, 0], [0, -1]], [2, 0, 0])
+    res = equivalent(f2, g2, tri2, samples=16)
+    assert res.equivalent is False and tri2.contains(res.counterexample)
+    assert f2(res.counterexample) != g2(res.counterexample)
+
+
+def _difference_network(f, g):
+    """One network computing f(x) - g(x) (block-diagonal hidden layers, same depth)."""
+    L = f.num_layers
+    layers = []
+    for l in range(L):
+        (Wf, bf), (Wg, bg) = (f.layers[l].W, f.layers[l].b), (g.layers[l].W, g.layers[l].b)
+        if l == 0:
+            W = [list(r) for r in Wf] + [list(r) for r in Wg]
+        elif l < L - 1:
+            nf, ng = len(Wf[0]), len(Wg[0])
+            W = [list(r) + [0] * ng for r in Wf] + [[0] * nf + list(r) for r in Wg]
+        else:
+            W = [list(a) + [-v for v in c] for a, c in zip(Wf, Wg)]
+        b = list(bf) + list(bg) if l < L - 1 else [a - c for a, c in zip(bf, bg)]
+        layers.append((W, b))
+    return Network.from_weights(layers)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), which=st.integers(0, 3), den=st.sampled_from([1, 64]))
+def test_stage3_against_the_difference_network(seed, which, den):
+    # independent: max |f - g| on the box from the regions of ONE network f - g
+    # and exact LPs; stage 3 must find a point iff that maximum exceeds eps
+    from polyrelu.regions import regions as enumerate_regions
+
+    rng = random.Random(seed)
+    f = random_network([2, 3, 2, 1], seed=seed, denominator=4, scale=6)
+    layers = [(list(map(list, L.W)), list(L.b)) for L in f.layers]
+    l = rng.randrange(3)
+    layers[l][1][0] += F(rng.choice([1, -1]), den)
+    g = Network.from_weights(layers)
+    box = Polyhedron.box([-2, -2], [2, 2])
+    top = F(0)
+    for r in enumerate_regions(_difference_network(f, g), box):
+        (row,), (c,) = r.affine_map
+        for s in (1, -1):
+            top = max(top, r.polyhedron.maximize([s * a for a in row]).value + s * c)
+    eps = [F(0), top, top / 2, top + F(1, 1000)][which]
+    x, _, partial, _ = _complete(f, g, box, "exact", eps, None, float("inf"), 2)
+    assert not partial
+    assert (x is not None) == (top > eps)
+    if x is not None:
+        assert box.contains(x) and abs(f(x)[0] - g(x)[0]) > eps
+
+
+def test_time_limit_stops_cleanly():
+    f, g = _bump_pair()
+    res = equivalent(f, g, Polyhedron.box([-1, -1], [1, 1]), time_limit=1e-4)
+    # never a wrong verdict: undecided (partial) or the true answer with a checked point
+    assert res.equivalent in (None, False)
+    if res.equivalent is None:
+        assert res.partial and res.stage == "complete" and res.certificate is None
+    else:
+        assert f(res.counterexample) != g(res.counterexample)

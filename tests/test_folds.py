@@ -5,7 +5,7 @@ from fractions import Fraction as F
 
 import networkx as nx
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import polyrelu as pr
@@ -138,8 +138,7 @@ def test_one_hidden_layer_all_order_one(seed, width):
     a = net.layers[1].W[0]
     S = fold_surface(net, BOX)
     hyps = [normalize_hyperplane(w, c) for w, c in zip(W, b) if any(w)]
-    if len(set(hyps)) < len(hyps):
-        return  # two units on one hyperplane may cancel: not generic
+    assume(len(set(hyps)) == len(hyps))  # two units on one hyperplane may cancel
     expected = {normalize_hyperplane(w, c) for w, c, ai in zip(W, b, a)
                 if any(w) and ai != 0 and cuts(normalize_hyperplane(w, c), BOX)}
     assert S.order_of_surface <= 1 and S.is_surface
@@ -498,7 +497,9 @@ def test_random_nets_two_complexes_agree(seed):
     T = PiecewiseLinearSurface.from_pieces(fold_set(net, BOX).pieces, BOX)
     assert [[(H.name, H.hyperplane) for H in L] for L in S.layers] == \
            [[(H.name, H.hyperplane) for H in L] for L in T.layers]
-    assert S.is_surface == T.is_surface and len(S.unassigned) >= 0
+    assert S.is_surface == T.is_surface
+    us, ut = [p.polyhedron for p in S.unassigned], [p.polyhedron for p in T.unassigned]
+    assert all(_covered(P, ut) for P in us) and all(_covered(P, us) for P in ut)
     assert sorted(S.dependency_graph().edges()) == sorted(T.dependency_graph().edges())
     # the layers and the unassigned pieces together are exactly the fold set
     pieces = [f.polyhedron for H in S.hyperplanes for f in H.facets] + \
@@ -532,3 +533,64 @@ def test_box1_by_direct_covering_of_each_chord():
         direct = {h for h, ps in by_h.items() if _covered(D.add_equality(h[0], -h[1]), ps)}
         S = fold_surface(net, D)
         assert direct == {H.hyperplane for H in (S.layers[0] if S.layers else ())}
+
+
+# ------------------------------------------------ review: adversarial additions
+
+def _kinks_match(net, cx):
+    """Every complex facet is a fold iff the function kinks across it (exact)."""
+    for f in cx.facets:
+        p = f.poly.interior_point()
+        right, left = line_kink(net, p, f.h[0])
+        assert (right != left) == f.in_S, (net.architecture, f.h)
+
+
+@pytest.mark.parametrize("kw,widths", [(dict(skips={2: [0]}), [2, 2, 3, 1]),
+                                       (dict(skips={3: [1]}), [2, 3, 3, 2, 1]),
+                                       (dict(activation="hard_tanh"), [2, 2, 3, 1]),
+                                       (dict(activation="leaky_relu", alpha=F(1, 3)),
+                                        [2, 3, 2, 1])])
+def test_fold_facets_are_kinks_with_skips_and_other_activations(kw, widths):
+    from polyrelu.folds import _complex_from_network
+
+    for seed in range(2):
+        net = random_network(widths, seed=seed, **kw)
+        a = _complex_from_network(net, BOX2)
+        b = _complex_from_network(net, BOX2, engine="fallback")   # independent splitter
+        _kinks_match(net, a)
+        _kinks_match(net, b)
+        fa = [f.poly for f in a.facets if f.in_S]
+        fb = [f.poly for f in b.facets if f.in_S]
+        assert all(_covered(P, fb) for P in fa) and all(_covered(P, fa) for P in fb)
+
+
+def test_bad_inputs_name_the_problem():
+    net = random_network([2, 2, 1], seed=0)
+    for fn in (fold_set, fold_surface, unit_fold_sets, is_general, is_transparent):
+        with pytest.raises(pr.NetworkError, match="Network"):
+            fn("not a network", BOX)
+        with pytest.raises(pr.DomainError, match="dimension"):
+            fn(net, pr.Polyhedron.box([0], [1]))
+        with pytest.raises(pr.DomainError):
+            fn(net, ([0, 0], [1, 1]))
+    S = fold_surface(net, BOX)
+    with pytest.raises(pr.NetworkError, match="width"):
+        identify_first_layer(S, 0)
+    with pytest.raises(pr.ShapeError, match="rows"):
+        match_layer([((1, 0), 1)], [[1, 0], [0, 1]], [1])
+
+
+def test_transparency_is_a_sign_notion():
+    ht = random_network([2, 3, 1], seed=1, activation="hard_tanh")
+    with pytest.raises(pr.NetworkError, match="hard_tanh"):
+        is_transparent(ht, BOX)
+
+
+def test_summary_is_json_with_exact_strings():
+    import json
+
+    doc = json.loads(json.dumps(fold_surface(GT, BOX2).summary()))
+    v = doc["layers"][0][0]["pieces"][0][0]
+    assert all(isinstance(x, str) for x in v)
+    H = fold_surface(GT, BOX2).layers[0][0]
+    assert [F(x) for x in v] == list(H.pieces[0].polyhedron.vertices[0])

@@ -786,20 +786,39 @@ def run_cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_cli_info_and_export(tmp_path):
-    res = run_cli("info", "--json")
+def test_cli_info_and_export(tmp_path, capsys):
+    res = run_cli("info", "--json")          # once through the real entry point
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["architecture"] == "2-8-8-1" and doc["activation"] == "relu"
     assert int(doc["parameters"]) == 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1
+    from polyrelu.cli import main
+
     for fmt, name in (("json", "m.json"), ("onnx", "m.onnx"), ("torchscript", "m.pt")):
-        res = run_cli("export", "--to", fmt, "--out", str(tmp_path / name))
-        assert res.returncode == 0, res.stderr
+        assert main(["export", "--to", fmt, "--out", str(tmp_path / name)]) == 0
+        capsys.readouterr()
         assert load(tmp_path / name) == load_default_model()   # dyadic weights: lossless
-    res = run_cli("info", str(tmp_path / "m.onnx"))
-    assert res.returncode == 0 and "2-8-8-1" in res.stdout
-    res = run_cli("export", "--to", "json", "--out", str(tmp_path / "m.txt"))
-    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert main(["info", str(tmp_path / "m.onnx")]) == 0
+    assert "2-8-8-1" in capsys.readouterr().out
+    assert main(["export", "--to", "json", "--out", str(tmp_path / "m.txt")]) == 2
+    assert ".json" in capsys.readouterr().err
+
+
+def test_cli_info_on_damaged_files(tmp_path, capsys):
+    """Every loader error reaches the user as one line naming the file (exit 2)."""
+    from polyrelu.cli import main
+
+    files = {"cut.json": b'{"format": "polyrelu-net', "garbage.onnx": b"garbage",
+             "empty.onnx": b"", "empty.nnet": b"", "cut.pt": b"PK\x03\x04",
+             "model.h5": b"x"}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        for extra in ([], ["--arch", "2-3-1"], ["--json"]):
+            assert main(["info", str(tmp_path / name), *extra]) == 2
+            err = capsys.readouterr().err
+            assert name in err and err.count("\n") == 1, err
+    assert main(["info", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err
 
 
 def test_model_info_counts():
@@ -815,3 +834,110 @@ def test_model_info_counts():
 def test_errors_are_polyrelu_errors():
     assert issubclass(ModelFileError, PolyreluError)
     assert issubclass(NonFiniteError, PolyreluError) and issubclass(NetworkError, PolyreluError)
+
+
+# ============================================================ review: damaged inputs
+_W23 = np.ones((2, 3), np.float32)
+
+
+@pytest.mark.parametrize("nodes_fn, inits, match", [
+    # constant folding of shape arithmetic with bad indices / shapes
+    (lambda: [helper.make_node("Gather", ["sh", "idx"], ["g"]),
+              helper.make_node("Reshape", ["x", "g"], ["r"]),
+              helper.make_node("MatMul", ["r", "W"], ["y"])],
+     {"W": _W23, "sh": np.array([1, 2], np.int64), "idx": np.array(7, np.int64)}, "Gather"),
+    (lambda: [helper.make_node("Reshape", ["sh", "t"], ["g"]),
+              helper.make_node("MatMul", ["x", "W"], ["y"])],
+     {"W": _W23, "sh": np.array([1, 2, 3], np.int64), "t": np.array([2, 2], np.int64)},
+     "Reshape"),
+    (lambda: [helper.make_node("Concat", ["a", "b"], ["g"], axis=3),
+              helper.make_node("MatMul", ["x", "W"], ["y"])],
+     {"W": _W23, "a": np.array([1], np.int64), "b": np.array([2], np.int64)}, "Concat"),
+    # a node reading a tensor no initializer or node defines
+    (lambda: [helper.make_node("MatMul", ["x", "Wmissing"], ["y"])], {"W": _W23},
+     "Wmissing"),
+    (lambda: [helper.make_node("MatMul", ["x", "W"], ["m"]),
+              helper.make_node("Flatten", ["m"], ["y"], axis=7)], {"W": _W23}, "axis"),
+    (lambda: [helper.make_node("MatMul", ["x", "W"], ["m"]),
+              helper.make_node("Relu", ["m"], ["h"]),
+              helper.make_node("MatMul", ["h", "W2"], ["y"])],
+     {"W": np.array([[1, np.nan, 0], [0, 1, 1]], np.float32),
+      "W2": np.ones((3, 1), np.float32)}, "non-finite"),
+])
+def test_onnx_malformed_graphs_name_file_and_node(tmp_path, nodes_fn, inits, match):
+    p = tmp_path / "malformed_graph.onnx"
+    onnx.save(_model(nodes_fn(), inits, [1, 2]), p)
+    with pytest.raises(ModelFileError, match=match) as e:
+        load(p)
+    assert "malformed_graph.onnx" in str(e.value)
+
+
+def test_onnx_empty_or_incomplete_model_is_a_file_error(tmp_path):
+    p = tmp_path / "empty.onnx"
+    p.write_bytes(b"")
+    with pytest.raises(ModelFileError, match="empty.onnx"):
+        load(p)
+    # a truncation at a protobuf field boundary that drops the opset_import
+    good = _model([helper.make_node("MatMul", ["x", "W"], ["y"])], {"W": _W23}, [1, 2])
+    del good.opset_import[:]
+    p = tmp_path / "no_opset.onnx"
+    onnx.save(good, p)
+    with pytest.raises(ModelFileError, match="no_opset.onnx.*opset"):
+        load(p)
+    # every prefix of a real file: a ModelFileError naming the file, or (a cut
+    # of trailing bytes that leaves a complete model) the same network
+    net = random_network([2, 3, 3, 1], seed=0, skips={3: [1]})
+    full = tmp_path / "full.onnx"
+    save_onnx(net, full)
+    data = full.read_bytes()
+    cut_p = tmp_path / "cut.onnx"
+    for cut in range(0, len(data), 7):
+        cut_p.write_bytes(data[:cut])
+        try:
+            assert load(cut_p) == net
+        except ModelFileError as e:
+            assert "cut.onnx" in str(e)
+
+
+def test_torch_non_finite_weights_name_the_file(tmp_path):
+    seq = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    with torch.no_grad():
+        seq[2].bias[0] = float("nan")
+    sd, ts = tmp_path / "nan_state.pth", tmp_path / "nan_script.pt"
+    torch.save(seq.state_dict(), sd)
+    torch.jit.save(torch.jit.script(seq), ts)
+    for path, kw in ((sd, {"arch": "2-3-1"}), (ts, {})):
+        with pytest.raises(ModelFileError, match="non-finite") as e:
+            load(path, **kw)
+        assert path.name in str(e.value) and "'2'" in str(e.value)   # the layer
+    with pytest.raises(NonFiniteError, match="'2' bias"):     # in memory: no file
+        Network.from_torch(seq)
+
+
+def test_cli_export_unwritable_destination(tmp_path, capsys):
+    from polyrelu.cli import main
+
+    for fmt, out in (("torchscript", tmp_path), ("onnx", tmp_path),
+                     ("json", tmp_path / "missing_dir" / "m.json")):
+        assert main(["export", "--to", fmt, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert str(out) in err and "cannot write" in err
+
+
+def test_cli_export_exact_flag_checks_float_representability(tmp_path, capsys):
+    from polyrelu.cli import main
+
+    cases = ((F(1, 2 ** 2000), False),       # dyadic, but underflows in float64
+             (F(2 ** 60 + 2 ** 8), True),    # large integer, exactly a float64
+             (F(2 ** 53 + 1), False),        # needs 54 bits
+             (F(3, 8), True), (F(1, 3), False))
+    for w, exact in cases:
+        net = Network.from_weights([([[w, 1]], [0]), ([[1]], [0])])
+        src = tmp_path / "w.json"
+        save(net, src)
+        for fmt, name in (("onnx", "w.onnx"), ("torchscript", "w.pt")):
+            assert main(["export", str(src), "--to", fmt, "--out",
+                         str(tmp_path / name), "--json"]) == 0
+            doc = json.loads(capsys.readouterr().out)
+            assert doc["exact"] is exact, (w, fmt)
+            assert (load(tmp_path / name) == net) is exact      # independent check

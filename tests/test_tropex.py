@@ -438,3 +438,94 @@ def test_batchnorm1d_dropout_identity_dense_torch():
         assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9
     assert [kind for _, kind, _ in model_layers(model, (3,))] == [
         "input", "dense", "scale", "act", "dense"]
+
+
+# ------------------------------------------------- region boundaries (review)
+def _tie_net(seed, act):
+    """Small integer weights with many zeros (dead and zero-weight units) and
+    skips, so that integer points often sit exactly on region boundaries."""
+    rng = random.Random(seed)
+    w = [2, 2, 2, 2, 3]
+    layers = [([[rng.choice([-1, 0, 0, 1, 2]) for _ in range(w[i])] for _ in range(w[i + 1])],
+               [rng.choice([-1, 0, 0, 1]) for _ in range(w[i + 1])]) for i in range(4)]
+    return Network.from_weights(layers, skips={3: [1], 4: [0]}, activation=act,
+                                alpha="1/3" if act == "leaky_relu" else None)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), act=st.sampled_from(["relu", "leaky_relu"]))
+def test_exact_local_map_at_region_boundaries(seed, act):
+    """Tie rule: tropex takes a unit with pre-activation exactly 0 as active;
+    Network.pattern does too, except for units identically zero on the region
+    (bit 0).  Such a unit contributes the zero map either way, so the extracted
+    local map equals net.affine_map(net.pattern(x)) at every boundary point."""
+    net = _tie_net(seed, act)
+    X = [[a, b] for a in range(-2, 3) for b in range(-2, 3)]
+    E = tropex(net, X)
+    for k, x in enumerate(X):
+        assert E.local_map(k) == net.affine_map(net.pattern(x))
+        nums, den = E.point_terms(k)
+        out = net(x)
+        assert tuple(t(x) - den(x) for t in nums) == out
+
+
+def test_zero_weight_unit_and_dead_unit_on_boundary():
+    # unit 2 of layer 1 is identically zero (pattern bit 0, tropex mask 1);
+    # at (1, 1) unit 1 has z = 0 and is not identically zero (bit 1 in both).
+    net = Network.from_weights([([[1, -1], [0, 0]], [0, 0]), ([[1, 3], [2, -1]], [0, 0])])
+    X = [[1, 1], [0, 0], [2, 1], [-1, 3]]
+    assert net.pattern([1, 1]) == ((1, 0),)
+    assert net.pre_activations([1, 1])[0] == (0, 0)      # both on a boundary / dead
+    E = tropex(net, X)
+    for k, x in enumerate(X):
+        assert E.local_map(k) == net.affine_map(net.pattern(x))
+    # the distinct-pattern count agrees with Network.pattern (a per-region
+    # relabelling of identically-zero units does not change the count)
+    r = region_sharing(net, X, "exact")
+    assert r.distinct_patterns == len({net.pattern(x) for x in X})
+
+
+def test_cli_tropex_damaged_data_files(tmp_path, capsys):
+    """Bad data files: exit code 2 with a message naming the file, no traceback."""
+    from polyrelu.cli import main
+
+    net = random_network([2, 3, 2], seed=1)
+    model = tmp_path / "net.json"
+    net.save(model)
+    cases = {
+        "notzip.npz": None,
+        "nanlabels.npz": dict(X=np.array([[1.0, 2.0]]), y=np.array([np.nan])),
+        "fraclabels.npz": dict(X=np.array([[1.0, 2.0]]), y=np.array([0.5])),
+        "nanX.npz": dict(X=np.array([[np.nan, 1.0], [0.0, 1.0]])),
+        "infXtest.npz": dict(X=np.array([[0.0, 1.0]]), X_test=np.array([[np.inf, 1.0]])),
+        "strX.npz": dict(X=np.array([["a", "b"]])),
+    }
+    for name, arrays in cases.items():
+        p = tmp_path / name
+        if arrays is None:
+            p.write_bytes(b"PK\x03\x04 this is not a zip archive")
+        else:
+            np.savez(p, **arrays)
+        for mode in ("exact", "fast"):
+            assert main(["tropex", str(model), str(p), "--mode", mode]) == 2, name
+            err = capsys.readouterr().err
+            assert name in err and "Traceback" not in err, err
+    ok = tmp_path / "ok.npz"
+    np.savez(ok, X=np.array([[1.0, 2.0], [0.0, 1.0]]), X_test=np.array([[1.0, 0.5]]))
+    assert main(["tropex", str(model), str(ok), "--max-points", "-1"]) == 2
+    assert "--max-points" in capsys.readouterr().err
+    blocker = tmp_path / "a_file"          # --out names an existing file
+    blocker.write_text("x")
+    assert main(["tropex", str(model), str(ok), "--out", str(blocker)]) == 2
+    assert "a_file" in capsys.readouterr().err
+
+
+def test_bad_batch_size_is_a_polyrelu_error():
+    from polyrelu.exceptions import PolyreluError
+
+    net = random_network([2, 3, 2], seed=1)
+    for bs in (0, -3, 2.5, "4"):
+        with pytest.raises(PolyreluError, match="batch_size"):
+            tropex(net, [[1, 2], [3, 4]], batch_size=bs)
+        with pytest.raises(PolyreluError, match="batch_size"):
+            region_sharing(net, [[1, 2]], "exact", batch_size=bs)

@@ -386,3 +386,90 @@ def test_prune_degenerate_grids(pts):
     q = p.prune()
     assert set(q.terms) == upper_hull_terms(p)
     assert set(_prune_terms(p.terms, 2, sample=False)) == set(q.terms)
+
+
+# ----------------------------------------------------------------- adversarial (review)
+
+EPS = F(1, 10 ** 9)
+
+
+def test_prune_thin_wedge_and_thin_slab_terms_are_kept():
+    # (1/2 + eps)(x + y) beats x, y and 0 only in a wedge of angle ~eps around
+    # the diagonal: no sample point lands there, the exact LP must keep it.
+    wedge = (F(1, 2) + EPS, F(1, 2) + EPS)
+    p = TropicalPolynomial([([1, 0], 0), ([0, 1], 0), ([0, 0], 0), (wedge, 0)])
+    assert set(p.prune().terms) == upper_hull_terms(p)
+    assert (wedge, F(0)) in p.prune().terms
+    x = p.witnesses()[(wedge, F(0))]
+    assert all(dot(a, x) + c < dot(wedge, x) for a, c in p.terms if a != wedge)
+    # max(x, -x, eps): the constant is maximal only on the slab |x| < eps
+    p = TropicalPolynomial([([1, 0], 0), ([-1, 0], 0), ([0, 0], EPS)])
+    assert len(p.prune()) == 3
+    # ... and with -eps it is never maximal
+    p = TropicalPolynomial([([1, 0], 0), ([-1, 0], 0), ([0, 0], -EPS)])
+    assert len(p.prune()) == 2
+
+
+def test_prune_duplicates_and_terms_maximal_only_on_a_lower_dim_set():
+    # exact duplicates, equal slopes with constants eps apart, and the average
+    # of two terms (maximal only on the hyperplane where they tie) in 3..5-D
+    rng = random.Random(11)
+    for n in (3, 4, 5):
+        terms = [([F(rng.randint(-5, 5)) for _ in range(n)], F(rng.randint(-3, 3)))
+                 for _ in range(10)]
+        (a1, c1), (a2, c2) = terms[0], terms[1]
+        mid = [(u + v) / 2 for u, v in zip(a1, a2)]
+        terms += [terms[0], terms[3], (a1, c1 - EPS), (mid, (c1 + c2) / 2),
+                  (mid, (c1 + c2) / 2 - EPS)]
+        p = TropicalPolynomial(terms)
+        q = p.prune()
+        assert set(q.terms) == upper_hull_terms(p)
+        assert (tuple(mid), (c1 + c2) / 2) not in q.terms
+        # the averaged term raised by eps is maximal on a thin slab: kept iff the
+        # pair is adjacent on the hull -- compare with the independent hull only
+        p2 = TropicalPolynomial(terms + [(mid, (c1 + c2) / 2 + EPS)])
+        assert set(p2.prune().terms) == upper_hull_terms(p2)
+        assert set(_prune_terms(p2.terms, n, sample=False, method="polyhedron")) == \
+            upper_hull_terms(p2)
+
+
+def test_pruned_product_against_hull():
+    rng = random.Random(5)
+    for _ in range(40):
+        n = rng.randint(1, 3)
+
+        def mk():
+            return TropicalPolynomial(
+                [([F(rng.randint(-2, 2)) for _ in range(n)], F(rng.randint(-2, 2), 2))
+                 for _ in range(rng.randint(1, 6))])
+        A, B = mk(), mk()
+        assert set(A.odot(B, prune=True).terms) == upper_hull_terms(A.odot(B))
+
+
+@settings(max_examples=15)
+@given(st.integers(0, 10 ** 6))
+def test_tropical_form_on_skip_nets_with_dead_units_at_tie_points(seed):
+    """Integer weights with many zeros, skips, integer points: many
+    pre-activations are exactly 0 (region boundaries) -- F - G is still net(x)."""
+    from polyrelu.network import Network
+
+    rng = random.Random(seed)
+    w = [2, 2, 2, 2, 1]
+    layers = [([[rng.choice([-1, 0, 0, 1, 2]) for _ in range(w[i])] for _ in range(w[i + 1])],
+               [rng.choice([-1, 0, 0, 1]) for _ in range(w[i + 1])]) for i in range(4)]
+    net = Network.from_weights(layers, skips={3: [1], 4: [0, 2]})
+    (nu,) = tropical_form(net)
+    pts = [(F(a), F(b)) for a in range(-2, 3) for b in range(-2, 3)]
+    assert any(z == 0 for x in pts for zs in net.pre_activations(x)[:-1] for z in zs)
+    for x in pts:
+        assert nu(x) == net(x)[0]
+        recs = fgh_recurrence(net, net.pattern(x))
+        M, c = recs[-1].pre_activation
+        assert dot(M[0], x) + c[0] == net(x)[0]
+
+
+def test_bad_time_limit_is_a_polyrelu_error():
+    net = random_network([2, 2, 1], seed=0)
+    for tl in ("abc", [1], float("nan")):
+        with pytest.raises(PolyreluError, match="time_limit"):
+            tropical_form(net, time_limit=tl)

@@ -10,8 +10,15 @@ both exact outputs.  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
 from __future__ import annotations
 
 from ..exceptions import ShapeError
-from ..numbers import to_fraction
-from ._common import add_domain_args, add_model_args, domain_from_args, emit_json, load_model
+from ..numbers import fraction_str, to_fraction
+from ._common import (
+    add_domain_args,
+    add_model_args,
+    domain_from_args,
+    emit_json,
+    load_model,
+    parse_point,
+)
 
 __all__ = ["add_parser", "run", "EXIT_CODES"]
 
@@ -41,6 +48,20 @@ def add_parser(sub) -> None:
                    help="print one JSON document on stdout (exact numbers as strings)")
 
 
+def _slice_map(args):
+    """t -> x0 + U t for ``--slice`` (None without a slice), exact."""
+    if not getattr(args, "slice", None):
+        return None
+    pts = [parse_point(p, "--slice point") for p in args.slice]
+    x0 = pts[0]
+
+    def to_input(t):
+        return tuple(x0[i] + sum((p[i] - x0[i]) * tj for p, tj in zip(pts[1:], t))
+                     for i in range(len(x0)))
+
+    return to_input
+
+
 def run(args) -> int:
     from ..equivalence import equivalent
 
@@ -49,24 +70,42 @@ def run(args) -> int:
     if f.input_dim != g.input_dim:
         raise ShapeError(f"{args.model_a} has {f.input_dim} inputs but {args.model_b} "
                          f"has {g.input_dim}")
+    arch = (f.architecture, g.architecture)
     f, domain = domain_from_args(f, args)
     g, _ = domain_from_args(g, args)
+    on_slice = _slice_map(args)
     eps = to_fraction(args.eps, "--eps")
     res = equivalent(f, g, domain=domain, eps=eps,
                      mode="top1" if args.top1 else "exact",
                      time_limit=args.time_limit, max_regions=args.max_regions,
                      samples=args.samples, seed=args.seed)
+    x_in = None
+    if on_slice is not None and res.counterexample is not None:
+        x_in = on_slice(res.counterexample)
     if args.json:
         doc = res.as_dict()
         doc["models"] = [args.model_a, args.model_b]
-        doc["architectures"] = [f.architecture, g.architecture]
+        doc["architectures"] = list(arch)
+        if on_slice is not None:
+            # the networks were restricted to x = x0 + U t: the counterexample
+            # is a slice parameter t; this is the model input x
+            doc["counterexample_input"] = None if x_in is None else list(x_in)
         emit_json(doc)
     else:
-        print(f"f = {args.model_a}  ({f.architecture}, {f.activation})")
-        print(f"g = {args.model_b}  ({g.architecture}, {g.activation})")
-        dom = "R^%d" % f.input_dim if domain is None else (args.box or "slice box")
+        print(f"f = {args.model_a}  ({arch[0]}, {f.activation})")
+        print(f"g = {args.model_b}  ({arch[1]}, {g.activation})")
+        if domain is None:
+            dom = "R^%d" % f.input_dim
+        elif on_slice is not None:
+            dom = (f"the slice through {' '.join(args.slice)}, parameters t in "
+                   f"{args.box or '[0, 1]^%d' % f.input_dim}")
+        else:
+            dom = f"box {args.box}"
         what = "argmax (top1)" if args.top1 else (
             "outputs" if eps == 0 else f"outputs up to eps = {args.eps}")
         print(f"domain: {dom}; comparing {what}")
         print(res.summary())
+        if x_in is not None:
+            print("the counterexample is a slice parameter t; model input x = ["
+                  + ", ".join(fraction_str(v) for v in x_in) + "]")
     return EXIT_CODES[res.equivalent]

@@ -8,6 +8,9 @@ float64, so those files are close to, not equal to, the exact network.
 
 from __future__ import annotations
 
+import math
+
+from ..numbers import to_fraction
 from ._common import add_model_args, emit_json, load_model
 
 __all__ = ["add_parser", "run"]
@@ -25,13 +28,31 @@ def add_parser(sub) -> None:
                    help="print a JSON summary on stdout")
 
 
-def _all_dyadic(net) -> bool:
+def _is_float64(v) -> bool:
+    """Is the exact value ``v`` a float64?  (The float is only a proposal; the
+    exact round trip decides: a power-of-two denominator is not enough, the
+    value may need more than 53 bits or under/overflow.)"""
+    try:
+        f = float(v)
+    except OverflowError:
+        return False
+    return math.isfinite(f) and to_fraction(f) == v
+
+
+def _all_float64(net, alpha_float32: bool = False) -> bool:
+    """Every weight (and leaky ReLU's slope) survives the float export exactly.
+    ONNX stores LeakyRelu's alpha as a float32 attribute."""
     vals = [v for layer in net.layers for row in layer.W for v in row]
     vals += [v for layer in net.layers for v in layer.b]
-    if net.activation == "leaky_relu":
-        vals.append(net.alpha)
-    return all(v.denominator & (v.denominator - 1) == 0 and abs(v.numerator) < 2 ** 53
-               for v in vals)
+    if not all(_is_float64(v) for v in vals):
+        return False
+    if net.activation != "leaky_relu":
+        return True
+    if not alpha_float32:
+        return _is_float64(net.alpha)
+    import numpy as np
+
+    return _is_float64(net.alpha) and to_fraction(np.float32(float(net.alpha))) == net.alpha
 
 
 def run(args) -> int:
@@ -49,12 +70,12 @@ def run(args) -> int:
         from ..io.torchio import save_torchscript
 
         save_torchscript(net, args.out)
-        exact = _all_dyadic(net)
+        exact = _all_float64(net)
     else:
         from ..io.onnxio import save_onnx
 
         save_onnx(net, args.out)
-        exact = _all_dyadic(net) and net.activation != "leaky_relu"
+        exact = _all_float64(net, alpha_float32=True)
     if args.json:
         emit_json({"model": args.model or "<embedded default model>", "format": args.to,
                    "out": args.out, "architecture": net.architecture,

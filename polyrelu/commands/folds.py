@@ -55,7 +55,8 @@ def run(args) -> int:
     G = S.dependency_graph()
     lam = net.num_layers - 1
     bounds = S.layer_bounds(lam)
-    transparent = bool(is_transparent(net, domain)) if not S.partial else None
+    transparent = (bool(is_transparent(net, domain))
+                   if not S.partial and net.activation != "hard_tanh" else None)
     files = {}
     if args.out:
         os.makedirs(args.out, exist_ok=True)

@@ -17,7 +17,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..exceptions import ModelFileError, ShapeError
+from ..exceptions import ModelFileError, NonFiniteError, ShapeError
 from ._common import add_model_args, emit_json, load_model
 
 __all__ = ["add_parser", "run", "tropex_report"]
@@ -43,19 +43,25 @@ def add_parser(sub) -> None:
 
 
 def _load_data(path: str, input_dim: int, max_points: int | None) -> dict:
+    if max_points is not None and max_points < 1:
+        raise ShapeError(f"--max-points must be a positive integer, got {max_points}")
     if not os.path.exists(path):
         raise FileNotFoundError(2, "no such file", path)
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: np.asarray(z[k]) for k in z.files}
-    except (ValueError, OSError) as e:
-        raise ModelFileError(f"{path}: cannot read as .npz ({e})") from None
+    except Exception as e:  # BadZipFile, ValueError (pickled arrays), OSError, ...
+        raise ModelFileError(f"{path}: cannot read as .npz ({type(e).__name__}: {e})"
+                             ) from None
     if "X" not in data:
         raise ShapeError(f"{path}: no array 'X' (found: {', '.join(data) or 'none'})")
     out: dict = {}
     for key in ("X", "X_test"):
         if key in data:
             a = data[key]
+            if a.dtype.kind not in "iuf":
+                raise ModelFileError(f"{path}: {key} has dtype {a.dtype}; expected "
+                                     f"integer or floating-point numbers")
             if a.ndim < 2 or a.shape[0] == 0:
                 raise ShapeError(f"{path}: {key} must hold points as rows, got shape "
                                  f"{a.shape}")
@@ -65,6 +71,10 @@ def _load_data(path: str, input_dim: int, max_points: int | None) -> dict:
                                  f"coordinates, the model has {input_dim} inputs")
             if max_points is not None:
                 a = a[:max_points]
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                row, col = (int(v) for v in np.argwhere(~np.isfinite(a))[0])
+                raise NonFiniteError(f"{path}: {key} row {row}, coordinate {col} is "
+                                     f"{a[row, col]}")
             out[key] = a
     for key, ref in (("y", "X"), ("y_test", "X_test")):
         if key in data and ref in out:
@@ -74,7 +84,14 @@ def _load_data(path: str, input_dim: int, max_points: int | None) -> dict:
             if len(yv) != len(out[ref]):
                 raise ShapeError(f"{path}: {key} has {len(yv)} labels for "
                                  f"{len(out[ref])} points of {ref}")
-            out[key] = [int(v) for v in yv]
+            labels = []
+            for i, v in enumerate(yv.tolist()):
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or \
+                        v != v or v in (float("inf"), float("-inf")) or int(v) != v:
+                    raise ShapeError(f"{path}: {key} entry {i} is {v!r}, not an "
+                                     f"integer class label")
+                labels.append(int(v))
+            out[key] = labels
     return out
 
 
@@ -151,7 +168,11 @@ def run(args) -> int:
     rep = tropex_report(net, data, args.mode, args.terms)
     cmp_ = rep.pop("_comparison", None)
     if args.out:
-        _plots(net, data, rep, cmp_, args.out)
+        try:
+            _plots(net, data, rep, cmp_, args.out)
+        except OSError as e:
+            raise ModelFileError(f"--out {args.out}: cannot write the plots: "
+                                 f"{e.strerror or e}") from None
     if args.json:
         rep["model"] = args.model or "<embedded default model>"
         rep["architecture"] = net.architecture

@@ -196,8 +196,13 @@ def loads(text: str, source: str = "<json>",
 
 def save_json(net: Network, path: Any, metadata: dict | None = None) -> None:
     """Write ``net`` as exact JSON to ``path``."""
-    with open(os.fspath(path), "w", encoding="utf-8") as fh:
-        fh.write(dumps(net, metadata))
+    path = os.fspath(path)
+    text = dumps(net, metadata)
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot write: {e.strerror or e}") from None
 
 
 def load_json(path: Any, max_denominator: int | None = None) -> Network:

@@ -96,6 +96,15 @@ def onnx_to_network(model, source: str = "<onnx>",
     from onnx import numpy_helper
 
     graph = model.graph
+    # A truncated file can still parse (protobuf stops at a field boundary):
+    # an ONNX model always has an opset_import, a graph input and an output.
+    if not model.opset_import:
+        raise ModelFileError(f"{source}: no opset_import: not a complete ONNX model "
+                             f"(empty or truncated file?)")
+    if not graph.input or not graph.output:
+        raise ModelFileError(f"{source}: the graph has no "
+                             f"{'inputs' if not graph.input else 'outputs'}: not a "
+                             f"complete ONNX model (empty or truncated file?)")
     opset = None
     for imp in model.opset_import:
         if imp.domain in ("", "ai.onnx"):
@@ -190,9 +199,18 @@ def onnx_to_network(model, source: str = "<onnx>",
             raise UnsupportedLayerError(str(fail(
                 f"operator domain {node.domain!r} is not supported; supported ops: "
                 f"{', '.join(SUPPORTED_OPS)}")))
-        at = _attrs(node)
+        try:
+            at = _attrs(node)
+        except Exception as e:
+            raise fail(f"malformed attributes: {type(e).__name__}: {e}") from None
         ins = list(node.input)
         outs = list(node.output)
+        if not outs or not outs[0]:
+            raise fail("the node has no output")
+        undefined = [n for n in ins if n and n not in vals and n not in consts]
+        if undefined:
+            raise fail(f"input {undefined[0]!r} is not defined by an initializer, a graph "
+                       f"input or an earlier node (malformed or truncated graph)")
         if op == "Constant":
             t = at.get("value")
             if t is None:
@@ -201,7 +219,11 @@ def onnx_to_network(model, source: str = "<onnx>",
                         t = np.asarray(at[key])
                         break
             else:
-                t = numpy_helper.to_array(t)
+                try:
+                    t = numpy_helper.to_array(t)
+                except Exception as e:
+                    raise fail(f"cannot read the constant: {type(e).__name__}: {e}"
+                               ) from None
             if t is None:
                 raise UnsupportedLayerError(str(fail("Constant without a numeric value")))
             consts[outs[0]] = np.asarray(t)
@@ -212,7 +234,13 @@ def onnx_to_network(model, source: str = "<onnx>",
             consts[outs[0]] = np.asarray(vals[ins[0]].shape, dtype=np.int64)
             continue
         if not var_ins:
-            consts[outs[0]] = _fold_constant(node, at, [consts.get(n) for n in ins], fail)
+            try:
+                consts[outs[0]] = _fold_constant(node, at, [consts.get(n) for n in ins],
+                                                 fail)
+            except PolyreluError:
+                raise
+            except Exception as e:      # np.take / reshape / concatenate errors
+                raise fail(f"malformed constant {op}: {type(e).__name__}: {e}") from None
             continue
         try:
             if op in ("Identity", "Dropout"):
@@ -220,7 +248,8 @@ def onnx_to_network(model, source: str = "<onnx>",
             elif op == "Relu":
                 vals[outs[0]] = builder.activate(vals[ins[0]], "relu", None, where["node"])
             elif op == "LeakyRelu":
-                a = to_fraction(float(at.get("alpha", 0.01)), "LeakyRelu alpha")
+                # the ONNX default is the float32 attribute 0.01
+                a = to_fraction(at.get("alpha", np.float32(0.01)), "LeakyRelu alpha")
                 vals[outs[0]] = builder.activate(vals[ins[0]], "leaky_relu", a,
                                                  where["node"])
             elif op == "Clip":
@@ -230,8 +259,9 @@ def onnx_to_network(model, source: str = "<onnx>",
                     lo = const(ins[1])
                 if len(ins) > 2 and ins[2]:
                     hi = const(ins[2])
-                if lo is None or hi is None or float(np.asarray(lo)) != -1.0 or \
-                        float(np.asarray(hi)) != 1.0:
+                if lo is None or hi is None or np.size(lo) != 1 or np.size(hi) != 1 \
+                        or exact(np.reshape(lo, -1), "Clip min") != [-1] \
+                        or exact(np.reshape(hi, -1), "Clip max") != [1]:
                     raise UnsupportedLayerError(str(fail(
                         f"Clip with bounds ({lo}, {hi}): only Clip(-1, 1) (hard tanh) "
                         f"is a supported activation")))
@@ -334,6 +364,9 @@ def onnx_to_network(model, source: str = "<onnx>",
                 n = int(np.prod(v.shape))
                 if op == "Flatten":
                     axis = int(at.get("axis", 1))
+                    if not -len(v.shape) <= axis <= len(v.shape):
+                        raise fail(f"Flatten axis {axis} is out of range for a value "
+                                   f"of shape {v.shape}")
                     if axis < 0:
                         axis += len(v.shape)
                     shape = (int(np.prod(v.shape[:axis])), int(np.prod(v.shape[axis:])))
@@ -496,4 +529,9 @@ def to_onnx_model(net: Network, opset: int = 13):
 def save_onnx(net: Network, path: Any, opset: int = 13) -> None:
     """Write a float64 ONNX model of ``net`` (see :func:`to_onnx_model`)."""
     onnx = _import_onnx()
-    onnx.save(to_onnx_model(net, opset), os.fspath(path))
+    path = os.fspath(path)
+    model = to_onnx_model(net, opset)
+    try:
+        onnx.save(model, path)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot write: {e.strerror or e}") from None

@@ -35,7 +35,6 @@ from __future__ import annotations
 import operator
 import os
 import typing
-from fractions import Fraction
 from typing import Any
 
 from ..exceptions import ModelFileError, PolyreluError, ShapeError, UnsupportedLayerError
@@ -92,9 +91,10 @@ class _Walker:
     def module(self, m, v: Value, kind: str | None = None) -> Value:
         kind = kind or type(m).__name__
         if kind in ("Linear",):
-            W = _tensor_q(m.weight, f"layer {self.where['name']!r} weight")
+            at = f"{self.where['src']}: layer {self.where['name']!r}"
+            W = _tensor_q(m.weight, f"{at} weight")
             bias = getattr(m, "bias", None)
-            b = None if bias is None else _tensor_q(bias, f"layer {self.where['name']!r} bias")
+            b = None if bias is None else _tensor_q(bias, f"{at} bias")
             return self.b.linear(v, W, b)
         if kind == "ReLU":
             return self.b.activate(v, "relu", None, repr(self.where["name"]))
@@ -304,9 +304,9 @@ def _from_fx(module, max_denominator, src) -> Network:
                     bias is not None and getattr(bias, "op", None) != "get_attr"):
                 raise UnsupportedLayerError(f"{src}: {node.name!r}: F.linear needs "
                                             f"parameter weights")
-            W = _tensor_q(_get_attr(gm, w.target), f"{node.name} weight")
+            W = _tensor_q(_get_attr(gm, w.target), f"{src}: {node.name} weight")
             bq = None if bias is None else _tensor_q(_get_attr(gm, bias.target),
-                                                     f"{node.name} bias")
+                                                     f"{src}: {node.name} bias")
             env[node] = b.linear(x, W, bq)
         elif (node.op == "call_method" and node.target in ("size", "dim")) or (
                 node.op == "call_function" and (
@@ -371,8 +371,8 @@ def _parse_spec(spec: str, src: str):
         for part in filter(None, skips.split(";")):
             t, s = part.split(":")
             sk[int(t)] = [int(x) for x in s.split(",")]
-        return activation, Fraction(alpha), sk
-    except ValueError:
+        return activation, to_fraction(alpha, "polyrelu_spec alpha"), sk
+    except (ValueError, PolyreluError):
         raise ModelFileError(f"{src}: malformed polyrelu_spec {spec!r}") from None
 
 
@@ -483,8 +483,8 @@ def _from_polyrelu_module(module, max_denominator, src) -> Network:
     # named_children works for eager and loaded TorchScript ModuleLists alike.
     children = sorted(module.linears.named_children(), key=lambda t: int(t[0]))
     for i, (_, lin) in enumerate(children):
-        W = _tensor_q(lin.weight, f"linears.{i}.weight")
-        b = _tensor_q(lin.bias, f"linears.{i}.bias")
+        W = _tensor_q(lin.weight, f"{src}: linears.{i}.weight")
+        b = _tensor_q(lin.bias, f"{src}: linears.{i}.bias")
         layers.append((W, b))
     from ..linalg import mpq_to_fraction
 
@@ -503,8 +503,14 @@ def save_torchscript(net: Network, path: Any) -> None:
     """Write a float64 TorchScript archive of :func:`to_torch` (float, not exact
     for non-dyadic weights)."""
     torch = _torch()
-    m = to_torch(net)
-    torch.jit.save(torch.jit.script(m), os.fspath(path))
+    path = os.fspath(path)
+    scripted = torch.jit.script(to_torch(net))
+    try:
+        torch.jit.save(scripted, path)
+    except (OSError, RuntimeError) as e:   # torch reports open failures as RuntimeError
+        raise ModelFileError(f"{path}: cannot write: "
+                             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                             ) from None
 
 
 # ------------------------------------------------------------------ files
@@ -563,7 +569,8 @@ def load_torch_file(path: Any, arch: str | None = None,
         if isinstance(state, dict) and "state_dict" in state and isinstance(
                 state["state_dict"], dict):
             state = state["state_dict"]
-        return from_state_dict(state, arch, max_denominator, source=path)
+        return _file_errors(path, lambda: from_state_dict(state, arch, max_denominator,
+                                                          source=path))
     try:
         module = torch.jit.load(path, map_location="cpu")
     except Exception as e:
@@ -579,4 +586,17 @@ def load_torch_file(path: Any, arch: str | None = None,
         raise ModelFileError(f"{path}: not a readable TorchScript archive (malformed "
                              f"or truncated){hint}: {type(e).__name__}: "
                              f"{str(e).splitlines()[0] if str(e) else ''}") from None
-    return from_torch(module, max_denominator=max_denominator, source=path)
+    return _file_errors(path, lambda: from_torch(module, max_denominator=max_denominator,
+                                                 source=path))
+
+
+def _file_errors(path: str, build):
+    """Bad numbers or shapes read from a file are a :class:`ModelFileError`
+    naming the file (unsupported layers stay :class:`UnsupportedLayerError`)."""
+    try:
+        return build()
+    except (ModelFileError, UnsupportedLayerError):
+        raise
+    except PolyreluError as e:
+        msg = str(e)
+        raise ModelFileError(msg if path in msg else f"{path}: {msg}") from None
