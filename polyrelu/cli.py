@@ -29,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"polyrelu {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            mod = import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as err:
-            if err.name != f"{__package__}.commands.{name}":
-                raise
-            continue
-        mod.add_parser(sub)
+        import_module(f".commands.{name}", __package__).add_parser(sub)
     # Let "--box -1,1,-2,2" and "--slice -1,0 2,3" through: argparse only knows
     # plain negative numbers, so widen its matcher to comma lists of rationals.
     for parser in [p, *sub.choices.values()]:

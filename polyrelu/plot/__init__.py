@@ -7,18 +7,13 @@ every public function is re-exported here, e.g. ``polyrelu.plot.plot_regions``.
 Floats appear only here, for drawing; nothing drawn decides anything.
 """
 
-from importlib import import_module as _import_module
+from . import folds as _folds
+from . import regions as _regions
+from . import trajectories as _trajectories
+from . import tropex as _tropex
+from .folds import *  # noqa: F401,F403
+from .regions import *  # noqa: F401,F403
+from .trajectories import *  # noqa: F401,F403
+from .tropex import *  # noqa: F401,F403
 
-__all__: list[str] = []
-
-for _name in ("regions", "folds", "trajectories", "tropex"):
-    try:
-        _mod = _import_module(f".{_name}", __name__)
-    except ModuleNotFoundError as _err:  # pragma: no cover - during development
-        if _err.name != f"{__name__}.{_name}":
-            raise
-        continue
-    for _sym in getattr(_mod, "__all__", ()):
-        globals()[_sym] = getattr(_mod, _sym)
-        __all__.append(_sym)
-del _name, _import_module
+__all__ = [*_regions.__all__, *_folds.__all__, *_trajectories.__all__, *_tropex.__all__]
