@@ -10,7 +10,9 @@ regions the points fall into, compare linear coefficients of test points
 Data: scikit-learn's digits if scikit-learn is installed; otherwise a
 synthetic "digits-like" set of 8x8 seven-segment glyphs with random shifts,
 stroke dropout and noise (fixed seed).  Theorem 3.3 is verified exactly (exact
-mode, rational arithmetic) on a sample of training points.
+mode, rational arithmetic) on a sample of training points.  Finally the
+trained CNN is saved as TorchScript with its data, and ``polyrelu tropex`` runs
+on the files (the command line reads Conv2d/MaxPool2d models from TorchScript).
 
     python examples/tropex_digits.py [--quick] [--out DIR]
 """
@@ -152,10 +154,11 @@ def main(argv=None) -> int:
     print(f"data: {source}; {n_train} training and {n_test} test points")
 
     rows = []
+    models = make_models(args.seed)
     fig2, axes2 = plt.subplots(1, 2, figsize=(10, 4))
     fig3, ax3 = plt.subplots(figsize=(6, 4))
     figc, axesc = plt.subplots(2, 8, figsize=(12, 3.6))
-    for j, (name, model) in enumerate(make_models(args.seed).items()):
+    for j, (name, model) in enumerate(models.items()):
         t0 = time.perf_counter()
         train(model, Xtr, ytr, epochs, args.seed)
         t_train = time.perf_counter() - t0
@@ -228,6 +231,17 @@ def main(argv=None) -> int:
         path = os.path.join(args.out, fname)
         fig.savefig(path, dpi=110)
         print(f"saved {path}")
+
+    # the trained CNN as a TorchScript file, read back by the command line
+    from polyrelu.cli import main as polyrelu_cli
+
+    pt = os.path.join(args.out, "tropex_cnn.pt")
+    npz = os.path.join(args.out, "tropex_digits.npz")
+    torch.jit.save(torch.jit.script(models["CNN"].eval()), pt)
+    np.savez(npz, X=Xtr, y=ytr, X_test=Xte, y_test=yte)
+    print(f"\n$ polyrelu tropex {pt} {npz} --mode fast")
+    rc = polyrelu_cli(["tropex", pt, npz, "--mode", "fast"])
+    assert rc == 0
     return 0
 
 

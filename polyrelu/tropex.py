@@ -61,6 +61,13 @@ changes no difference ``a+ - a-``).  For every data point all ``s`` numerator
 rows are kept (the paper keeps the one of the label) so that the local affine
 map of every output is available.
 
+Models: a polyrelu Network, an eager torch module (read through torch.fx) or
+a TorchScript module (``torch.jit.load`` of a scripted or traced
+``nn.Sequential`` or residual module: torch layers are read from their
+attributes when scripted and from the constants of their graph when traced;
+other modules from their forward graph).  All three give the same layer
+description (:func:`model_layers`).
+
 Two modes: ``"exact"`` (gmpy2 ``mpq`` inside, :class:`~fractions.Fraction`
 outside; weights of torch layers converted exactly by :mod:`polyrelu.numbers`)
 and ``"fast"`` (torch float64, batched; for MNIST-size work).
@@ -95,7 +102,7 @@ __all__ = ["tropex", "TropExFunction", "TropicalTerm", "TropicalRationalMap",
            "RegionSharing", "region_sharing", "ExtractionScores",
            "extraction_scores", "CoefficientComparison", "compare_coefficients",
            "TransformationStage", "transformation_curve", "model_layers",
-           "TROPEX_SUPPORTED"]
+           "infer_input_shape", "model_outputs", "TROPEX_SUPPORTED"]
 
 mpq = gmpy2.mpq
 _Q0 = mpq(0)
@@ -859,58 +866,258 @@ def _pool_tables(in_shape, k, s, p):
     return (np.array(win, dtype=np.int64), (np.array(cov_o), np.array(cov_i)), (Ho, Wo))
 
 
-def _graph_from_torch(module, input_shape: tuple) -> _Graph:
+def _np64(t):
+    """float64 numpy copy of a parameter tensor (None stays None); exact for
+    float16/32/64 weights (widening)."""
+    if t is None:
+        return None
+    return t.detach().cpu().double().numpy()
+
+
+def _unsupported(desc, name):
+    raise UnsupportedLayerError(
+        f"tropex: unsupported layer {desc} at {name!r}; supported: "
+        f"{', '.join(TROPEX_SUPPORTED)}")
+
+
+def _need_dims(name, shp, dims, what):
+    if len(shp) not in dims:
+        raise ShapeError(f"tropex: layer {name} ({what}) expects an input with "
+                         f"{' or '.join(str(d) for d in dims)} non-batch axes, got "
+                         f"shape {shp}")
+
+
+class _Builder:
+    """Appends layer ops to a graph, checking shapes.  Shared by the eager
+    torch reader (modules seen through torch.fx) and the TorchScript reader,
+    so both give the same layer description."""
+
+    def __init__(self, input_shape):
+        self.ops = [_Op("input", "input", (), tuple(input_shape))]
+        self._names = {"input"}
+
+    def shape(self, i):
+        return self.ops[i].shape
+
+    def _add(self, op):
+        base, k = op.name, 2
+        while op.name in self._names:      # op names key the activation choices
+            op.name = f"{base}#{k}"
+            k += 1
+        self._names.add(op.name)
+        self.ops.append(op)
+        return len(self.ops) - 1
+
+    def dense(self, name, i, W, b):
+        shp = self.shape(i)
+        _need_dims(name, shp, (1,), "Linear")
+        out, inn = W.shape
+        if shp[0] != inn:
+            raise ShapeError(f"tropex: layer {name} (Linear) expects {inn} inputs, "
+                             f"the data gives {shp[0]}")
+        b = np.zeros(out) if b is None else b
+        return self._add(_Op(name, "dense", (i,), (out,), shp, W=W, b=b))
+
+    def conv(self, name, i, W, b, stride, padding, dilation, groups,
+             padding_mode="zeros"):
+        shp = self.shape(i)
+        _need_dims(name, shp, (3,), "Conv2d")
+        groups = int(groups)
+        cin = W.shape[1] * groups
+        if shp[0] != cin:
+            raise ShapeError(f"tropex: layer {name} (Conv2d) expects {cin} channels, "
+                             f"the data gives {shp[0]}")
+        if isinstance(padding, str):
+            if padding != "valid":
+                _unsupported(f"Conv2d with padding {padding!r}", name)
+            padding = 0
+        if padding_mode != "zeros" and _pair(padding, name) != (0, 0):
+            _unsupported(f"Conv2d with padding_mode {padding_mode!r}", name)
+        pad, st, dl = _pair(padding, name), _pair(stride, name), _pair(dilation, name)
+        kh, kw = W.shape[2], W.shape[3]
+        Ho = (shp[1] + 2 * pad[0] - dl[0] * (kh - 1) - 1) // st[0] + 1
+        Wo = (shp[2] + 2 * pad[1] - dl[1] * (kw - 1) - 1) // st[1] + 1
+        if Ho < 1 or Wo < 1:
+            raise ShapeError(f"tropex: layer {name} (Conv2d): input {shp} is smaller "
+                             f"than the kernel")
+        b = np.zeros(W.shape[0]) if b is None else b
+        return self._add(_Op(name, "conv", (i,), (W.shape[0], Ho, Wo), shp, W=W, b=b,
+                             conf=dict(stride=st, padding=pad, dilation=dl,
+                                       groups=groups)))
+
+    def avgpool(self, name, i, kernel, stride, padding, ceil_mode, count_include_pad,
+                divisor_override):
+        shp = self.shape(i)
+        _need_dims(name, shp, (3,), "AvgPool2d")
+        k = _pair(kernel, name)
+        st = _pair(stride if stride not in (None, [], ()) else kernel, name)
+        pad = _pair(padding, name)
+        if ceil_mode or (pad != (0, 0) and not count_include_pad):
+            _unsupported("AvgPool2d with ceil_mode or count_include_pad=False", name)
+        # average pooling is a depthwise convolution with weight 1/(kh kw)
+        div = divisor_override or k[0] * k[1]
+        C = shp[0]
+        Fw = np.empty((C, 1) + k, dtype=object)
+        Fw[...] = Fraction(1, int(div))
+        Ho = (shp[1] + 2 * pad[0] - k[0]) // st[0] + 1
+        Wo = (shp[2] + 2 * pad[1] - k[1]) // st[1] + 1
+        if Ho < 1 or Wo < 1:
+            raise ShapeError(f"tropex: layer {name} (AvgPool2d): input {shp} is smaller "
+                             f"than the window")
+        return self._add(_Op(name, "conv", (i,), (C, Ho, Wo), shp, W=Fw, b=np.zeros(C),
+                             conf=dict(stride=st, padding=pad, dilation=(1, 1),
+                                       groups=C)))
+
+    def maxpool(self, name, i, kernel, stride, padding, dilation, ceil_mode,
+                return_indices=False):
+        shp = self.shape(i)
+        _need_dims(name, shp, (3,), "MaxPool2d")
+        if ceil_mode or return_indices or _pair(dilation, name) != (1, 1):
+            _unsupported("MaxPool2d with ceil_mode/return_indices/dilation", name)
+        k = _pair(kernel, name)
+        st = _pair(stride if stride not in (None, [], ()) else kernel, name)
+        pad = _pair(padding, name)
+        if shp[1] + 2 * pad[0] < k[0] or shp[2] + 2 * pad[1] < k[1]:
+            raise ShapeError(f"tropex: layer {name} (MaxPool2d): input {shp} is smaller "
+                             f"than the window")
+        win, cover, (Ho, Wo) = _pool_tables(shp, k, st, pad)
+        return self._add(_Op(name, "maxpool", (i,), (shp[0], Ho, Wo), shp,
+                             conf=dict(windows=win, cover=cover)))
+
+    def batchnorm(self, name, i, what, dims, mean, var, gamma, beta, eps):
+        shp = self.shape(i)
+        _need_dims(name, shp, dims, what)
+        if mean is None or var is None:
+            _unsupported(f"{what} without running statistics", name)
+        if shp[0] != len(var):
+            raise ShapeError(f"tropex: layer {name} ({what}) expects {len(var)} "
+                             f"channels, got {shp[0]}")
+        # eval batch-norm v = s (z - mu) + beta; s = gamma / sqrt(var + eps)
+        # is irrational in general: the float64 value of s is the exact
+        # model's scale (documented), mu and beta are exact.
+        gamma = np.ones_like(var) if gamma is None else gamma
+        beta = np.zeros_like(var) if beta is None else beta
+        s = gamma / np.sqrt(var + float(eps))
+        sq = [to_fraction(float(v), f"{name} scale") for v in s]
+        t = [to_fraction(float(bb), f"{name} bias") - sv * to_fraction(float(mm),
+                                                                        f"{name} mean")
+             for bb, sv, mm in zip(beta, sq, mean)]
+        return self._add(_Op(name, "scale", (i,), shp, shp, W=np.array(sq, dtype=object),
+                             b=np.array(t, dtype=object)))
+
+    def flatten(self, name, i, start_dim, end_dim):
+        shp = self.shape(i)
+        full = (None,) + tuple(shp)
+        sd, ed = int(start_dim) % len(full), int(end_dim) % len(full)
+        if sd != 1:
+            _unsupported(f"Flatten(start_dim={start_dim})", name)
+        new = (int(np.prod(shp[:ed])),) + tuple(shp[ed:])
+        return self._add(_Op(name, "reshape", (i,), new, shp))
+
+    def act(self, name, i, alpha):
+        shp = self.shape(i)
+        alpha = to_fraction(alpha, f"{name} slope")
+        _check_alpha(alpha, name)
+        return self._add(_Op(name, "act", (i,), shp, shp, alpha=alpha))
+
+    def add(self, name, i, j):
+        s1, s2 = self.shape(i), self.shape(j)
+        if s1 != s2:
+            raise ShapeError(f"tropex: {name}: adding shapes {s1} and {s2}")
+        return self._add(_Op(name, "add", (i, j), s1, s1))
+
+    def finish(self, out_idx, source) -> _Graph:
+        if out_idx != len(self.ops) - 1:
+            shp = self.shape(out_idx)
+            self._add(_Op("output", "reshape", (out_idx,), shp, shp))
+        if len(self.ops) < 2:
+            raise NetworkError("tropex: the model has no layers")
+        return _Graph(self.ops, self.ops[0].shape, source)
+
+
+#: hyper-parameters a *scripted* torch layer keeps as attributes (a traced
+#: layer keeps only its tensors; its hyper-parameters are constants of its graph)
+_LAYER_ATTRS = {
+    "Linear": ("weight",), "Conv2d": ("stride", "padding", "dilation", "groups",
+                                      "padding_mode"),
+    "MaxPool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                  "return_indices"),
+    "AvgPool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                  "divisor_override"),
+    "BatchNorm1d": ("eps", "running_mean", "running_var"),
+    "BatchNorm2d": ("eps", "running_mean", "running_var"),
+    "Flatten": ("start_dim", "end_dim"), "ReLU": (), "LeakyReLU": ("negative_slope",),
+    "Identity": (), "Dropout": ("p",)}
+
+
+def _layer_op(b: _Builder, kind: str, m, i: int, name: str) -> int:
+    """Append the op of a torch layer ``m`` (eager, or scripted: the same
+    attribute names) of class ``kind`` reading input node ``i``."""
+    if kind in ("Identity", "Dropout"):     # eval mode: the identity
+        return i
+    if kind == "Linear":
+        return b.dense(name, i, _np64(m.weight), _np64(getattr(m, "bias", None)))
+    if kind == "Conv2d":
+        return b.conv(name, i, _np64(m.weight), _np64(getattr(m, "bias", None)),
+                      m.stride, m.padding, m.dilation, m.groups, m.padding_mode)
+    if kind == "AvgPool2d":
+        return b.avgpool(name, i, m.kernel_size, m.stride, m.padding, m.ceil_mode,
+                         m.count_include_pad, m.divisor_override)
+    if kind == "MaxPool2d":
+        return b.maxpool(name, i, m.kernel_size, m.stride, m.padding, m.dilation,
+                         m.ceil_mode, m.return_indices)
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
+        return b.batchnorm(name, i, kind, (1, 2) if kind == "BatchNorm1d" else (3,),
+                           _np64(m.running_mean), _np64(m.running_var),
+                           _np64(getattr(m, "weight", None)),
+                           _np64(getattr(m, "bias", None)), m.eps)
+    if kind == "Flatten":
+        return b.flatten(name, i, m.start_dim, m.end_dim)
+    if kind == "ReLU":
+        return b.act(name, i, 0)
+    if kind == "LeakyReLU":
+        return b.act(name, i, float(m.negative_slope))
+    _unsupported(kind, name)
+    raise AssertionError  # unreachable
+
+
+def _fx_trace(module):
+    import torch.fx as fx
+
+    try:
+        return fx.symbolic_trace(module)
+    except Exception as e:  # fx raises many kinds of errors
+        raise UnsupportedLayerError(
+            f"tropex: cannot trace {type(module).__name__} with torch.fx "
+            f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); "
+            f"supported: nn.Sequential or simple residual modules of "
+            f"{', '.join(TROPEX_SUPPORTED)}") from None
+
+
+def _graph_from_torch(module, input_shape: tuple, traced=None) -> _Graph:
     import torch
     import torch.fx as fx
     import torch.nn as nn
     import torch.nn.functional as F
 
-    try:
-        traced = fx.symbolic_trace(module)
-    except Exception as e:  # fx raises many kinds of errors
-        raise UnsupportedLayerError(
-            f"tropex: cannot trace {type(module).__name__} with torch.fx ({e}); "
-            f"supported: nn.Sequential or simple residual modules of "
-            f"{', '.join(TROPEX_SUPPORTED)}") from None
+    traced = _fx_trace(module) if traced is None else traced
     mods = dict(traced.named_modules())
-    ops: list[_Op] = []
+    b = _Builder(input_shape)
     node_of: dict = {}
-
-    def shape_of(n):
-        return ops[node_of[n]].shape
-
-    def add(op, fxnode):
-        ops.append(op)
-        node_of[fxnode] = len(ops) - 1
-
-    def alias(fxnode, src):
-        node_of[fxnode] = node_of[src]
-
-    def need_dims(name, shp, dims, what):
-        if len(shp) not in dims:
-            raise ShapeError(f"tropex: layer {name} ({what}) expects an input with "
-                             f"{' or '.join(str(d) for d in dims)} non-batch axes, got "
-                             f"shape {shp}")
-
-    def unsupported(desc, name):
-        raise UnsupportedLayerError(
-            f"tropex: unsupported layer {desc} at {name!r}; supported: "
-            f"{', '.join(TROPEX_SUPPORTED)}")
-
+    # isinstance, not the class name: subclasses of torch layers read as them
+    classes = [(getattr(nn, k), k) for k in _LAYER_ATTRS]
+    out_idx = None
     for n in traced.graph.nodes:
         if n.op == "placeholder":
-            if ops:
-                unsupported("second input", n.name)
-            add(_Op("input", "input", (), tuple(input_shape)), n)
+            if node_of:
+                _unsupported("second input", n.name)
+            node_of[n] = 0
             continue
         if n.op == "output":
             arg = n.args[0]
             if not isinstance(arg, fx.Node):
-                unsupported("tuple output", n.name)
+                _unsupported("tuple output", n.name)
             out_idx = node_of[arg]
-            if out_idx != len(ops) - 1:
-                ops.append(_Op("output", "reshape", (out_idx,), ops[out_idx].shape,
-                               ops[out_idx].shape))
             continue
         args = [a for a in n.args if isinstance(a, fx.Node)]
         name = n.name
@@ -920,136 +1127,230 @@ def _graph_from_torch(module, input_shape: tuple) -> _Graph:
             name = str(n.target)
             if name.split(".")[-1].isdigit():
                 name = f"{name}.{type(m).__name__}"
-            src = args[0]
-            shp = shape_of(src)
-            i = node_of[src]
-            if isinstance(m, (nn.Identity, nn.Dropout)):
-                alias(n, src)
-            elif isinstance(m, nn.Linear):
-                need_dims(name, shp, (1,), "Linear")
-                if shp[0] != m.in_features:
-                    raise ShapeError(f"tropex: layer {name} (Linear) expects "
-                                     f"{m.in_features} inputs, the data gives {shp[0]}")
-                bias_t = m.bias if m.bias is not None else torch.zeros(m.out_features)
-                add(_Op(name, "dense", (i,), (m.out_features,), shp,
-                        W=m.weight.detach().double().numpy(),
-                        b=bias_t.detach().double().numpy()), n)
-            elif isinstance(m, nn.Conv2d):
-                need_dims(name, shp, (3,), "Conv2d")
-                if shp[0] != m.in_channels:
-                    raise ShapeError(f"tropex: layer {name} (Conv2d) expects "
-                                     f"{m.in_channels} channels, the data gives {shp[0]}")
-                if m.padding_mode != "zeros" or isinstance(m.padding, str):
-                    if m.padding != "valid":
-                        unsupported(f"Conv2d with padding {m.padding!r}/"
-                                    f"{m.padding_mode!r}", name)
-                pad = (0, 0) if m.padding == "valid" else _pair(m.padding, name)
-                st, dl = _pair(m.stride, name), _pair(m.dilation, name)
-                kh, kw = m.kernel_size
-                Ho = (shp[1] + 2 * pad[0] - dl[0] * (kh - 1) - 1) // st[0] + 1
-                Wo = (shp[2] + 2 * pad[1] - dl[1] * (kw - 1) - 1) // st[1] + 1
-                if Ho < 1 or Wo < 1:
-                    raise ShapeError(f"tropex: layer {name} (Conv2d): input {shp} is "
-                                     f"smaller than the kernel")
-                bias_c = m.bias if m.bias is not None else torch.zeros(m.out_channels)
-                add(_Op(name, "conv", (i,), (m.out_channels, Ho, Wo), shp,
-                        W=m.weight.detach().double().numpy(),
-                        b=bias_c.detach().double().numpy(),
-                        conf=dict(stride=st, padding=pad, dilation=dl,
-                                  groups=m.groups)), n)
-            elif isinstance(m, nn.AvgPool2d):
-                need_dims(name, shp, (3,), "AvgPool2d")
-                k, st, pad = (_pair(m.kernel_size, name),
-                              _pair(m.stride if m.stride is not None else m.kernel_size,
-                                    name), _pair(m.padding, name))
-                if m.ceil_mode or (pad != (0, 0) and not m.count_include_pad):
-                    unsupported("AvgPool2d with ceil_mode or count_include_pad=False",
-                                name)
-                # average pooling is a depthwise convolution with weight 1/(kh kw)
-                div = m.divisor_override or k[0] * k[1]
-                C = shp[0]
-                Fw = np.empty((C, 1) + k, dtype=object)
-                Fw[...] = Fraction(1, div)
-                Ho = (shp[1] + 2 * pad[0] - k[0]) // st[0] + 1
-                Wo = (shp[2] + 2 * pad[1] - k[1]) // st[1] + 1
-                add(_Op(name, "conv", (i,), (C, Ho, Wo), shp, W=Fw,
-                        b=np.zeros(C), conf=dict(stride=st, padding=pad,
-                                                 dilation=(1, 1), groups=C)), n)
-            elif isinstance(m, nn.MaxPool2d):
-                need_dims(name, shp, (3,), "MaxPool2d")
-                if m.ceil_mode or m.return_indices or _pair(m.dilation, name) != (1, 1):
-                    unsupported("MaxPool2d with ceil_mode/return_indices/dilation", name)
-                k = _pair(m.kernel_size, name)
-                st = _pair(m.stride if m.stride is not None else m.kernel_size, name)
-                win, cover, (Ho, Wo) = _pool_tables(shp, k, st, _pair(m.padding, name))
-                add(_Op(name, "maxpool", (i,), (shp[0], Ho, Wo), shp,
-                        conf=dict(windows=win, cover=cover)), n)
-            elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                need_dims(name, shp, (1, 2) if isinstance(m, nn.BatchNorm1d) else (3,),
-                          type(m).__name__)
-                rm, rv = m.running_mean, m.running_var
-                if rm is None or rv is None:
-                    unsupported(f"{type(m).__name__} without running statistics", name)
-                    raise AssertionError  # unreachable (for type checkers)
-                if shp[0] != m.num_features:
-                    raise ShapeError(f"tropex: layer {name} ({type(m).__name__}) "
-                                     f"expects {m.num_features} channels, got {shp[0]}")
-                # eval batch-norm v = s (z - mu) + beta; s = gamma / sqrt(var + eps)
-                # is irrational in general: the float64 value of s is the exact
-                # model's scale (documented), mu and beta are exact.
-                var = rv.detach().double().numpy()
-                mu = rm.detach().double().numpy()
-                gam = (m.weight.detach().double().numpy() if m.weight is not None
-                       else np.ones_like(var))
-                bet = (m.bias.detach().double().numpy() if m.bias is not None
-                       else np.zeros_like(var))
-                s = gam / np.sqrt(var + m.eps)
-                sq = [to_fraction(float(v)) for v in s]
-                t = [to_fraction(float(bb)) - sv * to_fraction(float(mm))
-                     for bb, sv, mm in zip(bet, sq, mu)]
-                add(_Op(name, "scale", (i,), shp, shp, W=np.array(sq, dtype=object),
-                        b=np.array(t, dtype=object)), n)
-            elif isinstance(m, nn.Flatten):
-                full = (None,) + tuple(shp)
-                sd, ed = m.start_dim % len(full), m.end_dim % len(full)
-                if sd != 1:
-                    unsupported(f"Flatten(start_dim={m.start_dim})", name)
-                new = (int(np.prod(shp[:ed])),) + tuple(shp[ed:])
-                add(_Op(name, "reshape", (i,), new, shp), n)
-            elif isinstance(m, nn.ReLU):
-                add(_Op(name, "act", (i,), shp, shp, alpha=Fraction(0)), n)
-            elif isinstance(m, nn.LeakyReLU):
-                a = to_fraction(float(m.negative_slope))
-                _check_alpha(a, name)
-                add(_Op(name, "act", (i,), shp, shp, alpha=a), n)
-            else:
-                unsupported(type(m).__name__, name)
+            kind = next((k for cls, k in classes if isinstance(m, cls)), None)
+            if kind is None:
+                _unsupported(type(m).__name__, name)
+            node_of[n] = _layer_op(b, kind, m, node_of[args[0]], name)
             continue
         if n.op == "call_function" and n.target in (operator.add, operator.iadd, torch.add):
             if len(args) != 2 or len(n.args) != 2 or n.kwargs:
-                unsupported("addition with a constant or alpha", name)
-            s1, s2 = shape_of(args[0]), shape_of(args[1])
-            if s1 != s2:
-                raise ShapeError(f"tropex: {name}: adding shapes {s1} and {s2}")
-            add(_Op(name, "add", (node_of[args[0]], node_of[args[1]]), s1, s1), n)
+                _unsupported("addition with a constant or alpha", name)
+            node_of[n] = b.add(name, node_of[args[0]], node_of[args[1]])
             continue
         if (n.op == "call_function" and n.target in (F.relu, torch.relu)) or (
                 n.op == "call_method" and n.target == "relu"):
-            shp = shape_of(args[0])
-            add(_Op(name, "act", (node_of[args[0]],), shp, shp, alpha=Fraction(0)), n)
+            node_of[n] = b.act(name, node_of[args[0]], 0)
             continue
         if (n.op == "call_function" and n.target is torch.flatten) or (
                 n.op == "call_method" and n.target == "flatten"):
             sd = n.args[1] if len(n.args) > 1 else n.kwargs.get("start_dim", 0)
             if sd != 1 or len(n.args) > 2:
-                unsupported("flatten other than flatten(x, 1)", name)
-            shp = shape_of(args[0])
-            add(_Op(name, "reshape", (node_of[args[0]],), (int(np.prod(shp)),), shp), n)
+                _unsupported("flatten other than flatten(x, 1)", name)
+            node_of[n] = b.flatten(name, node_of[args[0]], 1, -1)
             continue
-        unsupported(f"{n.op} {getattr(n.target, '__name__', n.target)}", name)
-    if len(ops) < 2:
-        raise NetworkError("tropex: the model has no layers")
-    return _Graph(ops, tuple(input_shape), "torch")
+        _unsupported(f"{n.op} {getattr(n.target, '__name__', n.target)}", name)
+    if out_idx is None:
+        raise NetworkError("tropex: the model has no output")
+    return b.finish(out_idx, "torch")
+
+
+# ---------------------------------------------------------------- TorchScript
+def _script_class(m) -> tuple:
+    """``(class name, is a torch.nn class)`` of a TorchScript module, from its
+    qualified type name (``__torch__.torch.nn.modules.conv.Conv2d``; saving
+    may insert ``___torch_mangle_N`` parts)."""
+    try:
+        q = m._c._type().qualified_name()
+    except Exception:  # not a regular ScriptModule
+        q = ""
+    parts = [p for p in q.split(".") if not p.startswith("___torch_mangle")]
+    kind = getattr(m, "original_name", None) or (parts[-1] if parts else type(m).__name__)
+    return kind, parts[:4] == ["__torch__", "torch", "nn", "modules"]
+
+
+def _traced_in_training(m) -> bool:
+    """Whether a traced layer's graph calls batch-norm or dropout with the
+    constant ``training=True`` (eval() after loading does not change it)."""
+    flag = {"aten::batch_norm": 5, "aten::dropout": 2, "aten::dropout_": 2,
+            "aten::feature_dropout": 2}
+    for n in m.graph.nodes():
+        j = flag.get(n.kind())
+        if j is not None:
+            v = list(n.inputs())[j]
+            if v.node().kind() == "prim::Constant" and v.toIValue() is True:
+                return True
+    return False
+
+
+class _ScriptReader:
+    """Reads a TorchScript module into :class:`_Builder` ops.
+
+    torch.nn layers are read from their attributes when scripted (their code
+    is torch's own, their hyper-parameters attributes) and from their graph
+    when traced (the attributes are gone, the graph holds one aten op with the
+    hyper-parameters as constants).  Any other module -- a scripted or traced
+    ``Sequential`` or a user's residual module -- is read from its forward
+    graph: calls of submodules, ``aten`` ops of the supported layers and
+    ``aten::add`` of two tensors.  Nothing else is accepted: control flow,
+    functional calls (``F.relu`` compiles to a call: use ``torch.relu``) and
+    any other operation raise :class:`UnsupportedLayerError` naming it."""
+
+    _ATEN = ("relu", "relu_", "leaky_relu", "leaky_relu_", "add", "add_", "flatten",
+             "dropout", "dropout_", "feature_dropout", "linear", "_convolution", "conv2d",
+             "max_pool2d", "avg_pool2d", "batch_norm")
+
+    def __init__(self, b: _Builder):
+        import torch
+
+        self.b = b
+        self.torch = torch
+
+    def module(self, m, i, path: str, kind: str, torch_layer: bool) -> int:
+        name = path or kind
+        if name.split(".")[-1].isdigit():
+            name = f"{name}.{kind}"
+        if torch_layer and kind in _LAYER_ATTRS:
+            if all(hasattr(m, a) for a in _LAYER_ATTRS[kind]):
+                return _layer_op(self.b, kind, m, i, name)     # scripted
+            if _traced_in_training(m):
+                _unsupported(f"{kind} traced in training mode (batch statistics or "
+                             f"random dropout; trace after model.eval())", name)
+            return self.graph(m, i, path, leaf=name)           # traced
+        if torch_layer and kind not in ("Sequential", "ModuleList", "ModuleDict"):
+            _unsupported(kind, name)
+        return self.graph(m, i, path)
+
+    def graph(self, m, i, path: str, leaf: str | None = None) -> int:
+        torch = self.torch
+        try:
+            g = m.graph
+        except Exception:  # e.g. no forward method
+            _unsupported(f"TorchScript module without a forward graph ({_script_class(m)[0]})",
+                         path or "model")
+        where = path or "model"
+        ins = list(g.inputs())
+        if len(ins) != 2:
+            _unsupported(f"forward with {len(ins) - 1} inputs", where)
+        env: dict = {ins[0].unique(): ("module", m, path), ins[1].unique(): ("node", i)}
+        for n in g.nodes():
+            k = n.kind()
+            outs = list(n.outputs())
+            if k == "prim::Constant":
+                env[outs[0].unique()] = ("const", outs[0].toIValue())
+            elif k in ("prim::ListConstruct", "prim::TupleConstruct"):
+                vals = [env.get(v.unique(), ("?",)) for v in n.inputs()]
+                if any(v[0] != "const" for v in vals):
+                    _unsupported(f"TorchScript operation {k} on tensors", where)
+                env[outs[0].unique()] = ("const", [v[1] for v in vals])
+            elif k == "prim::GetAttr":
+                src = env.get(next(n.inputs()).unique(), ("?",))
+                if src[0] != "module":
+                    _unsupported("TorchScript attribute of a non-module", where)
+                attr = n.s("name")
+                val = getattr(src[1], attr)
+                if isinstance(val, torch.jit.ScriptModule):
+                    sub = f"{src[2]}.{attr}" if src[2] else attr
+                    env[outs[0].unique()] = ("module", val, sub)
+                else:
+                    env[outs[0].unique()] = ("const", val)
+            elif k == "prim::CallMethod":
+                args = [env.get(v.unique(), ("?",)) for v in n.inputs()]
+                if n.s("name") != "forward" or args[0][0] != "module":
+                    _unsupported(f"TorchScript call of method {n.s('name')!r}", where)
+                _, sub, subpath = args[0]
+                kind, torch_layer = _script_class(sub)
+                data = args[1:]
+                if not data and kind == "Identity":
+                    env[outs[0].unique()] = ("none",)   # traced Identity: no input
+                    continue
+                if len(data) != 1 or data[0][0] != "node":
+                    _unsupported(f"{kind} called with {len(data)} inputs", subpath)
+                env[outs[0].unique()] = ("node", self.module(sub, data[0][1], subpath,
+                                                             kind, torch_layer))
+            elif k.startswith("aten::") and k[6:] in self._ATEN:
+                args = [env.get(v.unique(), ("?",)) for v in n.inputs()]
+                nm = leaf or (f"{path}.{k[6:].rstrip('_')}" if path else k[6:].rstrip("_"))
+                env[outs[0].unique()] = ("node", self.aten(k[6:].rstrip("_"), args, nm))
+            elif k == "prim::CallFunction":
+                fn = str(next(n.inputs()).type()).removeprefix("__torch__.")
+                _unsupported(f"TorchScript call of function {fn} (scripted functional "
+                             f"calls are compiled code: use torch.relu, torch.flatten "
+                             f"or nn layers)", leaf or where)
+            else:
+                what = k if not k.startswith("aten::") else f"operation {k}"
+                _unsupported(f"TorchScript {what}", leaf or where)
+        res = [env.get(v.unique(), ("?",)) for v in g.outputs()]
+        if len(res) != 1 or res[0][0] != "node":
+            _unsupported("TorchScript forward that does not return one tensor", where)
+        return res[0][1]
+
+    def aten(self, op: str, args: list, name: str) -> int:
+        b, torch = self.b, self.torch
+
+        def data(j):
+            if j >= len(args) or args[j][0] != "node":
+                _unsupported(f"aten::{op} whose argument {j} is not computed from the "
+                             f"input", name)
+            return args[j][1]
+
+        def const(j, default=None):
+            if j >= len(args):
+                return default
+            if args[j][0] != "const":
+                _unsupported(f"aten::{op} with a tensor-valued argument {j}", name)
+            return args[j][1]
+
+        def tensor(j):
+            v = const(j)
+            if v is not None and not isinstance(v, torch.Tensor):
+                _unsupported(f"aten::{op}: argument {j} is not a tensor", name)
+            return _np64(v)
+
+        if op == "relu":
+            return b.act(name, data(0), 0)
+        if op == "leaky_relu":
+            return b.act(name, data(0), float(const(1, 0.01)))
+        if op == "add":
+            if len(args) > 2 and const(2) != 1:
+                _unsupported("addition with alpha != 1", name)
+            return b.add(name, data(0), data(1))
+        if op == "flatten":
+            return b.flatten(name, data(0), const(1, 0), const(2, -1))
+        if op in ("dropout", "feature_dropout"):
+            if const(2):
+                _unsupported("Dropout traced in training mode (trace after "
+                             "model.eval())", name)
+            return data(0)
+        if op == "linear":
+            return b.dense(name, data(0), tensor(1), tensor(2))
+        if op == "_convolution":
+            if const(6):
+                _unsupported("transposed convolution", name)
+            return b.conv(name, data(0), tensor(1), tensor(2), const(3), const(4),
+                          const(5), const(8))
+        if op == "conv2d":
+            return b.conv(name, data(0), tensor(1), tensor(2), const(3, 1), const(4, 0),
+                          const(5, 1), const(6, 1))
+        if op == "max_pool2d":
+            return b.maxpool(name, data(0), const(1), const(2), const(3, 0), const(4, 1),
+                             const(5, False))
+        if op == "avg_pool2d":
+            return b.avgpool(name, data(0), const(1), const(2), const(3, 0),
+                             const(4, False), const(5, True), const(6))
+        if op == "batch_norm":
+            if const(5):
+                _unsupported("BatchNorm traced in training mode (batch statistics; "
+                             "trace after model.eval())", name)
+            return b.batchnorm(name, data(0), "BatchNorm", (1, 2, 3), tensor(3),
+                               tensor(4), tensor(1), tensor(2), const(7))
+        raise AssertionError(op)
+
+
+def _graph_from_script(module, input_shape: tuple) -> _Graph:
+    b = _Builder(input_shape)
+    kind, torch_layer = _script_class(module)
+    out = _ScriptReader(b).module(module, 0, "", kind, torch_layer)
+    return b.finish(out, "torchscript")
 
 
 def _as_graph(net, input_shape) -> _Graph:
@@ -1061,13 +1362,13 @@ def _as_graph(net, input_shape) -> _Graph:
         return _graph_from_network(net)
     import torch
 
+    if isinstance(net, torch.jit.ScriptModule):
+        return _graph_from_script(net, tuple(input_shape))
     if isinstance(net, torch.nn.Module):
-        if isinstance(net, torch.jit.ScriptModule):
-            raise UnsupportedLayerError("tropex: TorchScript modules cannot be traced; "
-                                        "load them as a polyrelu Network instead")
-        return _graph_from_torch(net, input_shape)
+        return _graph_from_torch(net, tuple(input_shape))
     raise UnsupportedLayerError(f"tropex: expected a polyrelu Network or a torch "
-                                f"nn.Module, got {type(net).__name__}")
+                                f"nn.Module (eager or TorchScript), got "
+                                f"{type(net).__name__}")
 
 
 def model_layers(net, input_shape: Sequence[int]) -> tuple:
@@ -1079,6 +1380,151 @@ def model_layers(net, input_shape: Sequence[int]) -> tuple:
     """
     g = _as_graph(net, tuple(input_shape))
     return tuple((op.name, op.kind, op.shape) for op in g.ops)
+
+
+def _graph_maker(net) -> Callable:
+    """``input shape -> _Graph`` for ``net`` (an eager module is traced once)."""
+    from .network import Network
+
+    if not isinstance(net, (Network, _Graph)):
+        import torch
+
+        if isinstance(net, torch.nn.Module) and not isinstance(net, torch.jit.ScriptModule):
+            traced = _fx_trace(net)
+            return lambda shape: _graph_from_torch(net, tuple(shape), traced)
+    return lambda shape: _as_graph(net, tuple(shape))
+
+
+def _fits(make, shape) -> bool:
+    try:
+        make(shape)
+    except ShapeError:
+        return False
+    return True
+
+
+def _first_channels(net):
+    """Input channels of the first Conv2d / BatchNorm2d (None if a Linear or
+    BatchNorm1d comes first): a hint for the shape search, checked by it."""
+    for m in net.modules():
+        kind = getattr(m, "original_name", None) or type(m).__name__
+        if kind == "Conv2d":
+            return int(m.weight.shape[1]) * int(getattr(m, "groups", 1))
+        if kind == "BatchNorm2d":
+            return int(m.running_mean.shape[0])
+        if kind in ("Linear", "BatchNorm1d"):
+            return None
+    return None
+
+
+def _divisors(n: int) -> list:
+    return [k for k in range(1, n + 1) if n % k == 0]
+
+
+def _expected_shape(net, make):
+    """A point shape the model accepts (for error messages), or None."""
+    C = _first_channels(net)
+    if C is None:
+        for m in net.modules():
+            kind = getattr(m, "original_name", None) or type(m).__name__
+            if kind == "Linear":
+                shape = (int(m.weight.shape[1]),)
+                return shape if _fits(make, shape) else None
+        return None
+    for side in range(1, 129):
+        if _fits(make, (C, side, side)):
+            return (C, side, side)
+    return None
+
+
+def infer_input_shape(net, point_shape: Sequence[int]) -> tuple:
+    """The shape of one input of ``net`` for data points of shape ``point_shape``.
+
+    A point shape the model's layers accept is kept: images ``(C, H, W)`` for
+    a convolutional model, ``(d,)`` for one that starts with ``Linear`` (which
+    also takes points of any shape with ``d`` coordinates, flattened).  Flat
+    points of ``d`` coordinates fit a convolutional model when exactly one
+    image shape ``(C, H, W)`` with ``C*H*W = d`` passes the layers' shape
+    checks (several: :class:`ShapeError`, give the points as images).  A
+    polyrelu :class:`~polyrelu.network.Network` takes points of
+    ``input_dim`` coordinates in any shape (flattened).  Otherwise
+    :class:`ShapeError`, naming the shape the model expects when it finds one.
+
+    >>> import torch.nn as nn
+    >>> cnn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(18, 2))
+    >>> infer_input_shape(cnn, (25,)), infer_input_shape(cnn, (1, 5, 5))
+    ((1, 5, 5), (1, 5, 5))
+    >>> try:
+    ...     infer_input_shape(cnn, (24,))
+    ... except ShapeError as e:
+    ...     print(str(e).split("; ")[1])
+    it expects points of shape (1, 5, 5) (images (N, 1, 5, 5) or flat rows of 25 coordinates)
+    """
+    from .network import Network
+
+    shape = tuple(int(v) for v in point_shape)
+    size = int(np.prod(shape)) if shape else 0
+    if isinstance(net, Network):
+        if size != net.input_dim:
+            raise ShapeError(f"points of shape {shape} ({size} coordinates) do not fit "
+                             f"the network's {net.input_dim} inputs")
+        return (net.input_dim,)
+    make = _graph_maker(net)
+    try:
+        make(shape)
+        return shape
+    except ShapeError as e:
+        why = str(e).removeprefix("tropex: ")
+    if len(shape) > 1 and _fits(make, (size,)):
+        return (size,)          # a model that starts with Linear: flattened (C order)
+    if len(shape) == 1 and size > 0:
+        C = _first_channels(net)
+        chans = [C] if C is not None and size % C == 0 else _divisors(size)
+        fits = [(c, h, size // c // h) for c in chans for h in _divisors(size // c)
+                if _fits(make, (c, h, size // c // h))]
+        if len(fits) == 1:
+            return fits[0]
+        if len(fits) > 1:
+            raise ShapeError(f"points of {size} coordinates fit several input shapes "
+                             f"of the model ({', '.join(map(str, fits[:4]))}"
+                             f"{', ...' if len(fits) > 4 else ''}): give the points as "
+                             f"images (N, C, H, W)")
+        why = f"no image shape (C, H, W) with C*H*W = {size} passes its layers"
+    exp = _expected_shape(net, make)
+    hint = ""
+    if exp is not None and len(exp) == 3:
+        hint = (f"; it expects points of shape {exp} (images (N, {exp[0]}, {exp[1]}, "
+                f"{exp[2]}) or flat rows of {int(np.prod(exp))} coordinates)")
+    elif exp is not None:
+        hint = f"; it expects points of shape {exp}"
+    raise ShapeError(f"points of shape {shape} fit no input of the model: {why}{hint}")
+
+
+def model_outputs(net, X, mode: str = "fast", *, batch_size: int = 256):
+    """The outputs at ``X`` of the network as :func:`tropex` reads it (the ops
+    of :func:`model_layers`): a float64 array ``(D, s)`` (fast) or a tuple of
+    Fraction tuples (exact).  Comparing them with the model's own forward pass
+    checks how a model file was read.
+
+    >>> import torch
+    >>> lin = torch.nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.fill_(0.5), lin.bias.fill_(-1)
+    >>> model_outputs(torch.nn.Sequential(lin, torch.nn.ReLU()), [[4, 2], [1, 0]], "exact")
+    ((Fraction(2, 1),), (Fraction(0, 1),))
+    """
+    shape = _data_shape(net, X)
+    g = _as_graph(net, shape)
+    if mode not in ("exact", "fast"):
+        raise NetworkError(f"model_outputs: mode must be 'exact' or 'fast', not {mode!r}")
+    bk = _ExactBackend() if mode == "exact" else _FastBackend()
+    Xb = bk.input(X, "data X")
+    outs = [bk.to_numpy(bk.reshape(_forward(bk, g, Xb[a:b])[-1], (b - a, g.output_dim)))
+            for a, b in _batches(Xb.shape[0], batch_size)]
+    out = np.concatenate(outs)
+    if mode == "exact":
+        return tuple(tuple(_q_to_fr(v) for v in row) for row in out)
+    return out
 
 
 # =====================================================================
@@ -1385,7 +1831,9 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
     net : Network or torch.nn.Module
         A polyrelu :class:`~polyrelu.network.Network` (relu / leaky relu,
         skips allowed) or a torch model (``nn.Sequential`` or an fx-traceable
-        residual module) of the layers in :data:`TROPEX_SUPPORTED`.
+        residual module, eager or TorchScript -- scripted or traced) of the
+        layers in :data:`TROPEX_SUPPORTED`.  Batch-norm and dropout are read
+        in eval mode (a layer *traced* in training mode is rejected).
     X : array of shape ``(D, *input_shape)``
         Data points; labels are the network's own (first argmax).
     mode : {"exact", "fast"}

@@ -529,3 +529,408 @@ def test_bad_batch_size_is_a_polyrelu_error():
             tropex(net, [[1, 2], [3, 4]], batch_size=bs)
         with pytest.raises(PolyreluError, match="batch_size"):
             region_sharing(net, [[1, 2]], "exact", batch_size=bs)
+
+
+# ------------------------------------------------- CLI on conv models (files)
+def cli_cnn(seed):
+    """Conv2d, eval BatchNorm2d, LeakyReLU, MaxPool2d, AvgPool2d, ReLU, Flatten,
+    Linear on (1, 6, 6) inputs.  ``running_var + eps = 1``, so the batch-norm
+    scale gamma / sqrt(var + eps) = gamma is exact and the reference below
+    needs no float convention."""
+    torch.manual_seed(seed)
+    bn = nn.BatchNorm2d(2, eps=0.25)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), bn, nn.LeakyReLU(0.25),
+                          nn.MaxPool2d(2), nn.AvgPool2d(2, stride=1), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3))
+    with torch.no_grad():
+        bn.running_var.fill_(0.75)
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.weight.copy_(torch.tensor([1.5, -0.75]))       # a negative scale
+        bn.bias.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def _fr_array(t):
+    a = t.detach().double().numpy() if hasattr(t, "detach") else np.asarray(t, dtype=float)
+    return np.vectorize(lambda v: Fraction(float(v)), otypes=[object])(a)
+
+
+def reference_forward(model, x):
+    """Independent exact forward mode of a Sequential of the layers of
+    :func:`cli_cnn` (plain loops over Fractions, sharing no code with
+    polyrelu): the output ``v`` and its Jacobian ``J`` (outputs x inputs)."""
+    x = _fr_array(x)
+    d = x.size
+    v = x
+    J = np.empty(x.shape + (d,), dtype=object)
+    J[...] = Fraction(0)
+    for i, idx in enumerate(np.ndindex(x.shape)):
+        J[idx + (i,)] = Fraction(1)
+
+    def conv(a, W, pad):          # stride 1; a: (C, H, W, *extra)
+        C, H, Wd = a.shape[:3]
+        Co, _, kh, kw = W.shape
+        ap = np.empty((C, H + 2 * pad, Wd + 2 * pad) + a.shape[3:], dtype=object)
+        ap[...] = Fraction(0)
+        ap[:, pad:pad + H, pad:pad + Wd] = a
+        Ho, Wo = H + 2 * pad - kh + 1, Wd + 2 * pad - kw + 1
+        out = np.empty((Co, Ho, Wo) + a.shape[3:], dtype=object)
+        for o in range(Co):
+            for r in range(Ho):
+                for c in range(Wo):
+                    acc = Fraction(0)
+                    for ci in range(C):
+                        for p in range(kh):
+                            for q in range(kw):
+                                acc = acc + W[o, ci, p, q] * ap[ci, r + p, c + q]
+                    out[o, r, c] = acc
+        return out
+
+    for m in model:
+        if isinstance(m, nn.Conv2d):
+            W, b = _fr_array(m.weight), _fr_array(m.bias)
+            v = conv(v, W, m.padding[0]) + b.reshape(-1, 1, 1)
+            J = conv(J, W, m.padding[0])
+        elif isinstance(m, nn.BatchNorm2d):
+            var_eps = _fr_array(m.running_var) + Fraction(m.eps)
+            assert all(ve == 1 for ve in var_eps)          # exact scale = gamma
+            s, mu, beta = _fr_array(m.weight), _fr_array(m.running_mean), _fr_array(m.bias)
+            v = v * s.reshape(-1, 1, 1) + (beta - s * mu).reshape(-1, 1, 1)
+            J = J * s.reshape(-1, 1, 1, 1)
+        elif isinstance(m, (nn.ReLU, nn.LeakyReLU)):
+            a = Fraction(0) if isinstance(m, nn.ReLU) else Fraction(m.negative_slope)
+            on = np.vectorize(lambda z: z >= 0, otypes=[bool])(v)
+            v = np.where(on, v, v * a)
+            J = np.where(on[..., None], J, J * a)
+        elif isinstance(m, nn.MaxPool2d):          # kernel = stride, no padding
+            k = m.kernel_size
+            C, H, Wd = v.shape
+            nv = np.empty((C, H // k, Wd // k), dtype=object)
+            nJ = np.empty(nv.shape + (d,), dtype=object)
+            for idx in np.ndindex(nv.shape):
+                c, r, q = idx
+                cells = [(c, r * k + p, q * k + t) for p in range(k) for t in range(k)]
+                best = max(cells, key=lambda cell: v[cell])   # first maximum
+                nv[idx], nJ[idx] = v[best], J[best]
+            v, J = nv, nJ
+        elif isinstance(m, nn.AvgPool2d):          # no padding
+            k, s_ = m.kernel_size, m.stride
+            C, H, Wd = v.shape
+            Ho, Wo = (H - k) // s_ + 1, (Wd - k) // s_ + 1
+            nv = np.empty((C, Ho, Wo), dtype=object)
+            nJ = np.empty(nv.shape + (d,), dtype=object)
+            for c, r, q in np.ndindex(nv.shape):
+                cells = [(c, r * s_ + p, q * s_ + t) for p in range(k) for t in range(k)]
+                nv[c, r, q] = sum((v[cell] for cell in cells), Fraction(0)) / (k * k)
+                nJ[c, r, q] = sum((J[cell] for cell in cells)) / (k * k)
+            v, J = nv, nJ
+        elif isinstance(m, nn.Flatten):
+            v, J = v.reshape(-1), J.reshape(-1, d)
+        elif isinstance(m, nn.Linear):
+            W, b = _fr_array(m.weight), _fr_array(m.bias)
+            v, J = W @ v + b, W @ J
+        else:
+            raise AssertionError(type(m))
+    return v, J
+
+
+def _first_max(vals):
+    best = max(v for v in vals if v is not None)
+    return [i for i, v in enumerate(vals) if v is not None and v == best][0]
+
+
+def _save_script(model, path, how, shape=(1, 1, 6, 6)):
+    sm = torch.jit.script(model) if how == "script" else torch.jit.trace(model, torch.zeros(shape))
+    torch.jit.save(sm, str(path))
+    return path
+
+
+def _cli_json(capsys, *argv):
+    import json
+
+    from polyrelu.cli import main
+
+    rc = main(["tropex", *map(str, argv), "--json", "--terms"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return json.loads(out.out)
+
+
+def _check_theorem_3_3_from_json(doc, model, X, exact=True):
+    """Theorem 3.3 from the printed terms alone, against an independent
+    computation: N^(X) has the network's label (and, exactly, its maximum) at
+    every data point, and numerator minus denominator term extracted at x_k
+    is the network's local affine map there."""
+    num = Fraction if exact else float
+    terms = [[(np.array([num(c) for c in t["coef"]], dtype=object), num(t["const"]),
+               set(t["points"])) for t in ts] for ts in doc["terms"]]
+    den = [(np.array([num(c) for c in t["coef"]], dtype=object), num(t["const"]),
+            set(t["points"])) for t in doc["denominator"]]
+    labels = []
+    for k in range(len(X)):
+        if exact:
+            v, J = reference_forward(model, X[k])
+        else:
+            v, J = exact_torch_forward(model, X[k]), torch_jacobian(model, X[k])
+        lab = _first_max(list(v))
+        labels.append(lab)
+        x = (_fr_array(X[k]) if exact else X[k]).reshape(-1)
+        dmax = max(c @ x + a for c, a, _ in den)
+        ext = [None if not ts else max(c @ x + a for c, a, _ in ts) - dmax for ts in terms]
+        assert _first_max(ext) == lab
+        (c_num, a_num), = [(c, a) for c, a, pts in terms[lab] if k in pts]
+        (c_den, a_den), = [(c, a) for c, a, pts in den if k in pts]
+        if exact:
+            assert ext[lab] == v[lab]
+            assert list(c_num - c_den) == list(J[lab])
+            assert a_num - a_den == v[lab] - J[lab] @ x
+        else:
+            assert abs(ext[lab] - v[lab]) < 1e-9
+            assert np.abs(np.array(c_num - c_den, dtype=float) - J[lab]).max() < 1e-9
+    counts = {str(i): labels.count(i) for i in sorted(set(labels))}
+    assert doc["points_per_label"] == counts
+    assert doc["theorem_3_3"] is True
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_cli_tropex_torchscript_cnn_exact(tmp_path, capsys, how):
+    model = cli_cnn(5)
+    path = _save_script(model, tmp_path / f"cnn_{how}.pt", how)
+    X = np.random.default_rng(6).integers(-512, 513, size=(8, 1, 6, 6)) / 256.0
+    np.savez(tmp_path / "img.npz", X=X)
+    doc = _cli_json(capsys, path, tmp_path / "img.npz")
+    assert doc["mode"] == "exact" and doc["input_shape"] == [1, 6, 6]
+    _check_theorem_3_3_from_json(doc, model, X)
+    # flat rows (N, C*H*W) give the same extraction
+    np.savez(tmp_path / "flat.npz", X=X.reshape(len(X), -1))
+    flat = _cli_json(capsys, path, tmp_path / "flat.npz")
+    assert {k: v for k, v in flat.items() if k != "checks"} == \
+        {k: v for k, v in doc.items() if k != "checks"}
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_cli_tropex_torchscript_cnn_fast_vs_torch_jacobian(tmp_path, capsys, how):
+    model = cli_cnn(8)
+    path = _save_script(model, tmp_path / "cnn.pt", how)
+    X = np.random.default_rng(9).normal(size=(12, 1, 6, 6))
+    np.savez(tmp_path / "d.npz", X=X)
+    doc = _cli_json(capsys, path, tmp_path / "d.npz", "--mode", "fast")
+    assert doc["mode"] == "fast"
+    _check_theorem_3_3_from_json(doc, model, X, exact=False)
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_torchscript_module_reads_like_the_eager_module(how):
+    """tropex on a ScriptModule equals tropex on the eager module, exactly
+    (also with a batch-norm whose scale is irrational: same float64 value)."""
+    for model, shape in ((cli_cnn(11), (1, 6, 6)), (small_cnn(3, bn=True), (1, 5, 5)),
+                         (small_cnn(4, pool=False, leaky=True), (1, 5, 5))):
+        X = np.random.default_rng(12).integers(-64, 65, size=(4,) + shape) / 32.0
+        sm = torch.jit.script(model) if how == "script" else torch.jit.trace(
+            model, torch.zeros((1,) + shape))
+        E, R = tropex(sm, X, "exact"), tropex(model, X, "exact")
+        assert E.checks["theorem_3_3"]
+        assert E.labels == R.labels
+        assert (E.rows == R.rows).all() and (E.consts == R.consts).all()
+        assert [k for _, k, _ in model_layers(sm, shape)] == \
+            [k for _, k, _ in model_layers(model, shape)]
+
+
+class _Res(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 2, 3, padding=1)
+        self.c2 = nn.Conv2d(2, 2, 3, padding=1)
+        self.pool = nn.AvgPool2d(2)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.c1(x))
+        h = torch.relu(self.c2(h) + h)
+        return self.fc(torch.flatten(self.pool(h), 1))
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_cli_tropex_torchscript_residual(tmp_path, capsys, how):
+    torch.manual_seed(2)
+    model = _Res().eval()
+    path = _save_script(model, tmp_path / "res.pt", how, (1, 1, 4, 4))
+    X = dyadic_images(5, 3, (1, 4, 4))
+    np.savez(tmp_path / "d.npz", X=X)
+    doc = _cli_json(capsys, path, tmp_path / "d.npz")
+    assert doc["theorem_3_3"] is True
+    R = tropex(model, X, "exact")               # eager module, read through torch.fx
+    for k in range(len(X)):
+        lab = R.labels[k]
+        (t,), = [[t for t in doc["terms"][lab] if k in t["points"]]]
+        assert [Fraction(c) for c in t["coef"]] == [Fraction(int(v.numerator), int(
+            v.denominator)) for v in R.rows[k, lab]]
+        M, _ = R.local_map(k)
+        Mf = np.array([[float(v) for v in r] for r in M])
+        assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9
+
+
+def test_cli_tropex_pickled_module_needs_the_flag(tmp_path, capsys):
+    from polyrelu.cli import main
+
+    model = cli_cnn(4)
+    path = tmp_path / "whole.pt"
+    torch.save(model, str(path))
+    X = dyadic_images(4, 1, (1, 6, 6))
+    np.savez(tmp_path / "d.npz", X=X)
+    assert main(["tropex", str(path), str(tmp_path / "d.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--allow-pickle" in err and len(err.strip().splitlines()) == 1
+    doc = _cli_json(capsys, path, tmp_path / "d.npz", "--allow-pickle")
+    _check_theorem_3_3_from_json(doc, model, X)
+
+
+def test_cli_tropex_torchscript_dense_still_a_network(tmp_path, capsys):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 3)).eval()
+    path = _save_script(model, tmp_path / "mlp.pt", "script")
+    X = np.array(rational_points(10, 3, 2), dtype=float)
+    np.savez(tmp_path / "d.npz", X=X)
+    doc = _cli_json(capsys, path, tmp_path / "d.npz")
+    assert doc["architecture"] == "3-5-3" and doc["theorem_3_3"] is True
+    net = Network.from_torch(model)
+    for k, x in enumerate(X):
+        lab = doc["terms"]
+        out = net(x.tolist())
+        i = _first_max(list(out))
+        assert any(k in t["points"] for t in lab[i])
+
+
+def _one_line_error(capsys, argv):
+    from polyrelu.cli import main
+
+    assert main(["tropex", *map(str, argv)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_cli_tropex_unsupported_torchscript_layer(tmp_path, capsys):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 1, 5, 5)))
+    seq = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Sigmoid(), nn.Flatten(), nn.Linear(18, 3))
+    for how in ("script", "trace"):
+        p = _save_script(seq.eval(), tmp_path / f"sig_{how}.pt", how, (1, 1, 5, 5))
+        err = _one_line_error(capsys, [p, tmp_path / "d.npz"])
+        assert "Sigmoid" in err and "supported" in err and "Conv2d" in err, err
+
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(1, 2, 3)
+
+        def forward(self, x):
+            return torch.flatten(torch.tanh(self.c(x)), 1)
+
+    p = _save_script(Odd().eval(), tmp_path / "odd.pt", "script", (1, 1, 5, 5))
+    err = _one_line_error(capsys, [p, tmp_path / "d.npz"])
+    assert "tanh" in err and "supported" in err, err
+    # batch-norm traced in training mode computes batch statistics
+    bn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(18, 2))
+    p = _save_script(bn.train(), tmp_path / "bn_train.pt", "trace", (2, 1, 5, 5))
+    err = _one_line_error(capsys, [p, tmp_path / "d.npz"])
+    assert "training" in err, err
+
+
+def test_cli_tropex_conv_data_shapes(tmp_path, capsys):
+    p = _save_script(cli_cnn(1), tmp_path / "cnn.pt", "script")
+    for name, X in (("rows35.npz", np.zeros((3, 35))), ("nochan.npz", np.zeros((3, 6, 6))),
+                    ("chan3.npz", np.zeros((3, 3, 6, 6))), ("img8.npz", np.zeros((3, 1, 8, 8)))):
+        np.savez(tmp_path / name, X=X)
+        err = _one_line_error(capsys, [p, tmp_path / name])
+        assert "(1, 6, 6)" in err and name in err, err
+    np.savez(tmp_path / "ok.npz", X=np.zeros((3, 1, 6, 6)))
+    err = _one_line_error(capsys, [p, tmp_path / "ok.npz", "--max-denominator", "10"])
+    assert "--max-denominator" in err
+    np.savez(tmp_path / "mixed.npz", X=np.zeros((3, 1, 6, 6)), X_test=np.zeros((2, 1, 5, 5)))
+    err = _one_line_error(capsys, [p, tmp_path / "mixed.npz"])
+    assert "X_test" in err and "(1, 6, 6)" in err, err
+
+
+def test_infer_input_shape_flat_images_and_ambiguity(tmp_path, capsys):
+    from polyrelu.tropex import infer_input_shape
+
+    # no Linear head: flat rows of 36 fit (1, 6, 6), (1, 4, 9), ... -> refused
+    fully_conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten()).eval()
+    with pytest.raises(ShapeError, match="several input shapes"):
+        infer_input_shape(fully_conv, (36,))
+    assert infer_input_shape(fully_conv, (1, 4, 9)) == (1, 4, 9)
+    p = _save_script(fully_conv, tmp_path / "fc.pt", "script")
+    X = dyadic_images(3, 2, (1, 4, 9))
+    np.savez(tmp_path / "flat.npz", X=X.reshape(3, -1))
+    err = _one_line_error(capsys, [p, tmp_path / "flat.npz"])
+    assert "several input shapes" in err
+    doc = _cli_json(capsys, p, tmp_path / "flat.npz", "--input-shape", "1,4,9")
+    assert doc["input_shape"] == [1, 4, 9] and doc["theorem_3_3"] is True
+    R = tropex(fully_conv, X, "exact")
+    assert doc["points_per_label"] == {str(i): R.labels.count(i) for i in set(R.labels)}
+    # a torch model starting with Linear (here with BatchNorm1d, which the
+    # dense reader does not take) gets image data flattened, as a Network does
+    torch.manual_seed(3)
+    mlp = nn.Sequential(nn.Linear(36, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3))
+    with torch.no_grad():
+        mlp[1].running_mean.uniform_(-1, 1)
+    mlp.eval()
+    assert infer_input_shape(mlp, (1, 6, 6)) == (36,)
+    p = _save_script(mlp, tmp_path / "mlp_bn.pt", "trace", (2, 36))
+    X = dyadic_images(6, 5, (1, 6, 6))
+    np.savez(tmp_path / "img.npz", X=X)
+    doc = _cli_json(capsys, p, tmp_path / "img.npz")
+    assert doc["input_shape"] == [36] and doc["theorem_3_3"] is True
+    R = tropex(mlp, X.reshape(6, -1), "exact")
+    for k in range(6):
+        (t,), = [[t for t in doc["terms"][R.labels[k]] if k in t["points"]]]
+        assert [Fraction(c) for c in t["coef"]] == [Fraction(int(v.numerator), int(
+            v.denominator)) for v in R.rows[k, R.labels[k]]]
+
+
+def test_cli_tropex_reading_guard(tmp_path, capsys, monkeypatch):
+    """The command compares the layers it read with the file's own forward
+    pass; a misreading (simulated) is an error, not a silent wrong answer."""
+    import importlib
+
+    ptx = importlib.import_module("polyrelu.tropex")   # pr.tropex is the function
+    p = _save_script(cli_cnn(2), tmp_path / "cnn.pt", "script")
+    np.savez(tmp_path / "d.npz", X=dyadic_images(3, 1, (1, 6, 6)))
+    doc = _cli_json(capsys, p, tmp_path / "d.npz")
+    assert doc["checks"]["torch_forward_deviation"] < 1e-12
+    real = ptx.model_outputs
+    monkeypatch.setattr(ptx, "model_outputs", lambda *a, **k: real(*a, **k) + 0.5)
+    err = _one_line_error(capsys, [p, tmp_path / "d.npz"])
+    assert "do not reproduce" in err
+
+
+def test_module_called_twice_gets_two_ops():
+    """One ReLU module applied twice (common in residual blocks) is two layers;
+    their activation choices are keyed by op name, which must differ (the
+    second call's mask used to overwrite the first's: the exact Theorem 3.3
+    check failed)."""
+    class Reuse(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(1, 2, 3, padding=1)
+            self.c2 = nn.Conv2d(2, 2, 3, padding=1)
+            self.act = nn.ReLU()
+            self.fc = nn.Linear(32, 3)
+
+        def forward(self, x):
+            h = self.act(self.c1(x))
+            h = self.act(self.c2(h) + h)
+            return self.fc(torch.flatten(h, 1))
+
+    torch.manual_seed(1)
+    model = Reuse().eval()
+    X = dyadic_images(6, 0, (1, 4, 4))
+    for m in (model, torch.jit.script(model)):
+        E = tropex(m, X, "exact")
+        assert E.checks["theorem_3_3"]
+        names = [n for n, k, _ in model_layers(m, (1, 4, 4)) if k == "act"]
+        assert len(names) == 2 and len(set(names)) == 2
+        for k in range(len(X)):
+            M, _ = E.local_map(k)
+            Mf = np.array([[float(v) for v in r] for r in M])
+            assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9

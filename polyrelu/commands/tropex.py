@@ -1,13 +1,22 @@
 """``polyrelu tropex MODEL DATA.npz``: extract the linear terms of a network at
 data points (TropEx, Trimmel, Petzka & Sminchisescu 2021).
 
-DATA.npz holds an array ``X`` (points as rows; images are flattened for a
-dense model) and optionally ``y`` (true labels), ``X_test`` and ``y_test``.
-Prints the extracted function N^(X): its terms per class, the check of
-Theorem 3.3 on every data point, how many activation regions the points fall
-into and, with test data, the agreement and accuracy of N^(X) against the
-network (T&P Table 2).  ``--mode exact`` (default) works in exact rationals;
-``--mode fast`` in float64 for large data sets.
+MODEL is a dense model file (.json, .onnx, .nnet, a TorchScript MLP, or a
+state dict with --arch), read exactly as by every command, or a torch model
+with convolutions: a TorchScript file (torch.jit.save of a scripted or traced
+nn.Sequential, or of a residual module, of Conv2d, MaxPool2d, AvgPool2d,
+BatchNorm1d/2d (eval), ReLU, LeakyReLU, Flatten, Linear, Identity, Dropout)
+or, with --allow-pickle, a whole module saved with torch.save(model) (this
+runs code stored in the file: only for files you trust).
+
+DATA.npz holds an array ``X`` (one point per row: flat rows, or images
+(N, C, H, W) for a convolutional model, whose image shape is found from the
+layers or given with --input-shape) and optionally ``y`` (true labels),
+``X_test`` and ``y_test``.  Prints the extracted function N^(X): its terms per
+class, the check of Theorem 3.3 on every data point, how many activation
+regions the points fall into and, with test data, the agreement and accuracy
+of N^(X) against the network (T&P Table 2).  ``--mode exact`` (default) works
+in exact rationals; ``--mode fast`` in float64 for large data sets.
 """
 
 from __future__ import annotations
@@ -17,7 +26,13 @@ from collections import Counter
 
 import numpy as np
 
-from ..exceptions import ModelFileError, NonFiniteError, ShapeError
+from ..exceptions import (
+    ModelFileError,
+    NonFiniteError,
+    PolyreluError,
+    ShapeError,
+    UnsupportedLayerError,
+)
 from ._common import add_model_args, emit_json, load_model
 
 __all__ = ["add_parser", "run", "tropex_report"]
@@ -27,7 +42,15 @@ def add_parser(sub) -> None:
     p = sub.add_parser("tropex", help="extract the linear terms of a network at data "
                                       "points (TropEx)", description=__doc__)
     add_model_args(p)
-    p.add_argument("data", help="DATA.npz with X (and optional y, X_test, y_test)")
+    for action in p._actions:      # tropex reads more kinds of models than the others
+        if action.dest == "model":
+            action.help = ("model file: dense (.json, .onnx, .nnet, TorchScript MLP, "
+                           "state dict with --arch) or a TorchScript .pt/.pth of Conv2d, "
+                           "MaxPool2d, AvgPool2d, BatchNorm (eval), ReLU, LeakyReLU, "
+                           "Flatten, Linear layers (Sequential or residual); default: the "
+                           "embedded demo model")
+    p.add_argument("data", help="DATA.npz with X (and optional y, X_test, y_test); X "
+                                "as flat rows or as images (N, C, H, W)")
     p.add_argument("--mode", choices=("exact", "fast"), default="exact",
                    help="exact rationals (default) or float64 (large data sets)")
     p.add_argument("--max-points", type=int, default=None,
@@ -40,9 +63,52 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=None,
                    help="directory for plots (angles and transformation curve; needs "
                         "X_test)")
+    p.add_argument("--input-shape", default=None, metavar="C,H,W",
+                   help="shape of one input of a convolutional model, e.g. 1,28,28 "
+                        "(default: X's own shape, or the one image shape that fits "
+                        "the layers)")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="read a .pt/.pth file saved with torch.save(model) (runs code "
+                        "stored in the file: only for files you trust)")
 
 
-def _load_data(path: str, input_dim: int, max_points: int | None) -> dict:
+def _parse_shape(text: str | None):
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise ShapeError(f"--input-shape must be positive integers like 1,28,28, got "
+                         f"{text!r}")
+    return shape
+
+
+def _point_shape(model, model_path, key, shape, given):
+    """Shape of one input of a torch-layer model for points of ``shape``."""
+    from ..tropex import infer_input_shape
+
+    if given is not None:
+        if int(np.prod(shape)) != int(np.prod(given)):
+            raise ShapeError(f"{key} has points of shape {shape}, which do not reshape "
+                             f"to --input-shape {given}")
+        shape = given
+    try:
+        return infer_input_shape(model, shape)
+    except UnsupportedLayerError as e:
+        raise UnsupportedLayerError(f"{model_path}: {e}") from None
+    except ShapeError as e:
+        raise ShapeError(f"{key}: {e}") from None
+
+
+def _load_data(path: str, model, max_points: int | None, model_path: str = "model",
+               input_shape: tuple | None = None) -> dict:
+    """Read DATA.npz.  Points of a polyrelu Network are flattened to its
+    ``input_dim`` coordinates; points of a torch-layer model get its input
+    shape (images or flat rows, see :func:`polyrelu.tropex.infer_input_shape`)."""
+    from ..network import Network
+
     if max_points is not None and max_points < 1:
         raise ShapeError(f"--max-points must be a positive integer, got {max_points}")
     if not os.path.exists(path):
@@ -55,6 +121,10 @@ def _load_data(path: str, input_dim: int, max_points: int | None) -> dict:
                              ) from None
     if "X" not in data:
         raise ShapeError(f"{path}: no array 'X' (found: {', '.join(data) or 'none'})")
+    dense = isinstance(model, Network)
+    if dense and input_shape is not None and int(np.prod(input_shape)) != model.input_dim:
+        raise ShapeError(f"--input-shape {input_shape} does not match the model's "
+                         f"{model.input_dim} inputs")
     out: dict = {}
     for key in ("X", "X_test"):
         if key in data:
@@ -65,16 +135,34 @@ def _load_data(path: str, input_dim: int, max_points: int | None) -> dict:
             if a.ndim < 2 or a.shape[0] == 0:
                 raise ShapeError(f"{path}: {key} must hold points as rows, got shape "
                                  f"{a.shape}")
-            a = a.reshape(a.shape[0], -1)
-            if a.shape[1] != input_dim:
-                raise ShapeError(f"{path}: {key} has points with {a.shape[1]} "
-                                 f"coordinates, the model has {input_dim} inputs")
+            if dense:
+                a = a.reshape(a.shape[0], -1)
+                if a.shape[1] != model.input_dim:
+                    raise ShapeError(f"{path}: {key} has points with {a.shape[1]} "
+                                     f"coordinates, the model has {model.input_dim} "
+                                     f"inputs")
+            elif key == "X":
+                try:
+                    shape = _point_shape(model, model_path, key, a.shape[1:], input_shape)
+                except ShapeError as e:
+                    raise ShapeError(f"{path}: {e}") from None
+                a = a.reshape((a.shape[0],) + shape)
+            else:
+                shape = out["X"].shape[1:]
+                if a.shape[1:] != shape and not (a.ndim == 2 and a.shape[1] == int(
+                        np.prod(shape))):
+                    raise ShapeError(f"{path}: X_test has points of shape {a.shape[1:]}, "
+                                     f"X has {shape}: give X_test as (N, "
+                                     f"{', '.join(map(str, shape))}) or as flat rows of "
+                                     f"{int(np.prod(shape))} coordinates")
+                a = a.reshape((a.shape[0],) + shape)
             if max_points is not None:
                 a = a[:max_points]
             if a.dtype.kind == "f" and not np.isfinite(a).all():
-                row, col = (int(v) for v in np.argwhere(~np.isfinite(a))[0])
+                flat = a.reshape(a.shape[0], -1)
+                row, col = (int(v) for v in np.argwhere(~np.isfinite(flat))[0])
                 raise NonFiniteError(f"{path}: {key} row {row}, coordinate {col} is "
-                                     f"{a[row, col]}")
+                                     f"{flat[row, col]}")
             out[key] = a
     for key, ref in (("y", "X"), ("y_test", "X_test")):
         if key in data and ref in out:
@@ -93,6 +181,113 @@ def _load_data(path: str, input_dim: int, max_points: int | None) -> dict:
                 labels.append(int(v))
             out[key] = labels
     return out
+
+
+# ------------------------------------------------------------------ models
+_TORCH_EXT = (".pt", ".pth")
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+
+
+def _torch_module(path: str, allow_pickle: bool):
+    """The torch module in a .pt/.pth file: TorchScript, or (only when the user
+    allows it) a pickled module, since torch.load(weights_only=False) runs
+    code stored in the file."""
+    import torch
+
+    if allow_pickle:
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as e:
+            raise ModelFileError(f"{path}: cannot read with torch.load "
+                                 f"({_first_line(e)})") from None
+        if isinstance(obj, dict):
+            raise ModelFileError(f"{path}: holds a dict (a state dict?), not a module; "
+                                 f"for a dense state dict pass its architecture with "
+                                 f"--arch")
+        if not isinstance(obj, torch.nn.Module):
+            raise ModelFileError(f"{path}: holds a {type(obj).__name__}, not a torch "
+                                 f"module")
+        kind = ("TorchScript" if isinstance(obj, torch.jit.ScriptModule) else
+                "pickled torch module")
+        return obj.eval(), kind
+    try:
+        module = torch.jit.load(path, map_location="cpu")
+    except Exception as e:
+        raise ModelFileError(
+            f"{path}: not a readable TorchScript archive ({_first_line(e)}); a whole "
+            f"module saved with torch.save(model) is read with --allow-pickle (this runs "
+            f"code stored in the file: only for files you trust), a dense state dict "
+            f"with --arch") from None
+    return module.eval(), "TorchScript"
+
+
+def _load_tropex_model(args):
+    """``(model, kind)``: a polyrelu Network (kind None) for dense models, read
+    as by every command; otherwise the torch module, whose layers
+    :func:`polyrelu.tropex.tropex` reads itself (kind names the file format)."""
+    path = args.model
+    ext = os.path.splitext(path)[1].lower() if path else ""
+    if path is None or args.arch is not None or ext not in _TORCH_EXT:
+        if args.allow_pickle:
+            raise ModelFileError("--allow-pickle reads whole torch modules from .pt/.pth "
+                                 "files (not together with --arch)")
+        return load_model(path, arch=args.arch, max_denominator=args.max_denominator), None
+    if not os.path.exists(path):
+        raise ModelFileError(f"model file not found: {path}")
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path}: is a directory, not a model file")
+    module, kind = _torch_module(path, args.allow_pickle)
+    from ..io.torchio import from_torch
+
+    # dense models stay exact polyrelu Networks (rounding, skips, patterns)
+    try:
+        return from_torch(module, max_denominator=args.max_denominator, source=path), None
+    except UnsupportedLayerError:
+        pass
+    except PolyreluError as e:
+        msg = str(e)
+        raise ModelFileError(msg if path in msg else f"{path}: {msg}") from None
+    if args.max_denominator is not None:
+        raise UnsupportedLayerError(
+            f"{path}: --max-denominator rounds the weights of dense models only; this "
+            f"model's layers (convolutions, pooling, batch-norm, ...) are read by tropex "
+            f"from the torch module itself")
+    return module, kind
+
+
+def _check_reading(module, X, path: str, limit: int = 1000) -> float:
+    """Largest deviation between the module's own float64 forward pass and the
+    layers tropex read from it, on the first ``limit`` points of X.  A guard
+    against misreading a file (a wrong layer gives O(1) deviations, float64
+    summation order ~1e-15): it decides nothing about the extraction."""
+    import torch
+
+    from ..tropex import model_outputs
+
+    Xs = np.asarray(X[:limit], dtype=np.float64)
+    ours = model_outputs(module, Xs, "fast")
+    try:
+        module.double()           # our own loaded copy; float64 holds its weights exactly
+        with torch.no_grad():
+            ref = module(torch.as_tensor(Xs))
+    except Exception as e:
+        raise ModelFileError(f"{path}: running the model on X failed ({_first_line(e)})"
+                             ) from None
+    if not isinstance(ref, torch.Tensor) or ref.numel() != ours.size:
+        raise ModelFileError(f"{path}: the model's forward returns "
+                             f"{type(ref).__name__} {tuple(getattr(ref, 'shape', ()))}, not "
+                             f"one output row per point")
+    ref = ref.reshape(ours.shape).numpy()
+    dev = float(np.max(np.abs(ref - ours)))
+    if not dev <= 1e-6 * (1.0 + float(np.max(np.abs(ref)))):
+        raise ModelFileError(f"{path}: the layers read from the file do not reproduce its "
+                             f"forward pass (deviation {dev:.3g}); tropex reads "
+                             f"Sequential/residual models of the supported layers only")
+    return dev
 
 
 def _exact_points(a: np.ndarray):
@@ -162,10 +357,25 @@ def _fmt(v) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
 
+def _torch_architecture(module, shape) -> str:
+    from ..tropex import model_layers
+
+    return "-".join(name for name, kind, _ in model_layers(module, shape)[1:])
+
+
 def run(args) -> int:
-    net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
-    data = _load_data(args.data, net.input_dim, args.max_points)
+    net, kind = _load_tropex_model(args)
+    data = _load_data(args.data, net, args.max_points, args.model,
+                      _parse_shape(args.input_shape))
+    shape = tuple(data["X"].shape[1:])
+    dev = None if kind is None else _check_reading(net, data["X"], args.model)
     rep = tropex_report(net, data, args.mode, args.terms)
+    rep["input_shape"] = list(shape)
+    if dev is not None:
+        rep["checks"]["torch_forward_deviation"] = dev
+    arch = (net.architecture if kind is None else
+            f"{kind}: {_torch_architecture(net, shape)}")
+    what = net.activation if kind is None else f"input {shape}"
     cmp_ = rep.pop("_comparison", None)
     if args.out:
         try:
@@ -175,11 +385,10 @@ def run(args) -> int:
                                  f"{e.strerror or e}") from None
     if args.json:
         rep["model"] = args.model or "<embedded default model>"
-        rep["architecture"] = net.architecture
+        rep["architecture"] = arch
         emit_json(rep)
         return 0
-    print(f"model:        {args.model or '<embedded default model>'} "
-          f"({net.architecture}, {net.activation})")
+    print(f"model:        {args.model or '<embedded default model>'} ({arch}, {what})")
     print(f"data:         {rep['points']} points, {rep['outputs']} outputs, mode {args.mode}")
     print("labels (N):   " + ", ".join(f"{k}: {v}" for k, v in
                                        rep["points_per_label"].items()))
