@@ -168,8 +168,8 @@ def main(argv=None) -> int:
         ax.text(2 * j + 1.5, ax.get_ylim()[1] * 0.97, f"p={r['p']:.1e}", ha="center",
                 va="top", fontsize=8)
     ax.set_ylabel("activation regions on [-10,10]^2 (exact)")
-    ax.set_title(f"skip vs no skip at {args.init} initialisation ({n} nets each; "
-                 f"one-tailed Mann-Whitney U)", fontsize=9)
+    ax.set_title(f"skip vs no skip at {args.init} initialisation\n({n} nets each; "
+                 f"one-tailed Mann-Whitney U, H1: skips give more regions)", fontsize=9)
     fig.tight_layout()
     out = os.path.join(args.out, f"skip_vs_noskip_{args.init}.png")
     fig.savefig(out, dpi=110)
