@@ -433,23 +433,29 @@ class Curve:
     """A general smooth curve ``t -> func(t)`` on ``t_range`` (handled by refinement).
 
     ``func`` receives an exact :class:`Fraction` ``t`` and returns a point (any
-    numbers; floats are taken exactly).  What is certified:
+    numbers; floats are taken exactly) within ``error`` of the true curve point
+    ``x(t)``; ``lipschitz`` bounds the speed ``|x'(t)|`` of the true curve.
+    What is certified, about the *true* curve:
 
-    * the pattern at every sample point is exact (for the point ``func``
-      returned);
-    * with ``lipschitz`` (a bound on ``|x'(t)|``) and ``error`` (a bound on the
-      distance between ``func(t)`` and the true curve point), an interval
-      ``|t - t_k| < h_k`` with ``(lipschitz h_k + error)^2 < dist(x_k)^2``
-      (the exact squared distance from the sample to its region boundary) is
-      certified to lie inside one activation region -- no transition there;
-    * what remains are *gaps* narrower than ``resolution``; a gap whose end
-      patterns differ holds at least one transition.
+    * a sample ``t_k`` is *trusted* when the exact squared distance ``d_k^2``
+      from the computed point to the boundary of its activation region
+      exceeds ``error^2``: then the true point lies in the interior of that
+      region, where every pre-activation keeps its sign, so the sample's exact
+      pattern is the true pattern.  Samples within ``error`` of a boundary are
+      not trusted (their pattern is unknown);
+    * with ``lipschitz``, ``|t - t_k| < h_k`` with ``(lipschitz h_k + error)^2
+      < d_k^2`` lies inside that one region -- no transition there;
+    * what remains are *gaps* narrower than ``resolution``.  Two consecutive
+      trusted samples with different patterns hold at least one transition
+      between them (located at the middle of the gaps between them).
 
-    So ``Transitions.count`` is a certified lower bound, and the pieces found
-    are certified to be crossed; a gap can hide further back-and-forth
-    crossings narrower than the resolution, which no finite sampling excludes
-    without second-order information.  ``arc_length(t0, t1)`` (optional) gives
-    distances along the curve.
+    So ``Transitions.count`` is a certified lower bound, ``patterns`` lists the
+    trusted patterns in order (a subsequence of the true sequence), and the
+    transitions found are certified to exist; a gap can hide further
+    back-and-forth crossings narrower than the resolution, which no finite
+    sampling excludes without second-order information.  ``gaps`` lists
+    ``(a, b, pattern_a, pattern_b)`` with None for an untrusted sample.
+    ``arc_length(t0, t1)`` (optional) gives distances along the curve.
 
     >>> c = Curve(lambda t: (t, 1 - t), (0, 1), lipschitz=2)
     >>> c.t_range
@@ -732,9 +738,12 @@ class Transitions:
         path, the piece through the start is listed once).
     breakpoints : tuple of :class:`Breakpoint`
     closed, exact, partial, reason
-        ``exact`` is False for general curves (see :class:`Curve`); then
-        ``count`` is a certified lower bound and ``gaps`` lists the unresolved
-        parameter intervals.
+        ``exact`` is True only for a complete walk of a polyline or circle.
+        It is False for general curves (see :class:`Curve`: ``count`` is a
+        certified lower bound and ``gaps`` lists the unresolved parameter
+        intervals) and for a walk stopped by ``max_transitions`` or
+        ``time_limit`` (``partial``; ``reason`` says why): then ``count`` and
+        ``patterns`` cover an initial part of the path only.
     """
 
     net: Network
@@ -868,7 +877,8 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     net : Network
     path : sequence of points, :class:`Polyline`, :class:`Circle` or :class:`Curve`
     max_transitions, time_limit : optional limits; the result is then
-        ``partial`` with a ``reason``.
+        ``partial`` with a ``reason`` and not ``exact``: it covers an initial
+        part of the path (the breakpoints found are exact).
     resolution, max_samples : refinement controls for a :class:`Curve` only.
 
     Returns
@@ -928,7 +938,8 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
                 patterns.append(new)
             pos = e
         norms = (tuple(w.post_norms2()), tuple(w.pre_norms2())) if _lengths else None
-        spans.append(_Span(part, span_start, end, w.pattern(), norms))
+        # stopped by a limit: the pattern is known only up to the next event e
+        spans.append(_Span(part, span_start, e if partial else end, w.pattern(), norms))
         prev = w.pattern()
         if partial:
             break
@@ -942,8 +953,9 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
         breakpoints.append(_breakpoint(kq, x0, U, arc, _Num(s0), prev, first, off))
     elif closed and len(patterns) > 1:
         patterns.pop()  # the last piece continues the first one
+    # a walk stopped by a limit is not the exact answer for the path
     return Transitions(net, path, tuple(patterns), tuple(breakpoints), closed,
-                       True, partial, reason, (), tuple(spans))
+                       not partial, partial, reason, (), tuple(spans))
 
 
 def activation_patterns(net: Network, path: Any) -> tuple:
@@ -967,22 +979,29 @@ def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int
     cache: dict = {}
 
     def sample(t: Fraction):
+        """(computed point, pattern of the TRUE point or None, certified half-width)."""
         if t not in cache:
             x = curve.point(t)
             p = net.pattern(x)
             h = Fraction(0)
-            if Lip is not None and Lip > 0:
-                d2 = _squared_distance(net, x, p)[0]
-                h = _certified_halfwidth(d2, Lip, err)
+            if err > 0 or (Lip is not None and Lip > 0):
+                d2 = _squared_distance(net, x, p)[0]  # None: no boundary anywhere
+                # The true point is within err of x; if err < dist(x, boundary of
+                # the region P of p), it lies in the interior of P, where every
+                # pre-activation has the sign (piece) it has at x: its pattern is p.
+                if err > 0 and d2 is not None and d2 <= err * err:
+                    p = None
+                elif Lip is not None and Lip > 0:
+                    h = t1 - t0 if d2 is None else _certified_halfwidth(d2, Lip, err)
             cache[t] = (x, p, h)
         return cache[t]
 
     gaps, bps, pats = [], [], []
     partial, reason = False, ""
     stack = [(t0, t1)]
-    a0 = sample(t0)
-    pats.append(a0[1])
-    last = a0[1]
+    last, pending = sample(t0)[1], []  # last trusted pattern; gaps since then
+    if last is not None:
+        pats.append(last)
     while stack:
         a, b = stack.pop()
         if len(cache) >= max_samples or (time_limit is not None
@@ -993,24 +1012,33 @@ def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int
             break
         _, pa, ha = sample(a)
         _, pb, hb = sample(b)
-        if pa == pb and ha + hb > b - a:
-            continue  # certified: the curve stays in one region on [a, b]
-        if b - a < resolution:
+        w = b - a
+        if ha > w or hb > w or (pa is not None and pa == pb and ha + hb > w):
+            pass  # certified: the true curve stays in one region on [a, b]
+        elif w < resolution:
             gaps.append((a, b, pa, pb))
-            if pa != pb:
-                mid = (a + b) / 2
-                x = curve.point(mid)
-                bps.append(Breakpoint(0, "curve", float(mid), tuple(float(v) for v in x),
-                                      None, pa, pb, _flips(pa, pb), mid))
-                if pb != last:
-                    pats.append(pb)
-                last = pb
+            pending.append((a, b))
+        else:
+            m = (a + b) / 2
+            stack.append((m, b))
+            stack.append((a, m))
             continue
-        m = (a + b) / 2
-        stack.append((m, b))
-        stack.append((a, m))
+        # the leaf [a, b] is done; leaves come in parameter order
+        if pb is None:
+            continue
+        if last is None:
+            pats.append(pb)
+        elif pb != last:
+            # two trusted patterns differ: the true curve changes pattern at
+            # least once in between, inside one of the pending gaps
+            mid = (pending[0][0] + pending[-1][1]) / 2 if pending else (a + b) / 2
+            x = curve.point(mid)
+            bps.append(Breakpoint(0, "curve", float(mid), tuple(float(v) for v in x),
+                                  None, last, pb, _flips(last, pb), mid))
+            pats.append(pb)
+        last, pending = pb, []
     closed = curve.closed and not partial
-    if closed and pats[-1] != pats[0]:
+    if closed and pats and pats[-1] != pats[0]:
         # the curve closes up through a transition at t1 = t0 (located exactly there
         # up to the sampling: both ends are the same point)
         x = curve.point(t1)
@@ -1046,7 +1074,8 @@ class LayerLength:
     """Length of the path's image after one layer (``layer`` 0 = the input path).
 
     ``value`` is a float; ``exact`` (polylines only, else None) is the exact
-    sum of square roots as a sympy expression, built on first use.
+    sum of square roots as a sympy expression, built on first use -- of the
+    walked part only when the walk is partial (see :class:`TrajectoryLength`).
     """
 
     layer: int
@@ -1064,12 +1093,26 @@ class LayerLength:
 class TrajectoryLength:
     """Per-layer lengths: ``lengths[l]`` is the image of the path in layer ``l``
     (0 = input, 1..L-1 hidden post-activations (or pre-activations with
-    ``kind="pre"``), L = output)."""
+    ``kind="pre"``), L = output).
+
+    ``exact`` is True only for a complete walk of a polyline.  A walk stopped
+    by a limit is ``partial``: for a polyline the lengths are then the exact
+    lengths of the image of the walked initial part (lower bounds for the
+    whole path); ``exact`` is False.
+    """
 
     lengths: tuple
     kind: str
     exact: bool
     transitions: Transitions
+
+    @property
+    def partial(self) -> bool:
+        return self.transitions.partial
+
+    @property
+    def reason(self) -> str:
+        return self.transitions.reason
 
     @property
     def values(self) -> tuple:
@@ -1109,7 +1152,9 @@ def trajectory_length(net: Network, path: Any, *, kind: str = "post",
     vertices (breakpoints are rational), so its length is an exact sum of
     square roots (a sympy expression) -- the float is its value.  For circles
     and curves the lengths are floats (numerical quadrature / the refined
-    polyline); ``exact`` is False then.
+    polyline); ``exact`` is False then.  With ``max_transitions`` or
+    ``time_limit`` (passed to :func:`transitions`) a walk that hits the limit
+    is ``partial``, not ``exact``, and measures only the walked initial part.
 
     ``kind="post"`` measures the post-activation images ``nu_l``;
     ``kind="pre"`` the pre-activations ``z_l``.
@@ -1137,7 +1182,7 @@ def trajectory_length(net: Network, path: Any, *, kind: str = "post",
         for l in range(L + 1):
             val = sum(float(c) * math.sqrt(float(r)) for r, c in terms[l].items())
             out.append(LayerLength(l, val, tuple(terms[l].items())))
-        return TrajectoryLength(tuple(out), kind, True, res)
+        return TrajectoryLength(tuple(out), kind, res.exact, res)
     if isinstance(path, Circle):
         res = transitions(net, path, **kwargs)
         return TrajectoryLength(_circle_lengths(net, path, res, kind), kind, False, res)
@@ -1483,7 +1528,9 @@ class ManifoldRegions:
 
     ``activation_pieces`` / ``linear_pieces``: pieces of the curve with one
     activation pattern / one affine map; ``mean_distance_along``: mean over the
-    samples of the distance *along the curve* to the nearest transition (float);
+    samples of the distance *along the curve* to the nearest transition (float;
+    for a :class:`Curve` without ``arc_length`` it is ``lipschitz * |dt|``, an
+    upper bound);
     ``mean_distance_euclidean``: mean exact Euclidean distance from the samples
     to their region boundary (each exact; the mean as a float).
     """
@@ -1564,15 +1611,15 @@ def _along_distances(m, res: Transitions, params):
     if not bps:
         return [math.inf] * len(params)
     if isinstance(m, Circle):
-        r = math.sqrt(float(sum(a * a for a in m.u)))
-        period = 2 * math.pi
+        S, total = _circle_arc_positions(m, list(params) + bps)
+        Sp, Sb = S[:len(params)], S[len(params):]
         out = []
-        for p in params:
+        for sp in Sp:
             dmin = math.inf
-            for b in bps:
-                d = abs(p - b) % period
-                dmin = min(dmin, d, period - d) if m.closed else min(dmin, abs(p - b))
-            out.append(r * dmin)  # exact arc length when u, v are orthonormal * r
+            for sb in Sb:
+                d = abs(sp - sb)
+                dmin = min(dmin, d, total - d) if m.closed else min(dmin, d)
+            out.append(dmin)
         return out
     if isinstance(m, Curve) and m.arc_length is not None:
         return [min(m.arc_length(p, b) for b in bps) for p in params]
@@ -1589,6 +1636,39 @@ def _along_distances(m, res: Transitions, params):
         return cum[i] + (g - i) * lens[i]
 
     return [min(abs(arc(p) - arc(b)) for b in bps) for p in params]
+
+
+def _circle_arc_positions(m: Circle, ts: list) -> tuple[list, float]:
+    """Arc length from the start angle to each angle in ``ts`` (floats), and the
+    length of the whole arc.
+
+    The speed is ``|x'(t)| = sqrt(|u|^2 sin^2 t - 2 u.v sin t cos t + |v|^2
+    cos^2 t)``; for a circle (``|u| = |v|``, ``u.v = 0``, checked exactly) it is
+    the radius, otherwise (an ellipse) the arc length is an elliptic integral,
+    computed by adaptive quadrature between consecutive angles.
+    """
+    A = sum(a * a for a in m.u)
+    B = sum(a * b for a, b in zip(m.u, m.v))
+    C = sum(b * b for b in m.v)
+    t0, t1 = (float(a) for a in m.angles())
+    if A == C and B == 0:
+        r = math.sqrt(float(A))
+        return [r * (t - t0) for t in ts], r * (t1 - t0)
+    from scipy.integrate import quad
+
+    Af, Bf, Cf = float(A), float(B), float(C)
+
+    def speed(t: float) -> float:
+        st, ct = math.sin(t), math.cos(t)
+        return math.sqrt(max(0.0, Af * st * st - 2 * Bf * st * ct + Cf * ct * ct))
+
+    order = sorted(set(ts) | {t0, t1})
+    pos = {order[0]: 0.0}
+    acc = 0.0
+    for a, b in zip(order, order[1:]):
+        acc += quad(speed, a, b, epsabs=0.0, epsrel=1e-12, limit=200)[0]
+        pos[b] = acc
+    return [pos[t] - pos[t0] for t in ts], pos[t1] - pos[t0]
 
 
 def gaussian_network(widths: Sequence[int], sigma_w: float = 1.0, sigma_b: float = 0.0,

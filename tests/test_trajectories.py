@@ -210,6 +210,31 @@ def test_limits_mark_partial():
     assert res.partial and res.count == 2 and "max_transitions" in res.reason
 
 
+def test_partial_walk_is_never_labelled_exact():
+    net = random_network([2, 5, 4, 1], seed=7)
+    p, q = [F(-3), F(-2)], [F(4), F(5)]
+    full = pr.trajectory_length(net, [p, q])
+    bps = full.transitions.breakpoints
+    assert full.exact and not full.partial and len(bps) >= 4
+    k = 2
+    part = pr.trajectory_length(net, [p, q], max_transitions=k)
+    res = part.transitions
+    assert res.partial and not res.exact and res.count == k
+    assert part.partial and not part.exact and "max_transitions" in part.reason
+    # the lengths are those of the walked initial part [0, e] of the segment,
+    # with b_k <= e <= b_(k+1): exactly, from the input length e |q - p|
+    n2 = sympy.Rational(sum((b - a) ** 2 for a, b in zip(p, q)))
+    e = sympy.nsimplify(part.lengths[0].exact / sympy.sqrt(n2))
+    assert e.is_Rational
+    e = F(int(e.p), int(e.q))
+    assert bps[k - 1].local <= e <= bps[k].local
+    # image lengths of a sub-path never exceed those of the whole path
+    for a, b in zip(part.values, full.values):
+        assert a <= b * (1 + 1e-12)
+    circ = pr.transitions(net, pr.Circle([0, 0], [9, 0], [0, 9]), max_transitions=1)
+    assert circ.partial and not circ.exact
+
+
 def test_bad_input():
     net = random_network([2, 3, 1], seed=0)
     with pytest.raises(pr.ShapeError):
@@ -370,6 +395,63 @@ def test_tractrix_curve():
     assert not res.exact and res.count >= 1
     for t, pat in ((F(-3), res.patterns[0]), (F(3), res.patterns[-1])):
         assert net.pattern(curve.point(t)) == pat
+
+
+def test_curve_sample_within_error_of_a_boundary_is_not_trusted():
+    # the true curve x(t) = ((t - 1/2)^2 + eps, 0) never reaches x1 = 0, but the
+    # computed points (within `error` = 2 eps of it) dip across near t = 1/2
+    net = pr.Network.from_weights([([[1, 0]], [0]), ([[1]], [0])])
+    eps = F(1, 1000)
+
+    def computed(t):
+        dip = 2 * eps if abs(t - F(1, 2)) < F(1, 100) else 0
+        return ((t - F(1, 2)) ** 2 + eps - dip, F(0))
+
+    assert net.pattern(computed(F(1, 2))) == ((0,),)  # the dip is visible to sampling
+    curve = pr.Curve(computed, (0, 1), lipschitz=1, error=2 * eps)
+    res = pr.transitions(net, curve, resolution=F(1, 2**12))
+    assert not res.partial
+    assert res.count == 0 and res.patterns == (((1,),),)  # certified lower bound: 0
+    # the same error on a curve that really crosses: the crossing is certified
+    cross = pr.Curve(lambda t: (t - F(1, 2), F(0)), (0, 1), lipschitz=1, error=2 * eps)
+    res2 = pr.transitions(net, cross, resolution=F(1, 2**12))
+    assert res2.count == 1 and res2.patterns == (((0,),), ((1,),))
+    assert abs(res2.breakpoints[0].key - F(1, 2)) <= 3 * eps
+
+
+def _arc_length(c, u, v, a, b, n=20001):
+    import numpy as np
+
+    t = np.linspace(a, b, n)
+    pts = (np.asarray(c, float)[:, None] + np.cos(t) * np.asarray(u, float)[:, None]
+           + np.sin(t) * np.asarray(v, float)[:, None])
+    return float(np.sum(np.linalg.norm(np.diff(pts, axis=1), axis=0)))
+
+
+@pytest.mark.parametrize("t_range", [None, (0, "pi")])
+def test_along_curve_distance_on_an_ellipse_is_arc_length(t_range):
+    from polyrelu.trajectories import _along_distances
+
+    net = random_network([2, 5, 1], seed=4)
+    c, u, v = [F(1, 3), F(0)], [F(2), F(0)], [F(1, 2), F(1, 2)]  # not orthonormal
+    ell = pr.Circle(c, u, v, t_range)
+    res = pr.transitions(net, ell)
+    assert res.count >= 2
+    lo, hi = (-math.pi, math.pi) if t_range is None else (0.0, math.pi)
+    period = _arc_length(c, u, v, -math.pi, math.pi, 200001)
+    params = [lo + (hi - lo) * (j + 0.5) / 7 for j in range(7)]
+    got = _along_distances(ell, res, params)
+    for p, g in zip(params, got):
+        want = math.inf
+        for b in res.breakpoints:
+            a0, a1 = sorted((p, b.value))
+            d = _arc_length(c, u, v, a0, a1)
+            if t_range is None:
+                d = min(d, period - d)
+            want = min(want, d)
+        assert g == pytest.approx(want, rel=1e-6)
+    m = pr.manifold_regions(net, ell, samples=9)
+    assert m.mean_distance_along >= m.mean_distance_euclidean - 1e-12
 
 
 # ------------------------------------------------------------------ lengths
@@ -534,6 +616,49 @@ def test_cli_trajectory_text_and_errors(tmp_path, capsys):
     assert main(["trajectory", str(path), "--line", "0,0,0", "1,1,1"]) == 2
     assert "coordinates" in capsys.readouterr().err
     assert main(["trajectory", str(path), "--line", "0,0"]) == 2
+
+
+def test_cli_trajectory_partial_is_not_exact(tmp_path, capsys):
+    import json
+
+    from polyrelu.cli import main
+
+    net = random_network([2, 5, 4, 1], seed=7)
+    path = tmp_path / "net.json"
+    net.save(path)
+    args = ["trajectory", str(path), "--line", "-3,-2", "4,5", "--max-transitions", "2"]
+    assert main(args) == 0
+    cap = capsys.readouterr()
+    assert "(exact)" not in cap.out and "partial" in cap.out.lower()
+    assert "partial" in cap.err
+    assert main(args + ["--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["partial"] is True and doc["exact"] is False
+    assert doc["lengths_exact"] is False
+
+
+def test_cli_trajectory_hard_tanh_bounds_hold(tmp_path, capsys):
+    import json
+
+    from polyrelu.cli import main
+
+    # the audit's 1-3-1 hard tanh net: 7 pieces on [-5, 5]
+    net = pr.Network.from_weights([([[1], [2], [3]], [0, 0, 0]), ([[1, 1, 1]], [0])],
+                                  activation="hard_tanh")
+    path = tmp_path / "ht.json"
+    net.save(path)
+    assert main(["trajectory", str(path), "--line", "-5", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    pieces = int(doc["pieces"])
+    # breakpoints where k x = +-1 (k = 1, 2, 3), all inside (-5, 5)
+    assert pieces == len({F(sg, k) for k in (1, 2, 3) for sg in (-1, 1)}) + 1
+    ups = [e for e in doc["bounds"]["entries"] if e["kind"] == "upper"]
+    assert ups and all(e["value"] is None or int(e["value"]) >= pieces for e in ups)
+    assert main(["trajectory", str(path), "--line", "-5", "5"]) == 0
+    out = capsys.readouterr().out
+    for line in out.splitlines():
+        if "(upper)" in line and line.split()[-1].isdigit():
+            assert int(line.split()[-1]) >= pieces, line
 
 
 def test_exact_expressions_with_huge_radicands():

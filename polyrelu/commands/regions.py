@@ -3,8 +3,12 @@
 Prints the numbers of activation regions and of linear regions (adjacent
 activation regions with identical affine maps merged) over the domain
 (``--box``, default ``[-10, 10]^d``; ``--box R`` for the whole space; or
-``--slice``).  ``--json`` prints every region: pattern, minimal
-H-representation, exact affine map and interior point (numbers as strings).
+``--slice``), next to the counting bounds of polyrelu.bounds (Raghu, Serra,
+the layerwise product and Zaslavsky's first-layer count, labelled as upper
+bounds on the activation regions where proven for the network's activation
+and skips; Montufar's lower bound on the maximum over ReLU weights).
+``--json`` prints every region: pattern, minimal H-representation, exact
+affine map and interior point (numbers as strings), and the bounds.
 ``--out DIR`` writes ``regions.json`` and, for 2-D domains, ``regions.png``.
 """
 
@@ -68,7 +72,16 @@ def _domain_doc(domain):
     return {"A": [list(a) for a in A], "b": list(b), "meaning": "A x <= b"}
 
 
+def _domain_label(net, domain, args) -> str:
+    if domain is None:
+        return "R^%d" % net.input_dim
+    if args.slice:
+        return f"slice through {len(args.slice)} points, t in box {args.box or '0,1'}"
+    return "box " + (args.box or DEFAULT_BOX)
+
+
 def run(args) -> int:
+    from ..bounds import region_bounds
     from ..regions import linear_regions, regions
 
     net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
@@ -80,6 +93,12 @@ def run(args) -> int:
     if not args.no_linear:
         lin = linear_regions(net, domain, region_list=rs)
     model = args.model or "<embedded default model>"
+    dom = _domain_label(net, domain, args)
+    # On a slice, ``net`` is the restricted network: its bounds are the ones
+    # that apply to the counted regions.  Upper bounds on R^k hold on any domain.
+    bounds = region_bounds(net, activation_regions=len(rs),
+                           linear_regions=None if lin is None else len(lin),
+                           domain=dom, partial=it.partial)
     need_doc = args.json or args.out
     doc = None
     if need_doc:
@@ -89,6 +108,7 @@ def run(args) -> int:
                "linear_regions": None if lin is None else len(lin),
                "partial": it.partial, "reason": it.reason,
                "seconds": round(it.stats.get("seconds", 0.0), 3),
+               "bounds": bounds.as_dict(),
                "regions": [_region_doc(i, r) for i, r in enumerate(rs)]}
         if lin is not None:
             index = {r.pattern: i for i, r in enumerate(rs)}
@@ -119,12 +139,6 @@ def run(args) -> int:
         doc["files"] = files
         emit_json(doc)
         return 0
-    if domain is None:
-        dom = "R^%d" % net.input_dim
-    elif args.slice:
-        dom = f"slice through {len(args.slice)} points, t in box {args.box or '0,1'}"
-    else:
-        dom = "box " + (args.box or DEFAULT_BOX)
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: {dom}")
     print(f"activation regions: {len(rs)}")
     if lin is not None:
@@ -132,6 +146,8 @@ def run(args) -> int:
     print(f"engine: {it.stats['engine']}, {it.stats.get('seconds', 0.0):.2f} s")
     if it.partial:
         print(f"PARTIAL: {it.reason}; the counts are lower bounds")
+    print("counting bounds (polyrelu.bounds):")
+    print("  " + str(bounds).replace("\n", "\n  "))
     for path in files.values():
         eprint(f"wrote {path}")
     return 0

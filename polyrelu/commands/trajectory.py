@@ -72,9 +72,13 @@ def run(args) -> int:
     res = tl.transitions
     bounds = None
     if isinstance(path, Polyline) and len(path.points) == 2 and not path.closed:
-        # pieces of a segment = activation regions of the 1-input slice network
+        # Pieces of a segment x0 + t d are activation regions of the 1-input slice
+        # t -> net(x0 + t d) (each region meets a segment in one interval).  The
+        # slice keeps the activation and the skips; a skip from the input adds
+        # x0 + t d, whose rank is 1, so the bounds are those of widths (1, n_1, ...).
         w = (1,) + tuple(net.hidden_widths) + (net.output_dim,)
-        bounds = region_bounds(w, net.activation, activation_regions=res.num_pieces,
+        bounds = region_bounds(w, net.activation, skips=net.skip_map,
+                               activation_regions=res.num_pieces,
                                domain="the segment", partial=res.partial)
     if args.json:
         doc = {
@@ -92,6 +96,7 @@ def run(args) -> int:
             "lengths": [{"layer": x.layer, "exact": None if x.exact is None else
                          str(x.exact), "value": x.value} for x in tl.lengths],
             "lengths_exact": tl.exact,
+            "lengths_partial": tl.partial,
             "bounds": None if bounds is None else bounds.as_dict(),
         }
         emit_json(doc)
@@ -101,11 +106,13 @@ def run(args) -> int:
     print(f"model: {args.model or '<embedded default model>'} ({net.architecture}, "
           f"{net.activation})")
     print(f"path: {kind}" + (" (closed)" if res.closed else ""))
+    part = " (partial: at least)" if res.partial else ""
     if res.partial:
         eprint(f"partial result: {res.reason}")
-    print(f"transitions (points where the activation pattern changes): {res.count}")
-    print(f"pieces with one activation pattern: {res.num_pieces}")
-    print(f"pieces with one affine map (linear): {res.num_linear_pieces}")
+        print(f"PARTIAL ({res.reason}): only an initial part of the path was walked")
+    print(f"transitions (points where the activation pattern changes): {res.count}{part}")
+    print(f"pieces with one activation pattern: {res.num_pieces}{part}")
+    print(f"pieces with one affine map (linear): {res.num_linear_pieces}{part}")
     print("neuron transitions per layer: " + ", ".join(
         f"layer {l}: {n}" for l, n in enumerate(res.per_layer, start=1)))
     print("pattern changes per layer:    " + ", ".join(
@@ -117,7 +124,11 @@ def run(args) -> int:
         print(f"  at {b.parameter} (~{b.value:.6g}): x = ({where}); flips {flips}")
     if res.count > args.show:
         print(f"  ... {res.count - args.show} more (use --json or --show)")
-    print("trajectory length per layer" + (" (exact)" if tl.exact else " (float)") + ":")
+    if tl.partial:
+        tag = " (partial: the walked part only, lower bounds)"
+    else:
+        tag = " (exact)" if tl.exact else " (float)"
+    print("trajectory length per layer" + tag + ":")
     for x in tl.lengths:
         name = "input" if x.layer == 0 else ("output" if x.layer == net.num_layers
                                              else f"layer {x.layer}")
@@ -127,8 +138,8 @@ def run(args) -> int:
             ex = f" = {s}" if len(s) <= 60 else " (exact sum of square roots, see --json)"
         print(f"  {name:>8}: {x.value:.6g}{ex}")
     if bounds is not None:
-        print("bounds for the 1-input slice network (upper bounds hold for every "
-              "segment):")
+        print("bounds for the 1-input slice network (its activation regions are the "
+              "pieces of the segment):")
         print("  " + str(bounds).replace("\n", "\n  "))
     else:
         print("bounds: not shown (a circle or polyline can meet a region more than once)")
