@@ -7,6 +7,8 @@ Cases:
 * ``acas~perm``: ACAS Xu (5-50x6-5) vs a permuted, power-of-two-scaled copy --
   decided in stage 1 (symmetry).  Target: under 0.5 s.
 * ``acas~perm(q)``: the same with random positive rational scales (p/q, p,q <= 9).
+* ``acas~retrain``: ACAS Xu vs ``-retrain.onnx``, which in the shared data is
+  byte-identical to the original: equivalent in stage 1 (identity certificate).
 * ``acas~mirror``: ACAS Xu vs the retrained ``-retrain-mirror`` network on
   [-1, 1]^5 -- decided in stage 2 (counterexample search).
 * ``acas~1e-12``: one first-layer weight changed by 10^-12 -- stage 2.
@@ -63,6 +65,7 @@ def main(argv=None) -> int:
 
     print(f"machine: {machine_info()}")
     A = load(str(DATA / "ACASXU_run2a_1_1_batch_2000.onnx"))
+    R = load(str(DATA / "ACASXU_run2a_1_1_batch_2000-retrain.onnx"))
     M = load(str(DATA / "ACASXU_run2a_1_1_batch_2000-retrain-mirror.onnx"))
     box5 = pr.Polyhedron.box([-1] * 5, [1] * 5)
     t, _ = timed(lambda: pr.canonical_form(A), repeat)
@@ -71,6 +74,7 @@ def main(argv=None) -> int:
     print(f"reduce(ACAS, [-1,1]^5):                          {t:8.3f} s")
     cases = [("acas~perm", _copy(A, 1), A, None, 0),
              ("acas~perm(q)", _copy(A, 2, dyadic=False), A, None, 0),
+             ("acas~retrain", A, R, None, 0),
              ("acas~mirror", A, M, box5, 0),
              ("acas~1e-12", _perturbed(A), A, None, 0)]
     if not args.quick:

@@ -2,9 +2,12 @@
 
 Reproduces the paper's Figures 1-4 with exact fold sets of small 2-input
 networks, and demonstrates Theorem 1 layer by layer: on a network built as in
-Lemma A.17, each layer's weights are recovered (up to permutation and positive
-scaling, checked by exact proportionality) from the fold set of the function
-alone, then the argument is repeated on the truncated network.
+Lemma A.17 (checked to be general and transparent), each layer's weights are
+recovered (up to permutation and positive scaling, checked by exact
+proportionality) from the fold set of the function alone, then the argument
+is repeated on the truncated network.  For every layer the statement of
+Lemma A.17 is checked exactly on int Z_(l-1), the interior of the image of
+the domain (fold_surface_on_image), not only on a convex part of it.
 
     python examples/pl_figures.py [--quick] [--out DIR]
 
@@ -39,6 +42,7 @@ from polyrelu.folds import (  # noqa: E402
     construct_identifiable_network,
     fold_set,
     fold_surface,
+    fold_surface_on_image,
     hyperplane_str,
     identify_first_layer,
     is_general,
@@ -128,8 +132,20 @@ def identify_layer_by_layer(out, quick):
     L = net.num_layers
     print(f"Lemma A.17 network {net.architecture} (exact rationals, {res.attempts} draw(s), "
           f"{time.time() - t0:.1f} s); transparent: {bool(is_transparent(net, BOX))}")
+    rep = is_general(net, BOX)          # re-decided here, not taken from the construction
+    print(f"  general: {rep.general} ("
+          + "; ".join(f"condition {c.condition}: {c.holds}" for c in rep.conditions) + ")")
+    if not rep.general:
+        return False
     current, domain = net, BOX
     for l in range(1, L):
+        # the statement of Lemma A.17 itself, on int Z_(l-1) = int h^(1:l-1)(X)
+        SZ = fold_surface_on_image(net, BOX, l)
+        nz = sum(1 for m in SZ.longest_paths().values() if m >= L - 1 - l)
+        print(f" Lemma A.17, l = {l}: F(h^({l}:{L}) | int Z_{l - 1}) = {SZ}: {nz} directed "
+              f"paths of length {L - 1 - l} with distinct starts (d_{l} = {net.widths[l]})")
+        if not SZ.is_surface or nz < net.widths[l]:
+            return False
         S = fold_surface(current, domain)
         width = current.widths[1]
         ident = identify_first_layer(S, width, num_layers=L - l + 1)

@@ -17,8 +17,9 @@ The pipeline of :func:`equivalent`:
 
 1. **symmetry** -- :func:`find_symmetry` on the networks as given, then on their
    :func:`reduce`-d forms (dead, constant, twin and zero-outgoing units removed).
-   Two networks are related by permutation and positive scaling iff their
-   :func:`canonical_form` are equal (for networks without twin units).
+   Two networks related by permutation and positive scaling have equal
+   :func:`canonical_form`; the certificate is read off the two canonical
+   forms (or found by an exact search when twin orders are ambiguous).
 2. **counterexample-search** -- exact evaluation at rational points taken from
    the domain and the networks' structure (domain corners and centre, points on
    both sides of every first-layer hyperplane, random points, and points where
@@ -52,7 +53,7 @@ import gmpy2
 from .exceptions import BackendError, DomainError, EmptyDomainError, NetworkError, ShapeError
 from .linalg import mpq_to_fraction
 from .network import Layer, Network
-from .numbers import fraction_str, to_fraction, to_vector
+from .numbers import fraction_str, to_float, to_fraction, to_vector
 from .polyhedron import Polyhedron
 
 __all__ = ["Certificate", "EquivalenceResult", "Reduction", "ReductionReport",
@@ -298,20 +299,59 @@ class Certificate:
 # canonical form
 # --------------------------------------------------------------------------
 
+def _skip_involved(net: Network) -> set:
+    """Layers whose units are shared with another layer through a skip: the
+    skip-tied layers, the skip sources and the layers before a skip target."""
+    rep = _skip_groups(net)
+    out = {l for l in range(net.num_layers) if rep.count(rep[l]) > 1}
+    return out | {k for _, ks in net.skips for k in ks} | {t - 1 for t, _ in net.skips}
+
+
+def _null_units(net: Network) -> list[frozenset]:
+    """Per layer 0..L-1, the hidden units that are identically 0 by structure.
+
+    A unit is *null* when its bias is 0 and its incoming weights from the
+    non-null units of the previous layer are 0: its pre-activation is 0
+    everywhere, and relu(0) = leaky_relu(0) = hardtanh(0) = 0.  Its scale is
+    then free as far as its own row is concerned (P&L eq. 5 with a zero row)
+    and shows only in its outgoing column.  Layers tied by skips (and skip
+    sources / the layer before a skip target) have no null units here: their
+    columns are shared with another layer.
+    """
+    L = net.num_layers
+    excluded = _skip_involved(net)
+    out: list[frozenset] = [frozenset()]
+    for l in range(1, L):
+        if l in excluded:
+            out.append(frozenset())
+            continue
+        W, b = net._q_layers[l - 1]
+        prev = out[l - 1]
+        out.append(frozenset(i for i, (row, bi) in enumerate(zip(W, b)) if not bi and
+                             not any(v for j, v in enumerate(row) if j not in prev)))
+    return out
+
+
 def _canonical(net: Network) -> tuple[Network, list, list, bool]:
     """Canonical form, the (p, s) per layer 0..L-1 relating it to ``net`` (the
-    canonical network is ``Certificate(p[1:], s[1:]).apply(net)``), and whether
-    some twin group could not be ordered canonically.
+    canonical network is ``Certificate(p[1:], s[1:]).apply(net)`` with the
+    weights of dead units (:func:`_dead_units`) set to 0), and whether some
+    twin group could not be ordered canonically.
+
+    Null units (:func:`_null_units`, identically 0) are left out of the keys
+    of the next layer (their scale is not fixed by their zero row) and then
+    ordered and scaled by :func:`_canonical_nulls`.
 
     Twin groups (units of one layer with equal normalised incoming rows) are
     interchangeable as far as their own layer is concerned; their order is
     fixed by their outgoing columns in the next layer.  To sort the next
     layer's rows before that order is known, each row is keyed with the
     entries of every twin block *sorted* (invariant under the unknown order);
-    then the blocks are ordered by their column vectors.  This is canonical
-    unless the next layer has rows with equal keys that differ inside a block
-    (twins in consecutive layers) or the twins sit in skip-tied layers; then
-    ``ties`` is True.
+    then the blocks are ordered by their column vectors.  Rows with equal
+    keys are compared normalised (twins of the next layer differ by their
+    scale).  This is canonical unless the next layer has rows with equal keys
+    whose normalised rows differ inside a block, or the twins sit in skip-tied
+    layers; then ``ties`` is True.
     """
     L = net.num_layers
     d0 = net.input_dim
@@ -323,28 +363,20 @@ def _canonical(net: Network) -> tuple[Network, list, list, bool]:
     ties = False
     layers = []
     blocks: list[tuple[int, int]] = []  # twin blocks of the previous layer
+    nulls = _null_units(net)
 
     def transform(l):
         W, b = net._q_layers[l - 1]
         pin, sin = perms[l - 1], scales[l - 1]
         inv = [1 / v for v in sin]
-        # columns in canonical order of the previous layer, divided by its scale
-        return [[row[pin[j]] * inv[j] if row[pin[j]] else _ZERO
+        dead = nulls[l - 1]
+        # columns in canonical order of the previous layer, divided by its
+        # scale; the columns of null units are irrelevant and set to 0
+        return [[row[pin[j]] * inv[j] if row[pin[j]] and pin[j] not in dead else _ZERO
                  for j in range(len(pin))] + [bi] for row, bi in zip(W, b)]
 
     def invariant(row):
-        if not blocks:
-            return row
-        out, j = [], 0
-        starts = dict(blocks)
-        while j < len(row):
-            if j in starts:
-                out.extend(sorted(row[j:starts[j]]))
-                j = starts[j]
-            else:
-                out.append(row[j])
-                j += 1
-        return out
+        return _invariant(row, blocks)
 
     for l in range(1, L + 1):
         rows = transform(l)
@@ -379,19 +411,27 @@ def _canonical(net: Network) -> tuple[Network, list, list, bool]:
                 n = _ONE
             keyed.append((tuple(v / n for v in key) if n != 1 else tuple(key), idx, n))
         keyed.sort(key=lambda t: t[0])
+        if homog and l in tied and any(not any(t[0]) for t in keyed):
+            # a zero row in a skip-tied layer: its scale is not fixed here
+            ties = True
         order = [t[1] for t in keyed]
         norms = [t[2] for t in keyed]
         groups = []
         start = 0
         for k in range(1, len(keyed) + 1):
             if k == len(keyed) or keyed[k][0] != keyed[start][0]:
-                if k - start > 1:
+                # null units (all-zero rows) are ordered by _canonical_nulls
+                if k - start > 1 and keyed[start][1] not in nulls[l]:
                     groups.append((start, k))
                 start = k
         if blocks:
-            # rows with equal keys must be equal rows, else the blocks' order
-            # cannot be read off this layer's columns
-            clear = all(rows[order[a]] == rows[order[c]] for a, e in groups
+            # rows with equal keys must be equal *normalised* rows (twins of
+            # this layer differ by their positive scale), else the blocks'
+            # order cannot be read off this layer's columns
+            def normed(a):
+                return [v / norms[a] for v in rows[order[a]]]
+
+            clear = all(normed(a) == normed(c) for a, e in groups
                         for c in range(a + 1, e))
             if clear and (l - 1) not in tied:
                 _order_blocks(blocks, perms[l - 1], scales[l - 1], rows, order, norms)
@@ -403,8 +443,175 @@ def _canonical(net: Network) -> tuple[Network, list, list, bool]:
         new = [[v / n for v in rows[i]] for i, n in zip(order, norms)]
         layers.append(Layer(_fm([x[:-1] for x in new]), _fv([x[-1] for x in new])))
         blocks = groups
+    if any(nulls):
+        t, dead = _canonical_nulls(net, perms, scales, nulls, homog)
+        ties = ties or t
+        layers = _apply_q(net, perms, scales, dead)
     canon = Network(tuple(layers), net.skips, net.activation, net.alpha)
     return canon, [tuple(p) for p in perms], scales, ties
+
+
+def _invariant(row, blocks):
+    """``row`` with the entries inside every twin block sorted (invariant
+    under the unknown order inside the blocks)."""
+    if not blocks:
+        return row
+    out, j = [], 0
+    starts = dict(blocks)
+    while j < len(row):
+        if j in starts:
+            out.extend(sorted(row[j:starts[j]]))
+            j = starts[j]
+        else:
+            out.append(row[j])
+            j += 1
+    return out
+
+
+def _dead_units(net: Network, nulls: list) -> list[frozenset]:
+    """Per layer 0..L-1, the null units whose output reaches nothing: no chain
+    of nonzero weights leads from them to a non-null unit or to the output."""
+    L = net.num_layers
+    live: list = [frozenset()] * L
+    dead: list = [frozenset()] * L
+    for l in range(L - 1, 0, -1):
+        Wn = net._q_layers[l][0]
+        m = range(len(Wn))
+        seen = set(m) if l + 1 == L else (set(m) - nulls[l + 1]) | live[l + 1]
+        live[l] = frozenset(i for i in nulls[l] if any(Wn[k][i] for k in seen))
+        dead[l] = nulls[l] - live[l]
+    return dead
+
+
+def _canonical_nulls(net: Network, perms: list, scales: list, nulls: list,
+                     homog: bool) -> tuple[bool, list]:
+    """Order and scale the null units canonically (in place); returns whether
+    some twin group stays ambiguous, and the dead units per layer.
+
+    A null unit's row is 0 on the non-null units, so P&L eq. 5 leaves its
+    scale to its other weights.  The forward pass of :func:`_canonical` gave
+    the null units of a layer consecutive slots (their keys are 0).
+
+    * Null units whose output reaches a non-null unit or the output are
+      normalised by their outgoing column, last hidden layer first: in
+      canonical coordinates the column of unit ``i`` of layer ``l`` is
+      ``(s_{l+1}[q] W[l+1][p_{l+1}[q]][i])_q / s_i``, and ``s_i`` makes its
+      first nonzero entry ``|.| = 1``.  This is the forward construction run
+      backwards (columns for rows), with the same twin blocks: such units of
+      layer ``l+1`` with equal normalised columns are ordered by the entries
+      of layer ``l``'s columns.
+    * *Dead* units (:func:`_dead_units`) change nothing downstream; their
+      weights are zeroed in the canonical form (scale 1, after the others),
+      and :func:`find_symmetry` matches them by an exact search.
+    """
+    L = net.num_layers
+    Q = net._q_layers
+    dead = _dead_units(net, nulls)
+    slots = {l: sorted(q for q in range(len(perms[l])) if perms[l][q] in nulls[l])
+             for l in range(1, L) if nulls[l]}
+    for sl in slots.values():
+        assert sl == list(range(sl[0], sl[0] + len(sl)))
+    ties = False
+    # units of a layer that are identical in the canonical form without the
+    # null units' weights (equal rows, equal outgoing columns) were left in
+    # an arbitrary order: the null columns feeding them order them
+    bare = _apply_q(net, perms, scales, nulls)
+    involved = _skip_involved(net)
+
+    def identical(m: int) -> list:
+        sig = [(bare[m - 1].W[q], bare[m - 1].b[q], tuple(r[q] for r in bare[m].W))
+               for q in range(len(perms[m]))]
+        runs, s0 = [], 0
+        for q in range(1, len(sig) + 1):
+            if q == len(sig) or sig[q] != sig[s0] or perms[m][q] in nulls[m]:
+                if q - s0 > 1 and perms[m][s0] not in nulls[m]:
+                    runs.append((s0, q))
+                s0 = q
+        return runs
+
+    nblocks: list = []          # twin blocks of the live null units of layer l+1
+    for l in range(L - 1, 0, -1):
+        A = nulls[l] - dead[l]
+        if A and l + 1 < L:
+            same = identical(l + 1)
+            if l + 1 in involved:
+                # reordering a skip-tied layer would break its tie
+                ties = ties or bool(same)
+            else:
+                nblocks = nblocks + same
+        if l in slots:
+            base = slots[l][0] + len(A)
+            for k, i in enumerate(sorted(dead[l])):
+                perms[l][base + k] = i
+                scales[l][base + k] = _ONE
+        if not A:
+            nblocks = []
+            continue
+        Wn = Q[l][0]
+        m = len(Wn)
+        if l + 1 == L:
+            po, so, skip = list(range(m)), [_ONE] * m, frozenset()
+        else:
+            po, so, skip = perms[l + 1], scales[l + 1], dead[l + 1]
+        cols = {i: [so[q] * Wn[po[q]][i] if po[q] not in skip else _ZERO
+                    for q in range(m)] for i in A}
+        keyed = []
+        for i in sorted(A):
+            key = _invariant(cols[i], nblocks)
+            lead = next((x for x in key if x), None)
+            n = abs(lead) if homog and lead is not None else _ONE
+            keyed.append((tuple(x / n for x in key), i, n))
+        keyed.sort(key=lambda t: t[0])
+        groups, start = [], 0
+        for k in range(1, len(keyed) + 1):
+            if k == len(keyed) or keyed[k][0] != keyed[start][0]:
+                if k - start > 1:
+                    groups.append((start, k))
+                start = k
+        if nblocks:
+            def normed(a):
+                _, i, n = keyed[a]
+                return [x / n for x in cols[i]]
+
+            if all(normed(a) == normed(c) for a, e in groups for c in range(a + 1, e)):
+                for a, e in nblocks:
+                    def ent(q):
+                        return tuple(cols[i][q] / n for _, i, n in keyed)
+
+                    idx = sorted(range(a, e), key=ent)
+                    po[a:e] = [po[q] for q in idx]
+                    so[a:e] = [so[q] for q in idx]
+            else:
+                ties = True
+        base = slots[l][0]
+        for k, (_, i, n) in enumerate(keyed):
+            perms[l][base + k] = i
+            scales[l][base + k] = n
+        nblocks = [(base + a, base + e) for a, e in groups]
+    return ties, dead
+
+
+def _apply_q(net: Network, perms: list, scales: list, dead=None) -> list:
+    """``Certificate(perms[1:], scales[1:]).apply(net)``'s layers (mpq inside),
+    with every weight of the ``dead`` units (per layer, original indices) 0."""
+    L = net.num_layers
+    layers = []
+    for l in range(1, L + 1):
+        W, b = net._q_layers[l - 1]
+        pin, sin = perms[l - 1], scales[l - 1]
+        inv = [1 / v for v in sin]
+        din = dead[l - 1] if dead else frozenset()
+        cols = [[row[pin[j]] * inv[j] if pin[j] not in din else _ZERO
+                 for j in range(len(pin))] for row in W]
+        if l == L:
+            layers.append(Layer(_fm(cols), _fv(b)))
+        else:
+            po, so = perms[l], scales[l]
+            dl = dead[l] if dead else frozenset()
+            rows = [[_ZERO] * len(pin) if po[i] in dl else [so[i] * v for v in cols[po[i]]]
+                    for i in range(len(po))]
+            layers.append(Layer(_fm(rows), _fv([so[i] * b[po[i]] for i in range(len(po))])))
+    return layers
 
 
 def _order_blocks(blocks, pin, sin, rows, order, norms) -> None:
@@ -438,10 +645,19 @@ def canonical_form(net: Network) -> Network:
       canonical forms.  *Twin* units (positively proportional incoming rows,
       which :func:`reduce` merges) are interchangeable in their own layer and
       are ordered by their outgoing columns; the next layer's rows are sorted
-      first with each twin block's entries in sorted order.  The one case
-      left open: rows of the next layer that are *different* but equal up to
-      a reordering inside a twin block, or twins in skip-tied layers -- then
-      the order inside the twin group is not canonical.
+      first with each twin block's entries in sorted order, and compared
+      normalised (twins in consecutive layers).  The case left open: rows of
+      the next layer that are *different* but equal up to a reordering inside
+      a twin block, or twins in skip-tied layers -- then the order inside the
+      twin group is not canonical (:func:`find_symmetry` then searches).
+    * *Null* units, whose pre-activation is 0 by structure (bias 0, incoming
+      weights only from null units), output 0 for every activation here, so
+      their row does not fix their scale: they are normalised by their
+      outgoing column instead (last layer first).  Null units whose output
+      reaches nothing (*dead*) have all their weights set to 0 in the
+      canonical form -- so it is a normal form modulo permutation, positive
+      scaling and the (irrelevant) weights of dead units, and still computes
+      the same function.
 
     >>> a = Network.from_weights([([[2, 4], [-1, 1]], [2, 0]), ([[1, 3]], [0])])
     >>> b = Network.from_weights([([[-3, 3], [1, 2]], [0, 1]), ([[1, 2]], [0])])
@@ -455,14 +671,183 @@ def canonical_form(net: Network) -> Network:
     return _canonical(net)[0]
 
 
+class _Ratios:
+    """Union-find over positive scales with exact ratios and an undo trail.
+
+    ``relate(x, y, r)`` records ``s_x = r * s_y``; it is False when that
+    contradicts what is recorded.  The node ``_ROOT`` has scale 1 (the input
+    units, the output units, and every unit of a non-homogeneous network).
+    """
+
+    def __init__(self) -> None:
+        self.parent: dict = {}
+        self.ratio: dict = {}           # s_x = ratio[x] * s_parent[x]
+        self.size: dict = {}
+        self.trail: list = []
+
+    def find(self, x):
+        r = Fraction(1)
+        while x in self.parent:
+            r *= self.ratio[x]
+            x = self.parent[x]
+        return x, r
+
+    def relate(self, x, y, rho: Fraction) -> bool:
+        (rx, a), (ry, b) = self.find(x), self.find(y)
+        if rx == ry:
+            return a == rho * b
+        # s_rx = (rho * b / a) s_ry; the root node _ROOT stays a root
+        t = rho * b / a
+        if rx == _ROOT or (ry != _ROOT and self.size.get(rx, 1) > self.size.get(ry, 1)):
+            rx, ry, t = ry, rx, 1 / t
+        self.parent[rx] = ry
+        self.ratio[rx] = t
+        self.size[ry] = self.size.get(ry, 1) + self.size.get(rx, 1)
+        self.trail.append((rx, ry))
+        return True
+
+    def undo(self, mark: int) -> None:
+        while len(self.trail) > mark:
+            rx, ry = self.trail.pop()
+            del self.parent[rx], self.ratio[rx]
+            self.size[ry] -= self.size.get(rx, 1)
+
+
+_ROOT = "1"
+
+
+class _Budget(Exception):
+    pass
+
+
+def _search_symmetry(f: Network, g: Network, first: list, budget: int
+                     ) -> Optional[Certificate]:
+    """Exact backtracking search for a certificate.
+
+    Units are assigned layer by layer (a layer tied by skips takes the
+    permutation and scales of the lowest layer of its group); ``f``'s unit
+    ``i`` may take ``g``'s unit
+    ``j`` when every weight of its row (to the already assigned previous
+    layer), its bias and, in the last hidden layer, its output column agree
+    with ``j``'s up to the positive ratios of P&L eq. 5, kept consistent by a
+    union-find over the scales (:class:`_Ratios`).  A scale that no nonzero
+    weight pins (a unit that is 0 and feeds nothing) is set to 1.  ``first``
+    (per hidden layer, a proposed permutation) is tried first.  Raises
+    :class:`_Budget` after ``budget`` candidate checks.
+    """
+    L = f.num_layers
+    if f.layers[-1].b != g.layers[-1].b:
+        return None
+    homog = _homogeneous(f)
+    Wf = [layer.W for layer in f.layers]
+    Wg = [layer.W for layer in g.layers]
+    bf = [layer.b for layer in f.layers]
+    bg = [layer.b for layer in g.layers]
+    R = _Ratios()
+    widths = f.widths
+    p: list = [list(range(widths[0]))] + [[-1] * w for w in widths[1:L]]
+    # a skip k -> l ties layers k and l-1: one permutation and one scaling for
+    # the tied group, that of its lowest layer (the input: identity, scale 1)
+    rep = _skip_groups(f)
+
+    def node(l, i):
+        r = rep[l]
+        return _ROOT if (r == 0 or not homog) else (r, i)
+
+    def pair(a, b, x, y) -> bool:
+        """The weights a (of f) and b (of g) with s_x / s_y = a / b."""
+        if not a or not b:
+            return not a and not b
+        rho = a / b
+        return rho > 0 and R.relate(x, y, rho)
+
+    def compatible(l, i, j) -> bool:
+        x = node(l, i)
+        row_f, row_g = Wf[l - 1][i], Wg[l - 1][j]
+        for c, a in enumerate(row_f):
+            if not pair(a, row_g[p[l - 1][c]], x, node(l - 1, c)):
+                return False
+        if not pair(bf[l - 1][i], bg[l - 1][j], x, _ROOT):
+            return False
+        if l == L - 1:
+            # output rows are not permuted: W_f[L][k][i] = W_g[L][k][j] / s_i
+            for k in range(widths[L]):
+                if not pair(Wg[L - 1][k][j], Wf[L - 1][k][i], x, _ROOT):
+                    return False
+        return True
+
+    units = [(l, i) for l in range(1, L) for i in range(widths[l])]
+    n = len(units)
+    cands = []
+    for l, i in units:
+        if rep[l] != l:
+            # tied to a lower layer, which is assigned already
+            cands.append(None)
+            continue
+        pref = first[l - 1][i] if first else 0
+        cands.append([pref] + [j for j in range(widths[l]) if j != pref])
+    pos = [-1] * n
+    marks = [0] * n
+    used = [set() for _ in range(L)]
+    checks = 0
+    k = 0
+    while 0 <= k < n:
+        l, i = units[k]
+        if rep[l] != l and pos[k] < 0:
+            cands[k] = [p[rep[l]][i]]
+        if pos[k] >= 0:
+            used[l].discard(cands[k][pos[k]])
+            R.undo(marks[k])
+        t = pos[k] + 1
+        while t < len(cands[k]):
+            j = cands[k][t]
+            if j not in used[l]:
+                checks += 1
+                if checks > budget:
+                    raise _Budget
+                marks[k] = len(R.trail)
+                if compatible(l, i, j):
+                    break
+                R.undo(marks[k])
+            t += 1
+        if t < len(cands[k]):
+            pos[k] = t
+            j = cands[k][t]
+            used[l].add(j)
+            p[l][i] = j
+            k += 1
+            if k < n:
+                pos[k] = -1
+        else:
+            pos[k] = -1
+            k -= 1
+    if k < 0:
+        return None
+    scales = [tuple(R.find(node(l, i))[1] for i in range(widths[l])) for l in range(1, L)]
+    cert = Certificate(tuple(tuple(p[l]) for l in range(1, L)), tuple(scales))
+    return cert if cert.verify(f, g) else None
+
+
+SEARCH_BUDGET = 200_000
+
+
 def find_symmetry(f: Network, g: Network) -> Optional[Certificate]:
     """A :class:`Certificate` proving ``f`` is a permuted, positively scaled ``g``.
 
-    Returns None when the architectures, skips or activations differ or the
-    canonical forms (:func:`canonical_form`) differ, which means no such
-    symmetry exists -- except in the rare twin-unit case described in
-    :func:`canonical_form` (a symmetry may then be missed; :func:`equivalent`
-    reduces the networks first, which merges twins).
+    The canonical forms (:func:`canonical_form`) of ``f`` and ``g`` propose
+    the certificate; when they are equal but the proposal fails the exact
+    check (null units whose weights only feed other dead units), or when a
+    twin order was ambiguous, an exact backtracking search over the units
+    (guided by the proposal, at most ``SEARCH_BUDGET`` candidate checks)
+    decides.  Every returned certificate has passed :meth:`Certificate.verify`.
+
+    Returns None when the architectures, skips or activations differ, or no
+    such symmetry exists.  Guarantee: None means there is no permutation and
+    positive scaling relating ``f`` and ``g`` (P&L eq. 5, skips tying layers),
+    unless the search ran out of its budget -- only possible for many
+    interchangeable units whose order the canonical forms could not fix.
+    (:func:`equivalent` also reduces the networks, merging twins and removing
+    dead units, and otherwise decides by stages 2 and 3.)
 
     >>> g = Network.from_weights([([[1, 2], [3, -1]], [1, 0]), ([[1, -1]], [2])])
     >>> f = Certificate(((1, 0),), ((Fraction(1, 2), Fraction(4),),)).apply(g)
@@ -477,9 +862,9 @@ def find_symmetry(f: Network, g: Network) -> Optional[Certificate]:
     if (f.widths != g.widths or f.skips != g.skips or f.activation != g.activation
             or f.alpha != g.alpha):
         return None
-    cf, pf, sf, _ = _canonical(f)
-    cg, pg, sg, _ = _canonical(g)
-    if cf != cg:
+    cf, pf, sf, tf = _canonical(f)
+    cg, pg, sg, tg = _canonical(g)
+    if cf != cg and not (tf or tg):
         return None
     perms, scales = [], []
     for l in range(1, f.num_layers):
@@ -491,11 +876,16 @@ def find_symmetry(f: Network, g: Network) -> Optional[Certificate]:
             s[pf[l][i]] = mpq_to_fraction(sg[l][i] / sf[l][i])
         perms.append(tuple(p))
         scales.append(tuple(s))
-    cert = Certificate(tuple(perms), tuple(scales))
-    # the canonical forms only *propose* the certificate; the exact parameter
-    # check decides (a failure would be a bug above: no certificate, and
-    # equivalent() goes on to the exact stages 2 and 3)
-    return cert if cert.verify(f, g) else None
+    if cf == cg:
+        cert = Certificate(tuple(perms), tuple(scales))
+        # the canonical forms only *propose* the certificate; the exact
+        # parameter check decides
+        if cert.verify(f, g):
+            return cert
+    try:
+        return _search_symmetry(f, g, perms, SEARCH_BUDGET)
+    except _Budget:
+        return None
 
 
 # --------------------------------------------------------------------------
@@ -1021,7 +1411,7 @@ class EquivalenceResult:
         if self.counterexample is not None:
             def show(v):
                 return ("[" + ", ".join(map(fraction_str, v)) + "]\n      ~ ["
-                        + ", ".join(f"{float(t):.6g}" for t in v) + "]")
+                        + ", ".join(_approx(t) for t in v) + "]")
 
             fx, gx = self.outputs or ((), ())
             lines.append("counterexample x = " + show(self.counterexample))
@@ -1070,6 +1460,18 @@ class EquivalenceResult:
         return out
 
 
+def _approx(t: Fraction) -> str:
+    """``t`` to 6 significant digits for display (also beyond the float range)."""
+    try:
+        return f"{to_float(t):.6g}"
+    except OverflowError:
+        import decimal
+
+        with decimal.localcontext() as ctx:
+            ctx.prec = 6
+            return f"{decimal.Decimal(t.numerator) / decimal.Decimal(t.denominator):.6g}"
+
+
 # --------------------------------------------------------------------------
 # stage 2: counterexample search
 # --------------------------------------------------------------------------
@@ -1103,8 +1505,8 @@ def _float_forward(net: Network, X):
     nus = [X]
     L = net.num_layers
     for l, layer in enumerate(net.layers, start=1):
-        W = np.array([[float(v) for v in row] for row in layer.W])
-        b = np.array([float(v) for v in layer.b])
+        W = np.array([[to_float(v) for v in row] for row in layer.W])
+        b = np.array([to_float(v) for v in layer.b])
         u = nus[-1]
         for s in skips.get(l, ()):
             u = u + nus[s]
@@ -1114,7 +1516,7 @@ def _float_forward(net: Network, X):
         if net.activation == "relu":
             nus.append(np.maximum(z, 0.0))
         elif net.activation == "leaky_relu":
-            nus.append(np.where(z >= 0, z, float(net.alpha) * z))
+            nus.append(np.where(z >= 0, z, to_float(net.alpha) * z))
         else:
             nus.append(np.clip(z, -1.0, 1.0))
     raise AssertionError("unreachable")
@@ -1164,12 +1566,46 @@ def _structural_points(nets, dom, slo, shi, centre, rng) -> list[Vec]:
     return pts
 
 
+def _float_proposals(fr, gr, slo, shi, mode, rng, nprop: int, keep: int) -> list:
+    """Points where a float64 evaluation *proposes* a large difference.
+
+    Floats only rank candidates; the caller evaluates exactly.  When floats
+    cannot represent the problem (a weight or a domain bound beyond the
+    float64 range, non-finite values) there are simply no proposals, and the
+    exact structural and random points still run.
+    """
+    import numpy as np
+
+    try:
+        lo = [to_float(a) for a in slo]
+        hi = [to_float(c) for c in shi]
+        if not all(math.isfinite(c - a) for a, c in zip(lo, hi)):
+            return []
+        X = np.array([[rng.uniform(a, c) for a, c in zip(lo, hi)] for _ in range(nprop)])
+        with np.errstate(all="ignore"):
+            Ff, Fg = _float_forward(fr, X), _float_forward(gr, X)
+            if mode == "top1":
+                score = np.where(Ff.argmax(axis=1) != Fg.argmax(axis=1), 1.0, 0.0) + \
+                    np.abs(Ff - Fg).max(axis=1) * 1e-3  # float proposal ranking only
+            else:
+                score = np.abs(Ff - Fg).max(axis=1)
+        order = np.argsort(-score)
+        proposals: list[Vec] = []
+        for k in order[:keep]:
+            if not np.all(np.isfinite(X[k])):
+                continue
+            # a nearby dyadic point with a small denominator (readable, exact)
+            proposals.append(tuple(Fraction(round(to_fraction(float(v)) * 1024), 1024)
+                                   for v in X[k]))
+        return proposals
+    except (OverflowError, ValueError, FloatingPointError, ZeroDivisionError):
+        return []
+
+
 def _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline):
     """Stage 2; returns a point ``x`` of the domain where the *original*
     networks ``f``, ``g`` differ (exactly re-checked), or None.  The reduced
     networks ``fr``, ``gr`` (equal to ``f``, ``g`` on the domain) screen."""
-    import numpy as np
-
     d = f.input_dim
     lo, hi, _ = _box_of(dom, d)
     slo, shi = _sample_box(lo, hi, Fraction(4))
@@ -1185,23 +1621,8 @@ def _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline):
     def inside(x):
         return dom is None or dom.contains(x)
 
-    # float64 proposals: rank random points by the float discrepancy
-    nprop = max(4 * samples, 256)
-    X = np.array([[rng.uniform(float(a), float(c)) for a, c in zip(slo, shi)]
-                  for _ in range(nprop)])
-    with np.errstate(all="ignore"):
-        Ff, Fg = _float_forward(fr, X), _float_forward(gr, X)
-        if mode == "top1":
-            score = np.where(Ff.argmax(axis=1) != Fg.argmax(axis=1), 1.0, 0.0) + \
-                np.abs(Ff - Fg).max(axis=1) * 1e-3  # float proposal ranking only
-        else:
-            score = np.abs(Ff - Fg).max(axis=1)
-    order = np.argsort(-score)
-    proposals: list[Vec] = []
-    for k in order[: max(8, samples // 4)]:
-        # a nearby dyadic point with a small denominator (readable, exact)
-        x = tuple(Fraction(round(float(v) * 1024), 1024) for v in X[k])
-        proposals.append(x)
+    proposals = _float_proposals(fr, gr, slo, shi, mode, rng, max(4 * samples, 256),
+                                 max(8, samples // 4))
     structural = _structural_points((fr, gr), dom, slo, shi, centre, rng)
     randoms = [tuple(_rand_frac(rng, a, c) for a, c in zip(slo, shi))
                for _ in range(samples)]
@@ -1401,6 +1822,11 @@ def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d):
     def remaining():
         return None if deadline == math.inf else max(0.0, deadline - time.monotonic())
 
+    def why(name):
+        if time.monotonic() > deadline:
+            return f"stopped by the time limit (in the region enumeration of {name})"
+        return f"region enumeration of {name} was partial"
+
     outer, outer_partial = _regions_of(fr, D, remaining())
     for Pf, mf in outer:
         inner, inner_partial = _regions_of(gr, Pf, remaining())
@@ -1414,9 +1840,9 @@ def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d):
             if time.monotonic() > deadline:
                 return None, cells, True, "stopped by the time limit"
         if inner_partial():
-            return None, cells, True, "region enumeration of g was partial"
+            return None, cells, True, why("g")
     if outer_partial():
-        return None, cells, True, "region enumeration of f was partial"
+        return None, cells, True, why("f")
     return None, cells, False, ""
 
 

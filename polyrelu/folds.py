@@ -76,6 +76,7 @@ __all__ = [
     "PiecewiseHyperplane",
     "PiecewiseLinearSurface",
     "fold_surface",
+    "fold_surface_on_image",
     "UnitFoldSets",
     "unit_fold_sets",
     "ConditionResult",
@@ -256,6 +257,13 @@ class _Complex:
     maps: list = field(default_factory=list)       # affine maps (M, c) (or [])
     partial: bool = False
     reason: str = ""
+    # "does the convex Q meet the open set Z?" when Z is not int(domain)
+    open_test: Any = None
+
+    def meets_open(self, Q: Polyhedron) -> bool:
+        if self.open_test is not None:
+            return self.open_test(Q)
+        return _meets_open_domain(Q, self.domain)
 
     def __post_init__(self):
         self._cut: dict = {}
@@ -852,7 +860,7 @@ class PiecewiseLinearSurface:
                 if not _bbox_meet(bF, box(G.polyhedron)):
                     continue
                 Q = F.polyhedron.intersect(G.polyhedron)
-                if Q.is_empty() or not _meets_open_domain(Q, self.domain):
+                if Q.is_empty() or not self._cx.meets_open(Q):
                     continue
                 bQ = _bbox(Q)
                 near = [J for J in T if _bbox_meet(bQ, box(J))]
@@ -983,6 +991,113 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
     cx = _complex_from_network(net, domain, units=(of == "units"), max_regions=max_regions,
                                time_limit=time_limit)
     return PiecewiseLinearSurface(cx, source=f"network:{of}")
+
+
+def _subtract(Q: Polyhedron, J: Polyhedron) -> list:
+    """Closed convex pieces of full dimension covering ``cl(Q \\ J)``, with
+    disjoint interiors (exact; ``Q`` and ``J`` full-dimensional)."""
+    m = Q.dim
+    if Q.intersect(J).dim < m:
+        return [Q]
+    out, R = [], Q
+    for a, c in J.facets:
+        piece = R.add_inequality(tuple(-x for x in a), -c)      # a.x >= c
+        if piece.dim == m:
+            out.append(piece)
+        R = R.add_inequality(a, c)
+        if R.dim < m:
+            break
+    return out
+
+
+def fold_surface_on_image(net: Network, domain: Polyhedron, layer: int
+                          ) -> PiecewiseLinearSurface:
+    """The fold surface of the truncated network ``h^{l:L}`` on ``int Z_{l-1}``,
+    ``Z_{l-1} = h^{1:l-1}(D)`` the image of the domain after layer ``l-1``
+    (P&L Lemma A.17 and the induction of Theorem 1), exactly.
+
+    ``Z_{l-1}`` is the union of the images of the activation regions of
+    ``h^{1:l-1}``; the lower-dimensional images are closed and nowhere dense,
+    so ``int Z_{l-1}`` is the interior of the union of the full-dimensional
+    ones (convex polytopes, possibly overlapping: the union need not be
+    convex or connected).  The refining complex is made of the activation
+    regions of ``h^{l:L}`` in convex pieces of that union with disjoint
+    interiors; a facet is a fold iff the affine maps on its sides differ
+    (non-differentiability is local, so ``F(h|int Z) = F(h) n int Z``).  The
+    dependency graph asks whether ``relint H n cl K`` meets ``int Z``:
+    exactly, as "not covered by the closure of the complement".
+    ``layer = 1`` is :func:`fold_surface` on the domain.
+
+    Raises
+    ------
+    DomainError
+        Unbounded domain, or ``Z_{l-1}`` has empty interior.
+    NetworkError
+        Skip connections (the truncation is not a network), ``layer`` out of
+        ``1..L-1``.
+
+    >>> import polyrelu as pr
+    >>> net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]),
+    ...                                ([[1, -1], [1, 1]], [0, -1]), ([[1, 1]], [0])])
+    >>> S = fold_surface_on_image(net, pr.Polyhedron.box([-1, -1], [1, 1]), 2)
+    >>> [[hyperplane_str(H.hyperplane) for H in L] for L in S.layers]
+    [['x1 - x2 = 0', 'x1 + x2 - 1 = 0']]
+    """
+    _check_net(net, "fold_surface_on_image")
+    if net.skips:
+        raise NetworkError("fold_surface_on_image: networks with skip connections have no "
+                           "truncated network h^{l:L}")
+    L = net.num_layers
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= L - 1:
+        raise NetworkError(f"fold_surface_on_image: layer must be 1..{L - 1} (a hidden "
+                           f"layer), got {layer!r}")
+    domain = _check_domain(net.input_dim, domain)
+    if domain is None or not domain.bounded:
+        raise DomainError("fold_surface_on_image needs a bounded domain (Z is its image)")
+    if layer == 1:
+        return fold_surface(net, domain)
+    from .regions import regions as _regions
+
+    weights = net.weights()
+    alpha = net.alpha if net.activation == "leaky_relu" else None
+    d = net.widths[layer - 1]
+    eye = [[_ONE if i == j else _ZERO for j in range(d)] for i in range(d)]
+    prefix = Network.from_weights(list(weights[:layer - 1]) + [(eye, [0] * d)],
+                                  activation=net.activation, alpha=alpha)
+    images: list = []
+    for r in _regions(prefix, domain):
+        P = r.polyhedron.affine_image(*r.affine_map)
+        if P.dim == d and P not in images:
+            images.append(P)
+    if not images:
+        raise DomainError(f"fold_surface_on_image: Z_{layer - 1} = h^(1:{layer - 1})(D) "
+                          f"has empty interior in R^{d}")
+    # convex pieces of the union with disjoint interiors, and of the complement
+    pieces: list = []
+    for k, P in enumerate(images):
+        parts = [P]
+        for J in images[:k]:
+            parts = [q for part in parts for q in _subtract(part, J)]
+        pieces.extend(parts)
+    V = [v for P in images for v in P.vertices]
+    lo = [min(v[j] for v in V) - 1 for j in range(d)]
+    hi = [max(v[j] for v in V) + 1 for j in range(d)]
+    outside = [Polyhedron.box(lo, hi)]
+    for P in images:
+        outside = [q for part in outside for q in _subtract(part, P)]
+    sub = Network.from_weights(list(weights[layer - 1:]), activation=net.activation,
+                               alpha=alpha)
+    cells, pats, maps = [], [], []
+    for D in pieces:
+        for r in _regions(sub, D):
+            cells.append(r.polyhedron)
+            pats.append(r.pattern)
+            maps.append(r.layer_maps)
+    facets = [_Facet(i, j, _hyperplane_of(F), F, maps[i][-1] != maps[j][-1])
+              for i, j, F in _adjacency(cells, d)]
+    cx = _Complex(d, None, cells, facets, pats, maps,
+                  open_test=lambda Q: not _covered(Q, outside))
+    return PiecewiseLinearSurface(cx, source=f"network:function on Z_{layer - 1}")
 
 
 # ---------------------------------------------------------------------------
@@ -1353,7 +1468,8 @@ class IdentifiableNetwork:
     P&L's ``Z_l``); ``anchors[l-1][j]`` is a point of ``C_l`` where unit
     ``(l, j)`` is zero and every other unit of layer ``l`` is positive (P&L
     eqs. 46-47 / 50-51).  ``surface`` is the verified fold surface on the
-    domain, ``attempts`` how many random draws were needed.
+    domain, ``generality`` the verified :func:`is_general` report (None
+    without ``verify``), ``attempts`` how many random draws were needed.
     """
 
     network: Network
@@ -1363,6 +1479,7 @@ class IdentifiableNetwork:
     seed: int
     attempts: int
     surface: Optional[PiecewiseLinearSurface] = None
+    generality: Optional[GeneralityReport] = None
 
 
 class _Retry(Exception):
@@ -1536,10 +1653,15 @@ def construct_identifiable_network(widths: Sequence[int], domain: Polyhedron, se
     strictly separate the earlier anchors from an interior point.  Random
     choices are small rationals drawn from ``seed`` (zero weights are
     redrawn).  With ``verify`` the result is checked exactly and a failed draw
-    is redrawn: the network is transparent on the domain, its fold set is a
-    piecewise-linear surface, its dependency graph has ``d1`` order-1 starts of
-    paths of length ``L-2``, and :func:`identify_first_layer` recovers
-    ``(W_1, b_1)`` up to permutation and positive scaling.
+    is redrawn: the network is *general* (all three conditions of
+    :func:`is_general`; small "simplest" rationals can otherwise make two
+    units' linear pieces exact multiples, or break the rank condition), it is
+    transparent on the domain, its fold set is a piecewise-linear surface, its
+    dependency graph has ``d1`` order-1 starts of paths of length ``L-2``, and
+    :func:`identify_first_layer` recovers ``(W_1, b_1)`` up to permutation and
+    positive scaling.  ``generality`` holds the :class:`GeneralityReport`.
+    The full statement of Lemma A.17 for every layer (on ``int Z_{l-1}``) can
+    be checked with :func:`fold_surface_on_image`.
 
     >>> import polyrelu as pr
     >>> res = construct_identifiable_network([2, 2, 1], pr.Polyhedron.box([-1, -1], [1, 1]))
@@ -1602,10 +1724,17 @@ def construct_identifiable_network(widths: Sequence[int], domain: Polyhedron, se
         except _Retry:
             continue
         surface = None
+        generality = None
         if verify:
+            # general (P&L section 3): the cheap conditions 2 and 3 first
+            cx = _complex_from_network(net, domain)
+            c2 = _condition2(net, 200000)
+            c3 = _condition3(net, cx)
+            if not (c2 and c3):
+                continue
             if not is_transparent(net, domain):
                 continue
-            surface = fold_surface(net, domain)
+            surface = PiecewiseLinearSurface(cx, source="network:function")
             if not surface.is_surface:
                 continue
             # d1 order-1 starts of paths of length L-2 that identify layer 1
@@ -1613,7 +1742,12 @@ def construct_identifiable_network(widths: Sequence[int], domain: Polyhedron, se
             if not ident.identified or not ident.oriented or \
                     match_layer(ident, *net.weights()[0]) is None:
                 continue
-        return IdentifiableNetwork(net, domain, tuple(doms), tuple(anc), seed, attempt, surface)
+            c1 = _condition1(net, cx)
+            if not c1:
+                continue
+            generality = GeneralityReport(True, (c1, c2, c3))
+        return IdentifiableNetwork(net, domain, tuple(doms), tuple(anc), seed, attempt, surface,
+                                   generality)
     raise PolyreluError(f"construct_identifiable_network: no verified network for widths "
                         f"{widths} after {max_attempts} attempts (seed {seed}); try another seed")
 
