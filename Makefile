@@ -34,12 +34,18 @@ lint: install
 install: $(STAMP)
 
 # System packages: cddlib and GMP headers (pycddlib's exact cdd.gmp module builds
-# against them), plus a Python with venv support if the machine lacks one.
+# against them), a Python with venv support, and Python.h -- pycddlib is built
+# from source, so the header is checked directly (python3 may be present
+# without python3-dev).
+PYHEADER := import os, sys, sysconfig; \
+	sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
+
 sysdeps:
 	@missing=""; \
 	for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	command -v $(PYTHON) >/dev/null 2>&1 || missing="$$missing python3 python3-dev"; \
+	command -v $(PYTHON) >/dev/null 2>&1 || missing="$$missing python3"; \
 	$(PYTHON) -c "import venv, ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	$(PYTHON) -c '$(PYHEADER)' >/dev/null 2>&1 || missing="$$missing python3-dev"; \
 	command -v cc >/dev/null 2>&1 || missing="$$missing build-essential"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

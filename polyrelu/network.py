@@ -6,6 +6,12 @@ widths ``d1..d_{L-1}`` and an affine output layer ``L``.  Layer ``l`` computes
 ``k -> l`` (J&V eq. 46), ``nu_0 = x`` and ``nu_l = sigma(z_l)`` for hidden layers.
 Every weight is a :class:`~fractions.Fraction`; evaluation is exact.
 
+A network may carry an *input affine map* ``x = A t + a`` (``input_map``):
+its input is then ``t`` and ``nu_0 = x``.  :meth:`Network.restrict` creates
+one for slices of networks with skips from the input (a skip ``0 -> l`` adds
+``x0 + U t``, which plain weights on ``t`` cannot express); without such
+skips the map is folded into layer 1 and ``input_map`` is None.
+
 Patterns (SPEC): per hidden layer a tuple of ints, one per neuron, naming the
 active piece of the activation.
 
@@ -29,6 +35,7 @@ Network(2-2-1, relu)
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -79,13 +86,47 @@ class Network:
     alpha: Fraction = Fraction(0)
     #: largest absolute change made by ``max_denominator`` rounding (0 = exact)
     rounding_error: Fraction = field(default=Fraction(0), compare=False)
+    #: ``(A, a)``: the input is ``t`` and ``nu_0 = x = A t + a`` (None: ``nu_0 = t``)
+    input_map: tuple[Mat, Vec] | None = None
+
+    def __post_init__(self) -> None:
+        # Direct construction (Network(...)) is checked as well: a skip between
+        # different widths would otherwise be summed with zip() silently.
+        layers = self.layers
+        for l in range(2, len(layers) + 1):
+            if layers[l - 1].in_dim != layers[l - 2].out_dim:
+                raise ShapeError(
+                    f"layer {l}: W has {layers[l - 1].in_dim} columns but layer "
+                    f"{l - 1} has {layers[l - 2].out_dim} outputs")
+        if self.input_map is not None:
+            A, a = self.input_map
+            if len(A) != layers[0].in_dim or len(a) != len(A) or not A or not A[0]:
+                raise ShapeError(f"input_map: A must have {layers[0].in_dim} rows (the "
+                                 f"columns of layer 1) and at least one column, and a "
+                                 f"as many entries")
+        widths = [layers[0].in_dim] + [layer.out_dim for layer in layers]
+        last = 0
+        for target, sources in self.skips:
+            if target <= last or not 2 <= target <= len(layers):
+                raise SkipError(f"skips must be sorted by target layer in 2..{len(layers)}")
+            last = target
+            for s in sources:
+                if not 0 <= s < target - 1:
+                    raise SkipError(f"skip {s} -> {target}: the source must satisfy "
+                                    f"0 <= source < target - 1")
+                if widths[s] != widths[target - 1]:
+                    raise SkipError(
+                        f"skip {s} -> {target}: layer {s} has width {widths[s]} "
+                        f"but the input of layer {target} has width "
+                        f"{widths[target - 1]}")
 
     # ------------------------------------------------------------------ build
     @classmethod
     def from_weights(cls, layers: Sequence[tuple[Any, Any]],
                      skips: Mapping[int, Iterable[int]] | None = None,
                      activation: str = "relu", alpha: Any = None,
-                     max_denominator: int | None = None) -> "Network":
+                     max_denominator: int | None = None,
+                     input_map: tuple[Any, Any] | None = None) -> "Network":
         """Build a network from ``[(W_1, b_1), ..., (W_L, b_L)]``.
 
         Parameters
@@ -103,6 +144,10 @@ class Network:
         max_denominator : int, optional
             Round every weight to the nearest fraction with at most this
             denominator; the largest change is kept in ``rounding_error``.
+        input_map : (A, a), optional
+            The network's input is ``t`` and ``nu_0 = A t + a`` (A has as many
+            rows as layer 1 has columns).  Without skips from the input it is
+            folded into layer 1 exactly (``input_map`` is then None).
 
         >>> Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])]).widths
         (2, 2, 1)
@@ -144,7 +189,14 @@ class Network:
                 raise ShapeError(
                     f"layer {l}: W has {built[l - 1].in_dim} columns but layer "
                     f"{l - 1} has {built[l - 2].out_dim} outputs")
-        return cls(tuple(built), norm_skips, activation, a, worst)
+        imap = None
+        if input_map is not None:
+            imap = _check_input_map(input_map, built[0].in_dim)
+            if not any(0 in src for _, src in norm_skips):
+                # nu_0 feeds layer 1 only: fold x = A t + a into it exactly.
+                built[0] = _compose_first(built[0], *imap)
+                imap = None
+        return cls(tuple(built), norm_skips, activation, a, worst, imap)
 
     @staticmethod
     def _normalise_skips(skips, built):
@@ -156,12 +208,29 @@ class Network:
         widths = [built[0].in_dim] + [layer.out_dim for layer in built]
         out = []
         for target, sources in skips.items():
+            # operator.index: ints (and numpy ints) only -- int() would turn
+            # 1.5, True or "1" silently into a layer index.
+            t_in = target
             try:
-                target = int(target)
-                sources = sorted({int(s) for s in sources})
-            except (TypeError, ValueError):
-                raise SkipError(f"skip target {target!r}: sources must be a list "
-                                f"of layer indices") from None
+                if isinstance(target, bool):
+                    raise TypeError
+                target = operator.index(target)
+            except TypeError:
+                raise SkipError(f"skip target {t_in!r} is not an integer layer "
+                                f"index") from None
+            if isinstance(sources, (str, bytes)) or not isinstance(sources, Iterable):
+                raise SkipError(f"skip target {target}: sources must be a list "
+                                f"of layer indices, got {sources!r}")
+            idx = []
+            for s in sources:
+                try:
+                    if isinstance(s, bool):
+                        raise TypeError
+                    idx.append(operator.index(s))
+                except TypeError:
+                    raise SkipError(f"skip target {target}: source {s!r} is not an "
+                                    f"integer layer index") from None
+            sources = sorted(set(idx))
             if not 2 <= target <= L:
                 raise SkipError(f"skip target layer {target} out of range 2..{L}")
             for s in sources:
@@ -180,6 +249,9 @@ class Network:
     # ------------------------------------------------------------ structure
     @property
     def input_dim(self) -> int:
+        """Dimension of the input (``t``'s when there is an input map)."""
+        if self.input_map is not None:
+            return len(self.input_map[0][0])
         return self.layers[0].in_dim
 
     @property
@@ -206,7 +278,35 @@ class Network:
 
     @property
     def skip_map(self) -> dict[int, tuple[int, ...]]:
+        """``{target: sources}`` for code that takes ``nu_0`` to be the input.
+
+        Raises :class:`SkipError` for a network with an input map and skips
+        from the input (such code would add ``t`` instead of ``A t + a``); use
+        :attr:`skip_sources` with :attr:`input_affine` there.
+        """
+        if self.input_map is not None:
+            raise SkipError(
+                "this network has an input affine map x = A t + a (a restriction of a "
+                "network with skips from the input), so a skip from layer 0 adds "
+                "A t + a, not the input t; this operation assumes nu_0 = t and does "
+                "not support it (input-map aware code uses net.skip_sources and "
+                "net.input_affine)")
         return dict(self.skips)
+
+    @property
+    def skip_sources(self) -> dict[int, tuple[int, ...]]:
+        """``{target: sources}``; a source 0 means ``nu_0`` (see :attr:`input_affine`)."""
+        return dict(self.skips)
+
+    @property
+    def input_affine(self) -> tuple[Mat, Vec]:
+        """``(A, a)`` with ``nu_0 = A t + a`` (identity and zero without an input map)."""
+        if self.input_map is not None:
+            return self.input_map
+        d = self.layers[0].in_dim
+        one, zero = Fraction(1), Fraction(0)
+        return (tuple(tuple(one if i == j else zero for j in range(d)) for i in range(d)),
+                (zero,) * d)
 
     @property
     def num_pieces(self) -> int:
@@ -220,19 +320,23 @@ class Network:
         if self.skips:
             extra += ", skips={" + ", ".join(
                 f"{t}: {list(s)}" for t, s in self.skips) + "}"
+        if self.input_map is not None:
+            extra += f", input map x = A t + a ({len(self.input_map[0])}x{self.input_dim})"
         return f"Network({self.architecture}, {self.activation}{extra})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):
             return NotImplemented
         return (self.layers == other.layers and self.skips == other.skips
-                and self.activation == other.activation and self.alpha == other.alpha)
+                and self.activation == other.activation and self.alpha == other.alpha
+                and self.input_map == other.input_map)
 
     def __hash__(self) -> int:
-        return hash((self.layers, self.skips, self.activation, self.alpha))
+        return hash((self.layers, self.skips, self.activation, self.alpha, self.input_map))
 
     def weights(self) -> list[tuple[Mat, Vec]]:
-        """The layers as a list of exact ``(W, b)`` pairs."""
+        """The layers as a list of exact ``(W, b)`` pairs (an input map, if
+        any, is not included: see :attr:`input_map`)."""
         return [(layer.W, layer.b) for layer in self.layers]
 
     # ---------------------------------------------------------- activation
@@ -270,6 +374,20 @@ class Network:
     def _q_layers(self):
         return [(to_mpq_matrix(layer.W), to_mpq_vector(layer.b)) for layer in self.layers]
 
+    @cached_property
+    def _q_input_map(self):
+        if self.input_map is None:
+            return None
+        return to_mpq_matrix(self.input_map[0]), to_mpq_vector(self.input_map[1])
+
+    def _nu0(self, tq: list) -> list:
+        """nu_0 at the (mpq) input: the input itself, or A t + a."""
+        if self.input_map is None:
+            return tq
+        A, a = self._q_input_map
+        return [ai + sum((r * ti for r, ti in zip(row, tq) if r and ti), mpq(0))
+                for row, ai in zip(A, a)]
+
     # ---------------------------------------------------------- evaluation
     def _check_input(self, x: Any) -> list:
         if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
@@ -282,8 +400,8 @@ class Network:
 
     def _forward(self, xq: list, want_pattern: bool = False):
         """Exact forward pass in mpq; returns (output, pre-activations, pattern)."""
-        skips = self.skip_map
-        nus = [xq]
+        skips = self._skips
+        nus = [self._nu0(xq)]
         zs = []
         pattern: list[tuple[int, ...]] = []
         L = self.num_layers
@@ -382,13 +500,21 @@ class Network:
                                    f"{self.activation}")
         return pat[:n]
 
+    @cached_property
+    def _skips(self) -> dict[int, tuple[int, ...]]:
+        return dict(self.skips)
+
     def _post_maps(self, pattern: tuple, upto: int):
         """mpq affine maps (P_k, p_k) of nu_0..nu_{upto-1} given the pattern."""
         d0 = self.input_dim
         one, zero = mpq(1), mpq(0)
-        P0 = [[one if i == j else zero for j in range(d0)] for i in range(d0)]
-        posts = [(P0, [zero] * d0)]
-        skips = self.skip_map
+        if self.input_map is None:
+            P0 = [[one if i == j else zero for j in range(d0)] for i in range(d0)]
+            posts = [(P0, [zero] * d0)]
+        else:
+            A, a = self._q_input_map
+            posts = [([list(row) for row in A], list(a))]
+        skips = self._skips
         for l in range(1, upto):
             M, c = self._pre_map_from_posts(posts, l, skips)
             P, p = [], []
@@ -423,7 +549,7 @@ class Network:
 
     def _layer_pre_map(self, pattern: tuple, l: int):
         posts = self._post_maps(pattern, l)
-        return self._pre_map_from_posts(posts, l, self.skip_map)
+        return self._pre_map_from_posts(posts, l, self._skips)
 
     def layer_maps(self, pattern: Sequence[Sequence[int]]) -> tuple[tuple[Mat, Vec], ...]:
         """Pre-activation maps ``z_l = M_l x + c_l`` of every layer on the region
@@ -437,7 +563,7 @@ class Network:
         """
         pat = self.check_pattern(pattern)
         posts = self._post_maps(pat, self.num_layers)
-        skips = self.skip_map
+        skips = self._skips
         out = []
         for l in range(1, self.num_layers + 1):
             M, c = self._pre_map_from_posts(posts, l, skips)
@@ -458,33 +584,42 @@ class Network:
     def restrict(self, x0: Any, U: Any) -> "Network":
         """The network of the affine slice ``x = x0 + U t`` (input ``t``).
 
-        ``U`` is ``d0 x k``; the result has ``k`` inputs and the same hidden
-        layers, so ``net.restrict(x0, U)(t) == net(x0 + U t)`` and patterns
-        agree.  Skips from the input (layer 0) cannot be expressed on the slice
-        and raise :class:`SkipError`.
+        ``U`` is ``d0 x k`` (``k >= 1``); the result has ``k`` inputs and the
+        same hidden layers, so ``net.restrict(x0, U)(t) == net(x0 + U t)`` and
+        patterns and pre-activations agree.  The slice is folded into layer 1
+        exactly.  A skip from the input (layer 0) adds ``x0 + U t`` to a later
+        layer, which no weights on ``t`` express: then the result carries the
+        input map ``x = x0 + U t`` instead (:attr:`input_map`; a second
+        restriction composes the maps).
 
         >>> net = Network.from_weights([([[1, -1]], [0]), ([[3]], [1])])
         >>> line = net.restrict([0, 1], [[1], [0]])    # x = (t, 1)
         >>> line([2]) == net([2, 1])
         True
+        >>> res = Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])],
+        ...                            skips={2: [0]})   # x + relu(x)
+        >>> res.restrict([1, 1], [[1], [-1]])([3]) == res([4, -2])
+        True
         """
+        d = self.input_dim
         x0 = to_vector(x0, "restrict x0")
         U = to_matrix(U, "restrict U")
-        if len(x0) != self.input_dim or len(U) != self.input_dim:
+        if len(x0) != d or len(U) != d:
             raise ShapeError(f"restrict: x0 has {len(x0)} entries and U has {len(U)} "
-                             f"rows; both must equal the input dimension "
-                             f"{self.input_dim}")
-        if any(0 in s for _, s in self.skips):
-            raise SkipError("restrict: a skip from the input (layer 0) cannot be "
-                            "expressed on a slice")
+                             f"rows; both must equal the input dimension {d}")
+        if not U[0]:
+            raise ShapeError("restrict: U has no column (a slice needs k >= 1 directions)")
+        if self.input_map is None and not any(0 in s for _, s in self.skips):
+            layers = (_compose_first(self.layers[0], U, x0),) + self.layers[1:]
+            return Network(layers, self.skips, self.activation, self.alpha,
+                           self.rounding_error)
+        # nu_0 = A (x0 + U t) + a: compose with the existing map (identity if none).
         from .linalg import matmul, matvec
 
-        W1, b1 = self.layers[0].W, self.layers[0].b
-        W1n = matmul(W1, U)
-        b1n = tuple(a + c for a, c in zip(matvec(W1, x0), b1))
-        layers = (Layer(W1n, b1n),) + self.layers[1:]
-        return Network(layers, self.skips, self.activation, self.alpha,
-                       self.rounding_error)
+        A, a = self.input_affine
+        imap = (matmul(A, U), tuple(p + q for p, q in zip(matvec(A, x0), a)))
+        return Network(self.layers, self.skips, self.activation, self.alpha,
+                       self.rounding_error, imap)
 
     # ------------------------------------------------------------------ I/O
     @classmethod
@@ -512,6 +647,29 @@ class Network:
         from .io import load
 
         return load(path, **kwargs)
+
+
+def _check_input_map(input_map: Any, d: int) -> tuple[Mat, Vec]:
+    """Validate ``(A, a)`` of an input map for a layer 1 with ``d`` columns."""
+    try:
+        A, a = input_map
+    except (TypeError, ValueError):
+        raise ShapeError("input_map must be a pair (A, a)") from None
+    A = to_matrix(A, "input_map A")
+    a = to_vector(a, "input_map a")
+    if len(A) != d or len(a) != d or not A[0]:
+        raise ShapeError(f"input_map: A is {len(A)}x{len(A[0]) if A else 0} and a has "
+                         f"{len(a)} entries; layer 1 has {d} columns, so A must be "
+                         f"{d}xk (k >= 1) and a must have {d} entries")
+    return A, a
+
+
+def _compose_first(layer: Layer, U: Mat, x0: Vec) -> Layer:
+    """Layer 1 read at ``x = x0 + U t``: ``W U t + (W x0 + b)``, exactly."""
+    from .linalg import matmul, matvec
+
+    return Layer(matmul(layer.W, U),
+                 tuple(p + q for p, q in zip(matvec(layer.W, x0), layer.b)))
 
 
 def random_network(widths: Sequence[int], seed: int = 0, *,

@@ -21,6 +21,7 @@ No other module converts numbers its own way.
 
 from __future__ import annotations
 
+import collections.abc as _abc_c
 import math
 import numbers as _abc
 from fractions import Fraction
@@ -137,7 +138,9 @@ def to_vector(values: Iterable[Any], where: str | None = None) -> tuple[Fraction
     >>> to_vector([1, "1/2", 0.25])
     (Fraction(1, 1), Fraction(1, 2), Fraction(1, 4))
     """
-    if isinstance(values, (str, bytes)) or not _is_iterable(values):
+    if isinstance(values, (str, bytes, _abc_c.Mapping, _abc_c.Set)) or \
+            not _is_iterable(values):
+        # a dict would iterate over its keys, a set in no fixed order
         raise ShapeError(f"expected a vector (a sequence of numbers){_where(where)}, "
                          f"got {type(values).__name__}")
     out = []

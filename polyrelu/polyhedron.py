@@ -1417,7 +1417,14 @@ class Polyhedron:
         >>> Polyhedron.from_vertices([[0, 0, 0], [1, 2, 3]]).project([2, 0]).vertices
         ((Fraction(0, 1), Fraction(0, 1)), (Fraction(3, 1), Fraction(1, 1)))
         """
-        coords = list(coordinates)
+        if isinstance(coordinates, (str, bytes)):
+            raise ShapeError(f"project: coordinates must be a sequence of indices, got "
+                             f"{coordinates!r}")
+        try:
+            coords = list(coordinates)
+        except TypeError:
+            raise ShapeError(f"project: coordinates must be a sequence of indices, got "
+                             f"{type(coordinates).__name__}") from None
         for k in coords:
             if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < self._d:
                 raise ShapeError(f"project: coordinate {k!r} out of range 0..{self._d - 1}")

@@ -245,22 +245,150 @@ def test_positive_scaling_of_a_hidden_unit_preserves_function_and_pattern():
 
 
 # --------------------------------------------------------------- restrict
+def slice_point(x0, U, t):
+    return [a + sum((u * ti for u, ti in zip(row, t)), F(0)) for a, row in zip(x0, U)]
+
+
 @given(nets(), st.integers(0, 10 ** 6), st.integers(1, 2))
 def test_restrict_commutes_with_evaluation(net, seed, k):
     rng = random.Random(seed)
     x0 = rand_point(rng, net.input_dim)
     U = [rand_point(rng, k, den=4, scale=4) for _ in range(net.input_dim)]
-    if any(0 in s for _, s in net.skips):
-        with pytest.raises(SkipError):
-            net.restrict(x0, U)
-        return
     sub = net.restrict(x0, U)
     assert sub.input_dim == k and sub.hidden_widths == net.hidden_widths
+    # a skip from the input needs the input map x = x0 + U t (not expressible as
+    # plain weights); without one the slice is folded into layer 1
+    assert (sub.input_map is not None) == any(0 in s for _, s in net.skips)
     for _ in range(3):
         t = rand_point(rng, k)
-        x = [a + sum((u * ti for u, ti in zip(row, t)), F(0)) for a, row in zip(x0, U)]
+        x = slice_point(x0, U, t)
         assert sub(t) == net(x)
         assert sub.pattern(t) == net.pattern(x)
+        assert sub.pre_activations(t) == net.pre_activations(x)
+        # the maps on the slice are the x-space maps composed with t -> x0 + U t
+        M, c = sub.affine_map(sub.pattern(t))
+        assert tuple(sum((m * ti for m, ti in zip(row, t)), F(0)) + ci
+                     for row, ci in zip(M, c)) == net(x)
+
+
+def input_skip_net(seed, act="relu", k_extra=()):
+    """x + relu(W x) style residual net (what the fx importer makes of
+    ``h = x + relu(l1(x)); out = l2(h)``), with skips 0 -> 2 and 0 -> 3."""
+    return random_network([2, 2, 2, 1], seed=seed, skips={2: [0], 3: [0, *k_extra]},
+                          activation=act, alpha="1/3" if act == "leaky_relu" else None)
+
+
+@given(st.integers(0, 10 ** 6), st.sampled_from(ACTS), st.integers(1, 2), st.integers(0, 99))
+def test_restrict_with_skips_from_the_input_is_exact(seed, act, k, pseed):
+    net = input_skip_net(seed, act)
+    rng = random.Random(pseed)
+    x0 = rand_point(rng, 2)
+    U = [rand_point(rng, k, den=4, scale=4) for _ in range(2)]
+    sub = net.restrict(x0, U)
+    assert sub.input_dim == k and sub.input_map == (tuple(tuple(r) for r in U), tuple(x0))
+    # restricting a restriction composes the input maps
+    V = [rand_point(rng, 1, den=4, scale=4) for _ in range(k)]
+    s0 = rand_point(rng, k)
+    line = sub.restrict(s0, V)
+    for _ in range(3):
+        t = rand_point(rng, k)
+        x = slice_point(x0, U, t)
+        assert sub(t) == net(x) == ref_forward(
+            [(L.W, L.b) for L in net.layers], net.skip_map, act, net.alpha, x)[0]
+        assert sub.pattern(t) == net.pattern(x)
+        for (M, c), z in zip(sub.layer_maps(sub.pattern(t)), net.pre_activations(x)):
+            assert tuple(sum((m * ti for m, ti in zip(row, t)), F(0)) + ci
+                         for row, ci in zip(M, c)) == z
+        r = rand_point(rng, 1)
+        assert line(r) == net(slice_point(x0, U, slice_point(s0, V, r)))
+
+
+@given(st.integers(0, 10 ** 6), st.integers(0, 99))
+def test_regions_on_an_input_skip_slice_are_the_sliced_regions(seed, pseed):
+    from polyrelu.regions import region_of_pattern
+
+    net = input_skip_net(seed)
+    rng = random.Random(pseed)
+    x0 = rand_point(rng, 2)
+    U = [rand_point(rng, 2, den=4, scale=4) for _ in range(2)]
+    sub = net.restrict(x0, U)
+    for _ in range(2):
+        t = rand_point(rng, 2)
+        x = slice_point(x0, U, t)
+        r_t = region_of_pattern(sub, sub.pattern(t))
+        r_x = region_of_pattern(net, net.pattern(x))
+        # the region of t on the slice is the preimage of x's region under
+        # t -> x0 + U t (independently: slice the x-space polyhedron)
+        assert r_x is not None or r_t is None
+        if r_x is None:
+            continue
+        pre = r_x.polyhedron.affine_preimage(U, x0) if r_x.polyhedron is not None else None
+        if r_t is None:
+            assert pre is not None and not pre.is_full_dimensional()
+            continue
+        assert r_t.polyhedron.contains(t)
+        if pre is None:
+            assert r_t.polyhedron is None or r_t.polyhedron.is_full_dimensional()
+        else:
+            assert r_t.polyhedron == pre
+        # and the output map on the region reproduces the network at its
+        # interior point (exactly, in t-space)
+        M, c = sub.affine_map(r_t.pattern)
+        p = r_t.interior_point
+        assert tuple(sum((m * pi for m, pi in zip(row, p)), F(0)) + ci
+                     for row, ci in zip(M, c)) == net(slice_point(x0, U, p))
+
+
+def test_input_map_network_refuses_unaware_skip_readers():
+    net = input_skip_net(3)
+    sub = net.restrict([1, 2], [[1], [F(1, 2)]])
+    # code reading skip_map assumes nu_0 = the input: it must not silently
+    # get a wrong answer, so skip_map refuses; skip_sources / input_affine
+    # are the input-map aware accessors
+    with pytest.raises(SkipError, match="input affine map"):
+        sub.skip_map
+    assert sub.skip_sources == net.skip_map
+    A, a = sub.input_affine
+    assert A == ((F(1),), (F(1, 2),)) and a == (F(1), F(2))
+    assert net.input_affine == (((F(1), F(0)), (F(0), F(1))), (F(0), F(0)))
+    assert "input map" in repr(sub) and sub.architecture == "1-2-2-1"
+    assert sub.widths == (1, 2, 2, 1)
+    assert sub != net.restrict([1, 2], [[1], [F(1, 3)]])
+    assert sub == net.restrict(["1", 2.0], [[1], ["1/2"]])
+    assert hash(sub) == hash(net.restrict(["1", 2.0], [[1], ["1/2"]]))
+
+
+def test_from_weights_input_map_and_its_normal_form():
+    layers = [([[1, -1], [2, 1]], [0, 1]), ([[1, 1], [0, 1]], [0, 0]), ([[1, -1]], [0])]
+    A, a = [[1], [3]], [F(1, 2), -1]
+    net = Network.from_weights(layers, skips={3: [0]}, input_map=(A, a))
+    plain = Network.from_weights(layers, skips={3: [0]})
+    for t in (F(-3), F(0), F(5, 7)):
+        x = [A[0][0] * t + a[0], A[1][0] * t + a[1]]
+        assert net([t]) == plain(x)
+    # without a skip from the input the map is folded into layer 1 exactly
+    folded = Network.from_weights(layers, input_map=(A, a))
+    assert folded.input_map is None and folded.input_dim == 1
+    for t in (F(-3), F(0), F(5, 7)):
+        assert folded([t]) == Network.from_weights(layers)([A[0][0] * t + a[0],
+                                                             A[1][0] * t + a[1]])
+    with pytest.raises(ShapeError, match="input_map"):
+        Network.from_weights(layers, skips={3: [0]}, input_map=([[1, 2, 3]], [0]))
+    with pytest.raises(ShapeError, match="input_map"):
+        Network.from_weights(layers, skips={3: [0]}, input_map=([[1], [2]], [0]))
+    with pytest.raises(ShapeError, match="input_map"):
+        Network.from_weights(layers, skips={3: [0]}, input_map="A")
+
+
+def test_direct_construction_is_validated():
+    good = random_network([2, 2, 2, 1], seed=0)
+    with pytest.raises(SkipError):
+        Network(good.layers, ((3, (1,)), (2, (0,)), (2, (5,))))
+    bad = random_network([2, 3, 2, 1], seed=0)
+    with pytest.raises(SkipError, match="width"):
+        Network(bad.layers, ((3, (1,)),))
+    with pytest.raises(ShapeError, match="layer 2"):
+        Network((good.layers[0], bad.layers[1]))
 
 
 def test_restrict_rejects_wrong_shapes():
@@ -269,6 +397,8 @@ def test_restrict_rejects_wrong_shapes():
         net.restrict([0, 0, 0], [[1], [0]])
     with pytest.raises(ShapeError):
         net.restrict([0, 0], [[1]])
+    with pytest.raises(ShapeError, match="column"):
+        net.restrict([0, 0], [[], []])          # a point is not a slice
 
 
 # ------------------------------------------------------- value semantics
@@ -358,6 +488,15 @@ def test_bad_skips():
         Network.from_weights(good, skips=[(3, 1)])     # not a mapping
     with pytest.raises(SkipError):
         Network.from_weights(good, skips={3: ["a"]})
+    # layer indices are integers: no silent int() of floats, bools or strings
+    for bad in ({3: [1.5]}, {3: [True]}, {3: [1.0]}, {3: ["1"]}, {3.0: [1]}, {True: [0]},
+                {"3": [1]}, {3: 1}, {3: [[1]]}):
+        with pytest.raises(SkipError, match="integer|list"):
+            Network.from_weights(good, skips=bad)
+    import numpy as np
+
+    assert Network.from_weights(good, skips={np.int64(3): [np.int32(1)]}).skips == \
+        ((3, (1,)),)
 
 
 def test_wrong_input_dimension():
@@ -366,6 +505,10 @@ def test_wrong_input_dimension():
         net([1, 2, 3])
     with pytest.raises(ShapeError):
         net.pattern([1])
+    # unordered containers are not vectors (a dict would be read as its keys)
+    for bad in ({0: 1, 1: 2}, {1, 2}):
+        with pytest.raises(ShapeError, match="vector"):
+            net(bad)
 
 
 def test_bad_activation_and_alpha():

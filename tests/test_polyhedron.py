@@ -48,6 +48,41 @@ def strictly_inside(P, x):
             and all(dot(e, x) == c for e, c in zip(E, f)))
 
 
+def normalised(a, c):
+    """A halfspace a.x <= c scaled so that its largest |entry| is 1 (a != 0)."""
+    m = max(abs(F(v)) for v in a)
+    return tuple(F(v) / m for v in a), F(c) / m
+
+
+def satisfies(x, A, b, E=(), f=()):
+    return (all(dot(a, x) <= c for a, c in zip(A, b))
+            and all(dot(e, x) == c for e, c in zip(E, f)))
+
+
+def generators_satisfy(P, A, b, E=(), f=()):
+    """Every vertex of P satisfies A x <= b, E x = f; every ray r has A r <= 0,
+    E r = 0; every line l has A l = 0, E l = 0 -- so P is inside that set."""
+    zero = [0] * len(A)
+    return (all(satisfies(v, A, b, E, f) for v in P.vertices)
+            and all(satisfies(r, A, zero, E, [0] * len(E)) for r in P.rays)
+            and all(all(dot(a, l) == 0 for a in list(A) + list(E)) for l in P.lines))
+
+
+def same_set_independently(A, b, E, f, P):
+    """The raw system {A x <= b, E x = f} and P's minimal form define the same
+    set: the generators of each system (computed from that system alone)
+    satisfy the other system's rows exactly."""
+    d = P.ambient_dim
+    raw = Polyhedron.from_inequalities(A, b, equalities=(E, f) if E else None,
+                                       ambient_dim=d)
+    Am, bm = P.inequalities
+    Em, fm = P.equalities
+    minimal = Polyhedron.from_inequalities(Am, bm, equalities=(Em, fm) if Em else None,
+                                           ambient_dim=d)
+    return (generators_satisfy(raw, Am, bm, Em, fm)
+            and generators_satisfy(minimal, A, b, E, f))
+
+
 def both_paths(fn):
     """Run fn with floats first, without floats, and in "auto"; results must agree."""
     results = []
@@ -131,6 +166,20 @@ def test_cone_apex_reported():
     assert both_paths(lambda: C.maximize([1, 0]).status) == "unbounded"
     assert C.minimize([1, 1]) == LPResult("optimal", F(0), (F(0), F(0)))
     assert C == Polyhedron.from_vertices([[0, 0]], rays=[[1, 0], [0, 5]])
+    for mode in (True, False, "auto"):
+        with fast_path(mode):
+            D = Polyhedron.from_inequalities([[-1, 0], [0, -1], [-2, 0]], [0, 0, 0])
+            x = D.interior_point()
+            assert x[0] > 0 and x[1] > 0            # strictly inside, by the input rows
+            y = D.certify_nonempty()
+            assert y[0] > 0 and y[1] > 0
+            with pytest.raises(PolyhedronError):
+                D.certify_empty()
+            A, b = D.inequalities
+            # the redundant copy -2x <= 0 is gone: the two quadrant halfspaces
+            assert {normalised(a, c) for a, c in zip(A, b)} == \
+                {((F(-1), F(0)), F(0)), ((F(0), F(-1)), F(0))}
+            assert D.equalities == ((), ()) and len(D.facets) == 2
 
 
 def test_halfplane_and_whole_space():
@@ -210,6 +259,24 @@ def test_empty_set_and_certificate():
     assert Z.is_empty() and verify_farkas(*Z.farkas_system(), Z.certify_empty())
     assert P == Z and hash(P) == hash(Z)
     assert P.intersect(Polyhedron.box([0, 0], [1, 1])).is_empty()
+    # every query of the empty set: its (in)equalities still define the empty
+    # set -- a Farkas certificate of the reported system verifies exactly
+    for mode in (True, False, "auto"):
+        with fast_path(mode):
+            E_ = Polyhedron.from_inequalities([[1, 0], [-1, 0], [0, 1]], [0, -1, 3])
+            A, b = E_.inequalities
+            Eq, fq = E_.equalities
+            sys_A = list(A) + list(Eq) + [[-v for v in e] for e in Eq]
+            sys_b = list(b) + list(fq) + [-v for v in fq]
+            R = Polyhedron.from_inequalities(sys_A, sys_b, ambient_dim=2)
+            assert verify_farkas(sys_A, sys_b, R.certify_empty())
+            assert E_.facets == () and E_.facet_indices == ()
+            assert E_.vertices == E_.rays == E_.lines == ()
+            assert not E_.contains([F(1, 2), 0]) and not E_.is_full_dimensional()
+            for coords in ([0], [1], [1, 0], []):
+                Pr = E_.project(coords)
+                assert Pr.is_empty() and Pr.ambient_dim == len(coords)
+            assert E_.affine_preimage([[1, 0], [0, 1]]).is_empty()
 
 
 def test_duplicate_and_redundant_rows():
@@ -225,17 +292,52 @@ def test_duplicate_and_redundant_rows():
     assert P.volume() == 1
 
 
-def test_huge_denominators():
+@pytest.mark.parametrize("mode", [True, False, "auto"])
+def test_huge_denominators(mode):
     t = F(1, 3 ** 60)
-    B = Polyhedron.box([0, 0, 0], [t, 2 * t, t])
-    assert B.volume() == 2 * t ** 3
-    x = B.interior_point()
-    assert all(0 < v for v in x) and B.contains(x)
-    T = Polyhedron.from_vertices([[0, 0], [t, 0], [0, t]])
-    assert T.volume() == t * t / 2
-    assert T.maximize([1, 1]).value == t
-    S = Polyhedron.from_inequalities([[1, 0], [-1, 0], [0, 1], [0, -1]], [t, 0, t, -t])
-    assert S.dim == 1 and S.interior_point()[1] == t
+    eps = F(1, 3 ** 61)
+    with fast_path(mode):
+        hi = [t, 2 * t, t]
+        B = Polyhedron.box([0, 0, 0], hi)
+        assert B.volume() == 2 * t ** 3
+        assert B.dim == 3 and B.is_full_dimensional() and B.bounded
+        assert set(B.vertices) == set(itertools.product(*[(F(0), h) for h in hi]))
+        A, b = B.inequalities
+        box_rows = {normalised([1 if j == i else 0 for j in range(3)], hi[i])
+                    for i in range(3)} | {normalised([-1 if j == i else 0 for j in range(3)],
+                                                     0) for i in range(3)}
+        assert {normalised(a, c) for a, c in zip(A, b)} == box_rows
+        assert B.equalities == ((), ())
+        x = B.interior_point()
+        assert all(0 < v < h for v, h in zip(x, hi)) and B.contains(x)
+        assert B.contains(hi) and not B.contains([t + eps, 0, 0])
+        assert not B.contains([0, -eps, 0])
+        y = B.certify_nonempty()
+        assert all(0 < v < h for v, h in zip(y, hi))
+        with pytest.raises(PolyhedronError):
+            B.certify_empty()
+        T = Polyhedron.from_vertices([[0, 0], [t, 0], [0, t]])
+        assert T.volume() == t * t / 2 and T.dim == 2
+        assert T.maximize([1, 1]).value == t
+        assert set(T.vertices) == {(F(0), F(0)), (t, F(0)), (F(0), t)}
+        A, b = T.inequalities
+        assert {normalised(a, c) for a, c in zip(A, b)} == {
+            ((F(-1), F(0)), F(0)), ((F(0), F(-1)), F(0)), ((F(1), F(1)), t)}
+        assert T.contains([t / 2, t / 2]) and not T.contains([t / 2, t / 2 + eps])
+        S = Polyhedron.from_inequalities([[1, 0], [-1, 0], [0, 1], [0, -1]], [t, 0, t, -t])
+        assert S.dim == 1 and not S.is_full_dimensional()
+        E, f = S.equalities
+        assert len(E) == 1 and all(dot(e, [0, t]) == c for e, c in zip(E, f))
+        assert E[0][0] == 0 and E[0][1] != 0            # the implicit equality y = t
+        z = S.interior_point()
+        assert z[1] == t and 0 < z[0] < t and S.contains(z)
+        assert set(S.vertices) == {(F(0), t), (t, t)} and S.volume() == 0
+        # empty by a gap of 1/3^60: the certificate verifies on the raw input
+        Em = Polyhedron.from_inequalities([[1], [-1]], [t, -t - eps])
+        assert Em.is_empty() and Em.dim == -1
+        assert verify_farkas([[1], [-1]], [t, -t - eps], Em.certify_empty())
+        with pytest.raises(PolyhedronError):
+            Em.certify_nonempty()
 
 
 def test_numbers_beyond_float_range():
@@ -325,21 +427,28 @@ def test_repr_pickle_and_immutability():
 
 
 def test_fast_path_stats_and_logging(caplog):
-    reset_backend_stats()
-    with fast_path(True), caplog.at_level(logging.DEBUG, logger="polyrelu.polyhedron"):
-        Polyhedron.box([0, 0], [1, 1]).interior_point()
-    assert backend_stats()["interior.fast_ok"] == 1
-    assert "cdd.lp" not in backend_stats() and "cdd.canonicalize" not in backend_stats()
-    assert any("fast path" in r.message for r in caplog.records)
-    reset_backend_stats()
-    with fast_path(False):
-        P = Polyhedron.box([0, 0], [1, 1])
-        P.interior_point()
-        assert len(P.inequalities[0]) == 4
-        assert P.maximize([1, 1]).value == 2
-    stats = backend_stats()
-    assert not any(key.endswith("fast_ok") or key.endswith("fast_fail") for key in stats)
-    assert stats["cdd.canonicalize"] == 1 and stats["cdd.lp"] == 2
+    # Behaviour, not internal call counts: the fast path reports that it ran
+    # (stats and debug log), the exact mode never uses floats, and both give
+    # the same exact answers.
+    answers = {}
+    for mode in (True, False):
+        reset_backend_stats()
+        caplog.clear()
+        with fast_path(mode), caplog.at_level(logging.DEBUG, logger="polyrelu.polyhedron"):
+            P = Polyhedron.box([0, 0], [1, 1])
+            x = P.interior_point()
+            answers[mode] = (strictly_inside(P, x), len(P.inequalities[0]),
+                             P.maximize([1, 1]).value)
+        stats = backend_stats()
+        fast_keys = [k for k in stats if k.endswith("fast_ok") or k.endswith("fast_fail")]
+        logged = any("fast path" in r.message for r in caplog.records)
+        if mode is True:
+            assert stats.get("interior.fast_ok", 0) >= 1 and logged
+            assert "interior.exact_lp" not in stats     # the float proposal sufficed
+        else:
+            assert fast_keys == [] and not logged
+            assert any(k.startswith("cdd.") for k in stats)   # the exact backend ran
+    assert answers[True] == answers[False] == (True, 4, 2)
     with pytest.raises(PolyhedronError):
         with fast_path("sometimes"):
             pass
@@ -398,6 +507,9 @@ def test_random_polygons(pts, c):
     assert P.dim == (min(len(hull), 3) - 1)
     Q = Polyhedron.from_inequalities(A, b, equalities=(E, f))
     assert Q == P and P == Q and hash(P) == hash(Q)
+    # independently of ==: the H-description's own vertices are the hull's
+    # (and it is bounded), so it defines conv(pts)
+    assert set(Q.vertices) == set(hull) and Q.rays == () and Q.lines == ()
     x = P.certify_nonempty()
     assert strictly_inside(P, x)
     assert both_paths(lambda: P.maximize(c).value) == max(dot(c, p) for p in pts)
@@ -415,6 +527,20 @@ def test_random_polytopes_3d(pts, c):
     assert set(P.vertices) <= {tuple(p) for p in pts}
     Q = Polyhedron.from_inequalities(A, b, equalities=(E, f))
     assert Q == P and hash(Q) == hash(P)
+    # independently of ==: every input point satisfies the minimal system
+    # (conv(pts) is inside it) and the system's own vertices are input points
+    # with no rays or lines (it is inside conv(pts))
+    assert all(satisfies(p, A, b, E, f) for p in pts)
+    assert set(Q.vertices) <= {tuple(p) for p in pts} and Q.rays == () == Q.lines
+    if P.dim == 3:
+        # exact volume against qhull's float volume (float only as a cross-check)
+        import numpy as np
+        from scipy.spatial import ConvexHull
+
+        fv = ConvexHull(np.array([[float(v) for v in p] for p in pts])).volume
+        assert abs(float(P.volume()) - fv) <= 1e-9 * (1 + fv)
+    else:
+        assert P.volume() == 0
     x = P.interior_point()
     assert strictly_inside(P, x)
     r = P.maximize(c)
@@ -476,6 +602,9 @@ def test_random_systems_certificates(case):
                     [-v for v in a], -c) == P
         with pytest.raises(PolyhedronError):
             P.certify_empty()
+        # the minimal H-representation defines the raw system's set: checked
+        # by generators against inequalities both ways, not by ==
+        assert same_set_independently(A, b, (), (), P)
         assert Polyhedron.from_inequalities(*P.inequalities, equalities=P.equalities,
                                             ambient_dim=d) == P
 
@@ -506,6 +635,8 @@ def test_random_systems_certificates(case):
     (lambda: Polyhedron.box([0], [1]).intersect(Polyhedron.box([0, 0], [1, 1])), ShapeError),
     (lambda: Polyhedron.box([0], [1]).intersect("box"), PolyhedronError),
     (lambda: Polyhedron.box([0], [1]).project([1]), ShapeError),
+    (lambda: Polyhedron.box([0], [1]).project(None), ShapeError),
+    (lambda: Polyhedron.box([0], [1]).project(0), ShapeError),
     (lambda: Polyhedron.box([0], [1]).affine_image([[1, 1]]), ShapeError),
     (lambda: Polyhedron.box([0], [1]).affine_preimage([[1], [1]]), ShapeError),
     (lambda: Polyhedron.whole_space(1).volume(), PolyhedronError),

@@ -44,6 +44,8 @@ def _all_float64(net, alpha_float32: bool = False) -> bool:
     ONNX stores LeakyRelu's alpha as a float32 attribute."""
     vals = [v for layer in net.layers for row in layer.W for v in row]
     vals += [v for layer in net.layers for v in layer.b]
+    if net.input_map is not None:
+        vals += [v for row in net.input_map[0] for v in row] + list(net.input_map[1])
     if not all(_is_float64(v) for v in vals):
         return False
     if net.activation != "leaky_relu":

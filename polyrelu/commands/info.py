@@ -30,6 +30,12 @@ def model_info(net) -> dict:
     params = sum(layer.out_dim * (layer.in_dim + 1) for layer in net.layers)
     dens = [v.denominator for layer in net.layers for row in layer.W for v in row]
     dens += [v.denominator for layer in net.layers for v in layer.b]
+    imap = None
+    if net.input_map is not None:
+        A, a = net.input_map
+        params += len(A) * (len(A[0]) + 1)
+        dens += [v.denominator for row in A for v in row] + [v.denominator for v in a]
+        imap = {"A": [list(row) for row in A], "a": list(a)}
     return {
         "architecture": net.architecture,
         "input_dim": net.input_dim,
@@ -43,6 +49,7 @@ def model_info(net) -> dict:
         "parameters": params,
         "max_denominator": max(dens),
         "rounding_error": net.rounding_error,
+        "input_map": imap,
     }
 
 
@@ -62,6 +69,10 @@ def run(args) -> int:
           f"{info['hidden_neurons']} hidden neurons)")
     print(f"activation:       {act}")
     print(f"skips:            {skips}")
+    if net.input_map is not None:
+        A = net.input_map[0]
+        print(f"input map:        x = A t + a  ({len(A)}x{len(A[0])}: the input is t, "
+              f"layer 1 and the skips from 0 read x)")
     print(f"parameters:       {info['parameters']}")
     print(f"max denominator:  {den}" + (f"  (2^{den.bit_length() - 1})"
                                        if den & (den - 1) == 0 and den > 1 else ""))

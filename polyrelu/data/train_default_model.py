@@ -13,14 +13,19 @@ reading above (the radial sinc) is the only one where both square roots
 cover x^2 + y^2, and matches the circular contours of their Fig. 2.
 
 The trained float32 weights are converted *exactly* (every float is a dyadic
-rational) with ``Network.from_torch`` and written as exact JSON.
+rational) with ``Network.from_torch`` and written as exact JSON.  The script
+ships with the model (package data next to ``default_model.json``); with one
+CPU thread the run is deterministic, and re-running it reproduces the shipped
+file byte for byte (about 10 s; ``tests/test_io.py`` checks this).
 
 Usage::
 
     # rewrite polyrelu/data/default_model.json:
-    python examples/train_default_model.py
+    python polyrelu/data/train_default_model.py
     # short run, writes DIR/default_model.json:
-    python examples/train_default_model.py --quick --out DIR
+    python polyrelu/data/train_default_model.py --quick --out DIR
+
+(``examples/train_default_model.py`` runs this script.)
 """
 
 from __future__ import annotations
@@ -31,10 +36,10 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+HERE = Path(__file__).resolve().parent          # polyrelu/data
+sys.path.insert(0, str(HERE.parent.parent))     # the checkout (or site-packages)
 
-DEFAULT_OUT = HERE.parent / "polyrelu" / "data"
+DEFAULT_OUT = HERE
 
 
 def phi2(x, y):
@@ -93,7 +98,7 @@ def main(argv=None) -> int:
     save_json(net, path, metadata={
         "description": "2-8-8-1 ReLU net fitted to J&V phi_2(x,y) = "
                        "sin(sqrt(x^2+y^2))/sqrt(x^2+y^2) on [-10,10]^2",
-        "trained_by": "examples/train_default_model.py",
+        "trained_by": "polyrelu/data/train_default_model.py",
         "seed": 0, "epochs": epochs, "grid_points": n,
         "final_mse": repr(loss)})
     # Check the conversion: exact evaluation equals the float64 forward pass of

@@ -119,7 +119,8 @@ def save(net: Network, path: Any) -> None:
 
 def load_default_model() -> Network:
     """The embedded 2-8-8-1 ReLU demo network (trained on J&V's phi_2 on
-    [-10, 10]^2 by ``examples/train_default_model.py``), exact.
+    [-10, 10]^2 by ``polyrelu/data/train_default_model.py``, which ships
+    with it), exact.
 
     >>> load_default_model().input_dim
     2

@@ -11,6 +11,17 @@ of J&V eq. 46 for ``k in S \\ {l-1}``; the graph output emits the output layer.
 Only sums of *post-activation* values can become skips: ``x + relu(W x)``
 is representable, ``x + W x`` (an addition after a linear map) is composed
 when both sides depend on the same values, otherwise refused.
+
+A sum may weight its terms, ``u = sum_k w_k nu_k`` (``h + 2 relu(W h)``,
+``torch.add(..., alpha=)``, ``2 * x + ...``).  Skips add ``nu_k`` with weight 1
+(J&V eq. 46), so :meth:`ChainBuilder.finish` folds the weights into the
+layers: ReLU and leaky ReLU are positively homogeneous,
+``c sigma(z) = sigma(c z)`` for ``c > 0``, so scaling the rows of layer ``k``
+by ``c_k > 0`` scales ``nu_k`` by ``c_k`` without changing any pattern.  It
+solves ``w_k = g_l c_k`` for every sum (``c_0 = 1``: the input cannot be
+scaled) and refuses, naming the addition, when no positive solution exists
+(a negative weight, inconsistent weights, or hard tanh, which is not
+homogeneous).
 """
 
 from __future__ import annotations
@@ -36,13 +47,16 @@ def q(x: Fraction):
 
 @dataclass(frozen=True)
 class Value:
-    """``A (sum_{k in sources} nu_k) + c``; ``A is None`` = identity, ``c is None`` = 0."""
+    """``A (sum_{k in sources} w_k nu_k) + c``; ``A is None`` = identity,
+    ``c is None`` = 0, ``weights is None`` = every ``w_k = 1``."""
 
     sources: frozenset
     width: int          # width of the summed nu's (input of A)
     A: Any = None       # list of mpq rows (out x width) or None
     c: Any = None       # list of mpq (out) or None
     shape: tuple = ()   # tensor shape bookkeeping for ONNX (batch = 1)
+    weights: Any = None  # tuple of (source, mpq) pairs, sorted, or None
+    where: str = ""     # the addition that made the weights (for errors)
 
     @property
     def out_dim(self) -> int:
@@ -52,6 +66,18 @@ class Value:
     def is_plain(self) -> bool:
         """A plain sum of nu's (no affine map applied yet)."""
         return self.A is None and self.c is None
+
+    def weight_map(self) -> dict:
+        if self.weights is None:
+            return {k: mpq(1) for k in self.sources}
+        return dict(self.weights)
+
+
+def _weights(wmap: dict):
+    """Normal form of a weight map: None when every weight is 1."""
+    if all(w == 1 for w in wmap.values()):
+        return None
+    return tuple(sorted(wmap.items()))
 
 
 class ChainBuilder:
@@ -87,52 +113,74 @@ class ChainBuilder:
             c = [sum((w * ck for w, ck in zip(row, v.c) if w and ck), ZERO) for row in W]
         if b is not None:
             c = list(b) if c is None else [x + y for x, y in zip(c, b)]
-        return Value(v.sources, v.width, A, c, shape)
+        return Value(v.sources, v.width, A, c, shape, v.weights, v.where)
 
     def add_const(self, v: Value, k: list, shape: tuple = ()) -> Value:
         if len(k) != v.out_dim:
             raise self.fail(f"constant has {len(k)} entries, the value has {v.out_dim}")
         if not any(k):
-            return Value(v.sources, v.width, v.A, v.c, shape or v.shape)
+            return Value(v.sources, v.width, v.A, v.c, shape or v.shape, v.weights, v.where)
         c = list(k) if v.c is None else [x + y for x, y in zip(v.c, k)]
-        return Value(v.sources, v.width, v.A, c, shape or v.shape)
+        return Value(v.sources, v.width, v.A, c, shape or v.shape, v.weights, v.where)
 
-    def scale(self, v: Value, s: list, shape: tuple = ()) -> Value:
+    def scale(self, v: Value, s: list, shape: tuple = (), where: str = "") -> Value:
         """Elementwise ``s * v``."""
         if len(s) != v.out_dim:
             raise self.fail(f"scale has {len(s)} entries, the value has {v.out_dim}")
         if all(x == 1 for x in s):
-            return Value(v.sources, v.width, v.A, v.c, shape or v.shape)
+            return Value(v.sources, v.width, v.A, v.c, shape or v.shape, v.weights, v.where)
+        if v.is_plain and s and s[0] != 0 and all(x == s[0] for x in s):
+            # a scalar times a plain sum: scale its weights (folded in finish())
+            w = {k: s[0] * x for k, x in v.weight_map().items()}
+            return Value(v.sources, v.width, shape=shape or v.shape, weights=_weights(w),
+                         where=where or v.where)
         if v.A is None:
             A = [[s[i] if i == j else ZERO for j in range(v.width)] for i in range(v.width)]
         else:
             A = [[s[i] * a for a in row] for i, row in enumerate(v.A)]
         c = None if v.c is None else [si * ci for si, ci in zip(s, v.c)]
-        return Value(v.sources, v.width, A, c, shape or v.shape)
+        return Value(v.sources, v.width, A, c, shape or v.shape, v.weights, v.where)
 
     def reshape(self, v: Value, shape: tuple) -> Value:
-        return Value(v.sources, v.width, v.A, v.c, shape)
+        return Value(v.sources, v.width, v.A, v.c, shape, v.weights, v.where)
 
-    def add(self, v1: Value, v2: Value, shape: tuple = ()) -> Value:
+    def add(self, v1: Value, v2: Value, shape: tuple = (), where: str = "") -> Value:
         """``v1 + v2`` for two graph values (a residual connection or parallel maps)."""
         if v1.out_dim != v2.out_dim:
             raise self.fail(f"adding values of widths {v1.out_dim} and {v2.out_dim}")
-        if v1.is_plain and v2.is_plain and not (v1.sources & v2.sources):
-            # nu_j + nu_k: a skip (J&V eq. 46) once a layer consumes it.
-            return Value(v1.sources | v2.sources, v1.width, shape=shape or v1.shape)
+        shape = shape or v1.shape
+        if v1.is_plain and v2.is_plain:
+            # sum_k w_k nu_k + sum_k w'_k nu_k: a (weighted) skip (J&V eq. 46)
+            # once a layer consumes it; finish() folds the weights.
+            w = v1.weight_map()
+            for k, x in v2.weight_map().items():
+                w[k] = w.get(k, ZERO) + x
+            w = {k: x for k, x in w.items() if x != 0}
+            if not w:           # nu - nu: the zero vector
+                zero = [[ZERO] * v1.width for _ in range(v1.width)]
+                return Value(v1.sources, v1.width, zero, None, shape, v1.weights, v1.where)
+            return Value(frozenset(w), v1.width, shape=shape, weights=_weights(w),
+                         where=where if _weights(w) is not None else "")
         if v1.sources == v2.sources:
-            def full(v):
-                if v.A is not None:
-                    return v.A
-                return [[mpq(1) if i == j else ZERO for j in range(v.width)]
-                        for i in range(v.width)]
-            A = [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(full(v1), full(v2))]
-            if v1.c is None and v2.c is None:
-                c = None
-            else:
-                c = [x + y for x, y in zip(v1.c or [ZERO] * v1.out_dim,
-                                           v2.c or [ZERO] * v2.out_dim)]
-            return Value(v1.sources, v1.width, A, c, shape or v1.shape)
+            # the same sum on both sides (up to a common factor of the weights)
+            w1, w2 = v1.weight_map(), v2.weight_map()
+            k0 = max(w1)
+            r = w2[k0] / w1[k0]
+            if all(w2[k] == r * w1[k] for k in w1):
+                def full(v, f):
+                    if v.A is not None:
+                        return v.A if f == 1 else [[f * a for a in row] for row in v.A]
+                    return [[f if i == j else ZERO for j in range(v.width)]
+                            for i in range(v.width)]
+                # A2 (sum w2 nu) = (r A2) (sum w1 nu)
+                A = [[a + b for a, b in zip(r1, r2)]
+                     for r1, r2 in zip(full(v1, mpq(1)), full(v2, r))]
+                if v1.c is None and v2.c is None:
+                    c = None
+                else:
+                    c = [x + y for x, y in zip(v1.c or [ZERO] * v1.out_dim,
+                                               v2.c or [ZERO] * v2.out_dim)]
+                return Value(v1.sources, v1.width, A, c, shape, v1.weights, v1.where)
         raise UnsupportedLayerError(
             str(self.fail("this addition of two computed values cannot be represented: "
                           "a skip connection must add post-activation values "
@@ -150,7 +198,7 @@ class ChainBuilder:
         W = v.A if v.A is not None else [[mpq(1) if i == k else ZERO for k in range(n)]
                                          for i in range(n)]
         b = v.c if v.c is not None else [ZERO] * len(W)
-        self.layers.append((W, b, tuple(sorted(v.sources - {j}))))
+        self.layers.append((W, b, tuple(sorted(v.sources - {j})), v.weight_map(), v.where))
         return j + 1
 
     def activate(self, v: Value, kind: str, alpha: Fraction | None = None,
@@ -173,20 +221,80 @@ class ChainBuilder:
     def finish(self, v: Value, max_denominator: int | None = None) -> Network:
         """Emit the output layer and build the exact Network."""
         self._emit(v)
+        kind = self.activation or "relu"
+        scales = self._fold_scales(kind)
         layers = []
         skips: dict[int, list[int]] = {}
-        for l, (W, b, src) in enumerate(self.layers, start=1):
+        L = len(self.layers)
+        for l, (W, b, src, wmap, _) in enumerate(self.layers, start=1):
+            # z_l = A (sum w_k nu_k) + b = g A (sum nu'_k) + b with nu'_k = c_k nu_k;
+            # nu'_l = c_l sigma(z_l) = sigma(c_l z_l)   (c_l > 0)
+            k = max(wmap)
+            g = wmap[k] / scales[k]
+            cl = scales[l] if l < L else mpq(1)
+            if g * cl != 1:
+                W = [[g * cl * x for x in row] for row in W]
+            if cl != 1:
+                b = [cl * x for x in b]
             layers.append(([[mpq_to_fraction(x) for x in row] for row in W],
                            [mpq_to_fraction(x) for x in b]))
             if src:
                 skips[l] = list(src)
-        kind = self.activation or "relu"
         try:
             return Network.from_weights(layers, skips=skips or None, activation=kind,
                                         alpha=self.alpha if kind == "leaky_relu" else None,
                                         max_denominator=max_denominator)
         except PolyreluError as e:
             raise type(e)(str(self.fail(str(e)))) from None
+
+
+    def _fold_scales(self, kind: str) -> dict:
+        """Positive scales ``c_k`` of ``nu_k`` with ``w_k / c_k`` equal over every
+        weighted sum (``c_0 = 1``), found by propagation along the sums."""
+        L = len(self.layers)
+        scales = {0: mpq(1)}
+        if all(all(w == 1 for w in wmap.values()) for _, _, _, wmap, _ in self.layers):
+            return {k: mpq(1) for k in range(L)}
+        # c_j / c_k = w_j / w_k for j, k in one sum (weights are nonzero);
+        # propagate from 0 (c_0 = 1), then from each remaining node (c = 1).
+        edges: dict[int, list] = {k: [] for k in range(L)}
+        for l, (_, _, _, wmap, where) in enumerate(self.layers, start=1):
+            ks = sorted(wmap)
+            for j in ks[1:]:
+                edges[ks[0]].append((j, wmap[j] / wmap[ks[0]], where, l))
+                edges[j].append((ks[0], wmap[ks[0]] / wmap[j], where, l))
+
+        def refuse(where: str, why: str) -> UnsupportedLayerError:
+            return UnsupportedLayerError(str(self.fail(
+                f"the weighted residual addition {where or '(a scaled sum)'} cannot be "
+                f"represented: {why}; a skip adds nu_k with weight 1 (J&V eq. 46) and "
+                f"a weight can only be folded into a layer as a positive factor")))
+
+        for root in range(L):
+            if root in scales and root != 0:
+                continue
+            scales.setdefault(root, mpq(1))
+            stack = [root]
+            while stack:
+                k = stack.pop()
+                for j, ratio, where, l in edges[k]:
+                    cj = scales[k] * ratio
+                    if j in scales:
+                        if scales[j] != cj:
+                            raise refuse(where, f"its weights are inconsistent with "
+                                                f"another sum using the same values "
+                                                f"(layer {l})")
+                        continue
+                    if cj < 0:      # sigma(-z) != -sigma(z): no fold
+                        raise refuse(where, "it has a negative weight")
+                    scales[j] = cj
+                    stack.append(j)
+        bad = [k for k, c in scales.items() if c != 1]
+        if bad and kind == "hard_tanh":
+            where = next((wh for _, _, _, wm, wh in self.layers if len(wm) > 1 and wh), "")
+            raise refuse(where, "hard tanh is not positively homogeneous, so a scaled "
+                                "branch cannot be folded into its layer")
+        return scales
 
 
 def fractions_to_q(values) -> list:

@@ -10,7 +10,19 @@ string (``"-3/4"``, ``"2"``), so a save/load round trip is the identity::
 
 ``skips`` maps a target layer (as a string key, JSON objects have string keys)
 to its source layers; ``architecture`` is informative and checked on load.
-Extra keys (``"metadata"``, ``"rounding_error"``) are allowed.
+``rounding_error`` (written when ``max_denominator`` rounding changed the
+weights) is read back into ``net.rounding_error``.  A network with an input
+map (:meth:`~polyrelu.network.Network.restrict` of a net with skips from the
+input) is written as version 2 with ``"input_map": {"A": [[...]], "a": [...]}``
+so that a reader of version 1 refuses it instead of ignoring the key; other
+networks are written as version 1.  Extra keys (``"metadata"``) are allowed.
+
+Numbers: strings are the canonical form.  JSON *numbers* are text too, so
+:func:`loads` / :func:`load_json` read a non-integer number as its exact
+decimal value -- ``0.1`` and ``"0.1"`` both mean 1/10 (not the binary float
+nearest to 0.1), and ``1e400`` is 10^400.  ``NaN`` / ``Infinity`` are refused.
+(:func:`from_json_dict` takes an already parsed document: a Python float in it
+is converted exactly as a float, like everywhere else in polyrelu.)
 
 >>> from polyrelu import Network
 >>> net = Network.from_weights([([[1, "-1/2"]], [0]), ([[3]], ["1/3"])])
@@ -23,6 +35,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from fractions import Fraction
@@ -36,7 +49,8 @@ __all__ = ["FORMAT", "VERSION", "to_json_dict", "from_json_dict", "save_json",
            "load_json", "dumps", "loads"]
 
 FORMAT = "polyrelu-network"
-VERSION = 1
+#: newest format version read and written (2 = with an input map)
+VERSION = 2
 
 
 def to_json_dict(net: Network, metadata: dict | None = None) -> dict:
@@ -48,7 +62,7 @@ def to_json_dict(net: Network, metadata: dict | None = None) -> dict:
     """
     doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": 1 if net.input_map is None else 2,
         "architecture": net.architecture,
         "activation": net.activation,
         "alpha": fraction_str(net.alpha),
@@ -57,6 +71,10 @@ def to_json_dict(net: Network, metadata: dict | None = None) -> dict:
                    for layer in net.layers],
         "skips": {str(t): list(s) for t, s in net.skips},
     }
+    if net.input_map is not None:
+        A, a = net.input_map
+        doc["input_map"] = {"A": [[fraction_str(v) for v in row] for row in A],
+                            "a": [fraction_str(v) for v in a]}
     if net.rounding_error:
         doc["rounding_error"] = fraction_str(net.rounding_error)
     if metadata:
@@ -65,10 +83,21 @@ def to_json_dict(net: Network, metadata: dict | None = None) -> dict:
 
 
 def _num(value: Any, where: str) -> Fraction:
-    # JSON numbers are accepted too (ints exactly, floats exactly as dyadics);
-    # strings are the canonical form.  Booleans and nulls are rejected by
-    # to_fraction, "nan"/"inf" strings raise NonFiniteError.
+    # JSON numbers are accepted too (loads() parses their text as exact
+    # decimals); strings are the canonical form.  Booleans and nulls are
+    # rejected by to_fraction, "nan"/"inf" raise NonFiniteError.
     return to_fraction(value, where)
+
+
+def _matrix(M: Any, where: str, fail) -> list:
+    if not isinstance(M, list) or not M:
+        raise fail(f"{where} must be a non-empty list of rows")
+    rows = []
+    for r, row in enumerate(M):
+        if not isinstance(row, list):
+            raise fail(f"{where} row {r}: expected a list of numbers")
+        rows.append([_num(v, f"{where} row {r}, column {c}") for c, v in enumerate(row)])
+    return rows
 
 
 def from_json_dict(doc: Any, source: str = "<json>",
@@ -96,7 +125,7 @@ def from_json_dict(doc: Any, source: str = "<json>",
         raise fail(f"'version' must be an integer, got {version!r}")
     if version > VERSION or version < 1:
         raise fail(f"unsupported format version {version} (this polyrelu reads "
-                   f"version {VERSION})")
+                   f"versions 1 to {VERSION})")
     activation = doc.get("activation", "relu")
     if not isinstance(activation, str):
         raise fail(f"'activation' must be a string, got {activation!r}")
@@ -111,12 +140,7 @@ def from_json_dict(doc: Any, source: str = "<json>",
             W, b = layer["W"], layer["b"]
             if not isinstance(W, list) or not W:
                 raise fail(f"layer {l}: 'W' must be a non-empty list of rows")
-            rows = []
-            for r, row in enumerate(W):
-                if not isinstance(row, list):
-                    raise fail(f"layer {l}, W row {r}: expected a list of numbers")
-                rows.append([_num(v, f"layer {l}, W row {r}, column {c}")
-                             for c, v in enumerate(row)])
+            rows = _matrix(W, f"layer {l}, W", fail)
             if not isinstance(b, list):
                 raise fail(f"layer {l}: 'b' must be a list of numbers")
             bias = [_num(v, f"layer {l}, b entry {i}") for i, v in enumerate(b)]
@@ -138,8 +162,32 @@ def from_json_dict(doc: Any, source: str = "<json>",
             alpha = _num(alpha, "alpha")
             if activation != "leaky_relu" and alpha == 0:
                 alpha = None
+        imap = None
+        if "input_map" in doc:
+            if version < 2:
+                raise fail(f"version {version} files have no 'input_map' (it needs "
+                           f"version 2)")
+            im = doc["input_map"]
+            if not isinstance(im, dict) or set(im) != {"A", "a"} or \
+                    not isinstance(im["a"], list):
+                raise fail("'input_map' must be {\"A\": [[...]], \"a\": [...]}")
+            imap = (_matrix(im["A"], "input_map A", fail),
+                    [_num(v, f"input_map a entry {i}") for i, v in enumerate(im["a"])])
+        recorded = Fraction(0)
+        if "rounding_error" in doc:
+            r = doc["rounding_error"]
+            if not isinstance(r, (str, int, float, Fraction)) or isinstance(r, bool):
+                raise fail(f"'rounding_error' must be a rational number, got {r!r}")
+            recorded = _num(r, "rounding_error")
+            if recorded < 0:
+                raise fail(f"'rounding_error' must not be negative, got {r!r}")
         net = Network.from_weights(layers, skips=skips, activation=activation,
-                                   alpha=alpha, max_denominator=max_denominator)
+                                   alpha=alpha, max_denominator=max_denominator,
+                                   input_map=imap)
+        if recorded:
+            # Rounding again on load: each weight moved by at most the recorded
+            # change plus the new one (triangle inequality).
+            net = dataclasses.replace(net, rounding_error=recorded + net.rounding_error)
     except ModelFileError:
         raise
     except PolyreluError as e:
@@ -186,11 +234,16 @@ def loads(text: str, source: str = "<json>",
           max_denominator: int | None = None) -> Network:
     """Parse JSON text (errors name ``source`` and the JSON error position)."""
     try:
-        doc = json.loads(text)
+        # Non-integer JSON numbers are decimal text: read them exactly (the
+        # module docstring), not through a binary float.
+        doc = json.loads(text, parse_float=to_fraction)
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{source}: malformed or truncated JSON: {e.msg} at "
                              f"line {e.lineno}, column {e.colno} (char {e.pos})"
                              ) from None
+    except RecursionError:
+        raise ModelFileError(f"{source}: the JSON document is nested too deeply to be "
+                             f"a polyrelu network file") from None
     return from_json_dict(doc, source=source, max_denominator=max_denominator)
 
 

@@ -7,8 +7,10 @@
   ``transA=0``);
 * ``Add``/``Sub`` with a constant (e.g. input normalisation ``x - mean``),
   ``Mul``/``Div`` by a constant, ``Neg``;
-* ``Add`` of two computed values when it is a residual connection of
-  post-activation values (a skip, J&V eq. 46);
+* ``Add`` (and ``Sub``) of two computed values when it is a residual
+  connection of post-activation values (a skip, J&V eq. 46); a branch scaled
+  by a positive constant (``Mul``) is folded into the weights exactly, a
+  negative one is refused (see :mod:`polyrelu.io._builder`);
 * ``Relu``, ``LeakyRelu``, ``Clip`` with bounds ``[-1, 1]`` (hard tanh);
 * ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Identity``,
   ``Dropout`` (inference: identity), ``Constant``;
@@ -323,12 +325,17 @@ def onnx_to_network(model, source: str = "<onnx>",
             elif op in ("Add", "Sub", "Mul", "Div"):
                 a_name, b_name = ins[0], ins[1]
                 if is_var(a_name) and is_var(b_name):
-                    if op != "Add":
+                    if op not in ("Add", "Sub"):
                         raise UnsupportedLayerError(str(fail(
-                            f"{op} of two computed values is not supported")))
+                            f"{op} of two computed values is not piecewise linear")))
                     va, vb = vals[a_name], vals[b_name]
                     shape = va.shape if len(va.shape) >= len(vb.shape) else vb.shape
-                    vals[outs[0]] = builder.add(va, vb, shape)
+                    if op == "Sub":
+                        # a - b = a + (-1) b: composed exactly, or refused as a
+                        # negatively weighted skip (see _builder)
+                        vb = builder.scale(vb, [q(Fraction(-1))] * vb.out_dim,
+                                           where=where["node"])
+                    vals[outs[0]] = builder.add(va, vb, shape, where=where["node"])
                     continue
                 var_first = is_var(a_name)
                 v = vals[a_name] if var_first else vals[b_name]
@@ -347,7 +354,7 @@ def onnx_to_network(model, source: str = "<onnx>",
                         neg = builder.scale(v, [q(Fraction(-1))] * v.out_dim)
                         vals[outs[0]] = builder.add_const(neg, kv)
                 elif op == "Mul":
-                    vals[outs[0]] = builder.scale(v, kv)
+                    vals[outs[0]] = builder.scale(v, kv, where=where["node"])
                 else:
                     if not var_first:
                         raise UnsupportedLayerError(str(fail(
@@ -486,7 +493,19 @@ def to_onnx_model(net: Network, opset: int = 13):
 
     nodes, inits = [], []
     nu = ["input"]
-    skips = net.skip_map
+    if net.input_map is not None:
+        # nu_0 = A t + a, then the usual graph (the importer does not read it
+        # back: a skip of an affine value is not a J&V eq. 46 skip of t)
+        A, a = net.input_map
+        inits.append(numpy_helper.from_array(farr(A).T.copy(), "inmap_A"))
+        inits.append(numpy_helper.from_array(np.array([float(x) for x in a],
+                                                      dtype=np.float64), "inmap_a"))
+        nodes.append(helper.make_node("MatMul", ["input", "inmap_A"], ["inmap_m"],
+                                      name="inmap_matmul"))
+        nodes.append(helper.make_node("Add", ["inmap_m", "inmap_a"], ["nu0"],
+                                      name="inmap_bias"))
+        nu = ["nu0"]
+    skips = net.skip_sources
     L = net.num_layers
     for l, layer in enumerate(net.layers, start=1):
         u = nu[-1]

@@ -10,16 +10,29 @@
   ``torch.flatten``) plus residual additions ``h + f(h)`` of post-activation
   values, which become skips (J&V eq. 46: a skip ``k -> l`` adds ``nu_k`` to
   the input of layer ``l``);
-* TorchScript modules (``torch.jit.load``): scripted/traced Sequentials are
-  read child by child; modules written by :func:`to_torch` carry their skips.
+* TorchScript modules (``torch.jit.load``, ``torch.jit.trace``,
+  ``torch.jit.script``): Sequentials are read child by child, modules written
+  by :func:`to_torch` carry their skips, and any other module is read from its
+  inlined TorchScript graph (:data:`TORCHSCRIPT_OPS`: ``aten::linear``,
+  ``aten::relu``, ``aten::add``, ... -- the same operations as above, with
+  ``prim::If`` only on constant conditions).
+
+Residual additions may scale a branch (``torch.add(h, f, alpha=2)``,
+``h + 0.5 * f``, ``2 * h + f``, ``torch.sub(h, f, alpha=-1)``): the scale is
+folded exactly into the weights when it is a positive factor of a ReLU or
+leaky ReLU branch (``c relu(z) = relu(c z)``); a negative or inconsistent
+scale (``h - relu(W h)``), or any scaled hard tanh branch, is refused with
+the addition's name -- never read as a different network.  Numeric constants
+in ``+ - * /`` are read exactly (a float constant as its dyadic value).
 
 Consecutive ``Linear`` layers without an activation between them are composed
 exactly.  Weights (float32/float64/half) are converted exactly to dyadic
-rationals.  ``Dropout`` is read as the identity: the exact network is the
-module's *eval-mode* function (call ``module.eval()`` before comparing
-outputs).  Anything else raises :class:`~polyrelu.exceptions.UnsupportedLayerError`
-naming the layer and listing what is supported.  torch is imported lazily:
-``import polyrelu`` works without it.
+rationals.  ``Dropout`` is the identity of the module's *eval-mode* function;
+a dropout with ``p > 0`` in training mode is random and is refused (call
+``module.eval()``).  Anything else raises
+:class:`~polyrelu.exceptions.UnsupportedLayerError` naming the layer and
+listing what is supported.  torch is imported lazily: ``import polyrelu``
+works without it.
 
 >>> import torch
 >>> seq = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
@@ -39,15 +52,24 @@ from typing import Any
 
 from ..exceptions import ModelFileError, PolyreluError, ShapeError, UnsupportedLayerError
 from ..network import Network
-from ..numbers import rationalize, to_fraction
-from ._builder import ChainBuilder, Value, fractions_to_q
+from ..numbers import Fraction, rationalize, to_fraction
+from ._builder import ChainBuilder, Value, fractions_to_q, q
 
 __all__ = ["from_torch", "to_torch", "load_torch_file", "from_state_dict",
-           "save_torchscript", "SUPPORTED_LAYERS"]
+           "save_torchscript", "SUPPORTED_LAYERS", "TORCHSCRIPT_OPS"]
 
 SUPPORTED_LAYERS = ("Linear", "ReLU", "LeakyReLU", "Hardtanh(-1, 1)", "Identity",
-                    "Flatten", "Dropout", "Sequential", "residual addition of "
-                    "post-activation values")
+                    "Flatten", "Dropout (eval mode)", "Sequential", "residual addition "
+                    "of post-activation values (scaled by a positive constant for "
+                    "ReLU / leaky ReLU)", "+ - * / by numeric constants")
+
+#: TorchScript graph operations read by the graph importer
+TORCHSCRIPT_OPS = ("aten::linear", "aten::matmul (value @ parameter)", "aten::addmm",
+                   "aten::relu", "aten::leaky_relu", "aten::hardtanh(-1, 1)",
+                   "aten::add / sub / rsub (with alpha)", "aten::mul / div / neg by "
+                   "constants", "aten::dropout (eval)", "aten::flatten / view / reshape "
+                   "/ contiguous", "aten::size", "prim::If on a constant condition",
+                   "prim::GetAttr", "prim::Constant", "prim::ListConstruct")
 
 
 def _torch():
@@ -111,8 +133,97 @@ class _Walker:
         if kind in ("Identity", "Flatten", "Dropout"):
             if kind == "Flatten" and getattr(m, "start_dim", 1) < 1:
                 raise self.unsupported("Flatten(start_dim=0) (flattens the batch)")
+            if kind == "Dropout":
+                # (a traced Dropout keeps `training` but not always `p`)
+                _check_dropout(getattr(m, "p", None), getattr(m, "training", False),
+                               f"{self.where['src']}: layer {self.where['name']!r}")
             return v
         raise self.unsupported(kind)
+
+
+def _check_dropout(p: Any, training: Any, where: str) -> None:
+    """Dropout is the identity only in eval mode (or with p = 0; p None =
+    unknown)."""
+    if p is not None:
+        try:
+            p = float(p)
+        except (TypeError, ValueError):
+            raise UnsupportedLayerError(f"{where}: dropout probability {p!r} is not a "
+                                        f"constant") from None
+    if bool(training) and (p is None or p > 0):
+        what = "Dropout" if p is None else f"Dropout(p={p})"
+        raise UnsupportedLayerError(
+            f"{where}: {what} is in training mode, where it is random; call "
+            f"module.eval() first (polyrelu reads the eval-mode function, in which "
+            f"dropout is the identity)")
+
+
+def _number(a: Any) -> Fraction | None:
+    """A numeric constant of a graph (int/float, 0-d tensor) as an exact
+    Fraction, or None."""
+    if isinstance(a, bool) or a is None:
+        return None
+    if isinstance(a, Fraction):
+        return a
+    if isinstance(a, (int, float)):
+        return to_fraction(a, "constant")
+    if hasattr(a, "dim") and hasattr(a, "item") and a.dim() == 0:
+        return to_fraction(a.item(), "constant")
+    return None
+
+
+class _Arith:
+    """``+ - * /`` of graph values (:class:`Value`) and numeric constants."""
+
+    def __init__(self, builder: ChainBuilder, src: str):
+        self.b = builder
+        self.src = src
+
+    def refuse(self, where: str, msg: str) -> UnsupportedLayerError:
+        return UnsupportedLayerError(f"{self.src}: {where}: {msg}; supported: "
+                                     f"{_supported()}")
+
+    def scale(self, v: Value, k: Fraction, where: str) -> Value:
+        return self.b.scale(v, [q(k)] * v.out_dim, where=where)
+
+    def add(self, x: Any, y: Any, alpha: Any, where: str) -> Value:
+        """``x + alpha * y`` (torch.add semantics)."""
+        a = Fraction(1) if alpha is None else _number(alpha)
+        if a is None:
+            raise self.refuse(where, f"alpha={alpha!r} is not a numeric constant")
+        xv, yv = isinstance(x, Value), isinstance(y, Value)
+        if xv and yv:
+            return self.b.add(x, y if a == 1 else self.scale(y, a, where), where=where)
+        if xv or yv:
+            v, k = (x, _number(y)) if xv else (self.scale(y, a, where), _number(x))
+            if k is None:
+                raise self.refuse(where, "adding a tensor constant outside a Linear "
+                                         "layer is not supported (only numbers)")
+            k = k * a if xv else k
+            return self.b.add_const(v, [q(k)] * v.out_dim)
+        raise self.refuse(where, "adding two constants")
+
+    def mul(self, x: Any, y: Any, where: str) -> Value:
+        if isinstance(x, Value) and isinstance(y, Value):
+            raise self.refuse(where, "the product of two computed values is not "
+                                     "piecewise linear")
+        v, k = (x, _number(y)) if isinstance(x, Value) else (y, _number(x))
+        if not isinstance(v, Value) or k is None:
+            raise self.refuse(where, "only multiplication by a numeric constant is "
+                                     "supported")
+        return self.scale(v, k, where)
+
+    def div(self, x: Any, y: Any, where: str, rounding: Any = None) -> Value:
+        k = _number(y)
+        if not isinstance(x, Value) or isinstance(y, Value) or k is None:
+            raise self.refuse(where, "only division of a value by a numeric constant "
+                                     "is supported")
+        if rounding is not None:
+            raise self.refuse(where, f"division with rounding_mode={rounding!r} is not "
+                                     f"piecewise linear")
+        if k == 0:
+            raise self.refuse(where, "division by zero")
+        return self.scale(x, 1 / k, where)
 
 
 def _is_script(m) -> bool:
@@ -170,10 +281,7 @@ def from_torch(module: Any, max_denominator: int | None = None,
             _is_script(module) and kind == "Sequential"):
         return _from_sequential(module, max_denominator, src)
     if _is_script(module):
-        raise UnsupportedLayerError(
-            f"{src}: TorchScript module of type {kind}: only scripted/traced "
-            f"nn.Sequential models and modules exported by polyrelu can be read "
-            f"(TorchScript code cannot be traced); supported layers: {_supported()}")
+        return _from_script_graph(module, max_denominator, src)
     return _from_fx(module, max_denominator, src)
 
 
@@ -241,9 +349,43 @@ def _from_fx(module, max_denominator, src) -> Network:
     env: dict[Any, Any] = {}     # fx node -> Value (or the _SHAPE marker)
     placeholders = 0
     out_value = None
+    arith = _Arith(b, src)
     adds = {operator.add, torch.add, operator.iadd}
+    subs = {operator.sub, torch.sub, torch.subtract, operator.isub}
+    muls = {operator.mul, torch.mul, torch.multiply, operator.imul}
+    divs = {operator.truediv, torch.div, torch.divide, torch.true_divide,
+            operator.itruediv}
+    negs = {operator.neg, torch.neg, torch.negative}
     acts = {F.relu: "ReLU", torch.relu: "ReLU", F.leaky_relu: "LeakyReLU",
-            F.hardtanh: "Hardtanh", torch.flatten: "Flatten"}
+            F.hardtanh: "Hardtanh", torch.flatten: "Flatten", F.dropout: "Dropout"}
+    methods = {"add": "add", "add_": "add", "sub": "sub", "sub_": "sub",
+               "mul": "mul", "mul_": "mul", "div": "div", "div_": "div",
+               "neg": "neg", "neg_": "neg"}
+
+    def arith_op(kind: str, node) -> Value:
+        """+ - * / neg of values and numbers (J&V eq. 46 skips when adding)."""
+        where = repr(node.name)
+        args = [arg(a) for a in node.args]
+        kw = node.kwargs
+        if any(isinstance(a, fx.Node) for a in kw.values() if a is not None):
+            raise arith.refuse(where, "keyword arguments computed in the graph")
+        if "out" in kw:
+            raise arith.refuse(where, "out= is not supported")
+        if kind == "neg":
+            if not isinstance(args[0], Value):
+                raise arith.refuse(where, "negating a constant")
+            return arith.scale(args[0], Fraction(-1), where)
+        x, y = args[0], args[1] if len(args) > 1 else kw.get("other")
+        if kind == "add":
+            return arith.add(x, y, args[2] if len(args) > 2 else kw.get("alpha"), where)
+        if kind == "sub":
+            alpha = _number(args[2] if len(args) > 2 else kw.get("alpha", 1))
+            if alpha is None:
+                raise arith.refuse(where, "alpha is not a numeric constant")
+            return arith.add(x, y, -alpha, where)
+        if kind == "mul":
+            return arith.mul(x, y, where)
+        return arith.div(x, y, where, kw.get("rounding_mode"))
 
     def arg(a):
         if isinstance(a, fx.Node) and env.get(a) is _SHAPE:
@@ -268,18 +410,24 @@ def _from_fx(module, max_denominator, src) -> Network:
         elif node.op == "call_module":
             m = mods[node.target]
             env[node] = walker.module(m, arg(node.args[0]), _kind(m))
-        elif node.op == "call_function" and node.target in adds:
-            x, y = node.args[0], node.args[1]
-            if isinstance(x, fx.Node) and isinstance(y, fx.Node):
-                env[node] = b.add(arg(x), arg(y))
-            else:
-                raise UnsupportedLayerError(
-                    f"{src}: {node.name!r}: adding a constant outside a Linear layer is "
-                    f"not supported; supported: {_supported()}")
+        elif node.op == "call_function" and node.target is operator.pos:
+            env[node] = arg(node.args[0])
+        elif node.op == "call_function" and any(
+                node.target in ops for ops in (adds, subs, muls, divs, negs)):
+            kind = ("add" if node.target in adds else "sub" if node.target in subs
+                    else "mul" if node.target in muls else "div" if node.target in divs
+                    else "neg")
+            env[node] = arith_op(kind, node)
         elif node.op == "call_function" and node.target in acts:
             kind = acts[node.target]
             x = arg(node.args[0])
-            if kind == "ReLU":
+            if kind == "Dropout":
+                p = node.args[1] if len(node.args) > 1 else node.kwargs.get("p", 0.5)
+                tr = node.args[2] if len(node.args) > 2 else node.kwargs.get("training",
+                                                                              True)
+                _check_dropout(p, tr, f"{src}: {node.name!r}")
+                env[node] = x
+            elif kind == "ReLU":
                 env[node] = b.activate(x, "relu", None, repr(node.name))
             elif kind == "LeakyReLU":
                 slope = node.args[1] if len(node.args) > 1 else node.kwargs.get(
@@ -314,17 +462,14 @@ def _from_fx(module, max_denominator, src) -> Network:
                     (node.target is operator.getitem and env.get(node.args[0]) is _SHAPE))):
             # x.size(0), x.shape[0]: shape bookkeeping for view/reshape (batch size).
             env[node] = _SHAPE
-        elif node.op == "call_method" and node.target in ("relu", "flatten", "view",
-                                                            "reshape", "add"):
+        elif node.op == "call_method" and node.target in methods:
+            env[node] = arith_op(methods[node.target], node)
+        elif node.op == "call_method" and node.target in ("relu", "relu_", "flatten",
+                                                            "view", "reshape",
+                                                            "contiguous"):
             x = arg(node.args[0])
-            if node.target == "relu":
+            if node.target in ("relu", "relu_"):
                 env[node] = b.activate(x, "relu", None, repr(node.name))
-            elif node.target == "add":
-                y = node.args[1]
-                if not isinstance(y, fx.Node):
-                    raise UnsupportedLayerError(f"{src}: {node.name!r}: adding a "
-                                                f"constant is not supported")
-                env[node] = b.add(x, arg(y))
             else:
                 # flatten/view/reshape keep a single sample's features in order;
                 # the exact network treats them as the identity on that vector.
@@ -341,7 +486,7 @@ def _from_fx(module, max_denominator, src) -> Network:
             raise UnsupportedLayerError(
                 f"{src}: operation {what!r} ({node.op}) at {node.name!r} is not "
                 f"supported; supported: {_supported()}, F.relu, F.leaky_relu, "
-                f"F.hardtanh, F.linear, +")
+                f"F.hardtanh, F.linear, F.dropout (eval), + - * / neg")
     if out_value is None:  # pragma: no cover - fx graphs always have an output
         raise UnsupportedLayerError(f"{src}: no output")
     where["name"] = "output"
@@ -349,6 +494,237 @@ def _from_fx(module, max_denominator, src) -> Network:
 
 
 _SHAPE = object()      # marker for x.size()/x.shape values in fx graphs
+
+
+def _from_script_graph(module, max_denominator, src) -> Network:
+    """Read a TorchScript module from its inlined graph (see TORCHSCRIPT_OPS)."""
+    torch = _torch()
+    try:
+        graph = module.inlined_graph
+    except Exception as e:     # pragma: no cover - every ScriptModule has a graph
+        raise UnsupportedLayerError(f"{src}: cannot read the TorchScript graph "
+                                    f"({type(e).__name__}: {e})") from None
+    inputs = list(graph.inputs())
+    if len(inputs) != 2:
+        raise UnsupportedLayerError(f"{src}: forward takes {len(inputs) - 1} inputs; "
+                                    f"exactly one is supported")
+    env: dict[Any, Any] = {inputs[0]: module}
+    supported = ", ".join(TORCHSCRIPT_OPS)
+    where = {"node": "input"}
+    b_box: dict[str, Any] = {}
+
+    def node_name(node) -> str:
+        outs = list(node.outputs())
+        return f"{node.kind()} (%{outs[0].debugName()})" if outs else node.kind()
+
+    def refuse(msg: str) -> UnsupportedLayerError:
+        return UnsupportedLayerError(f"{src}: TorchScript node {where['node']}: {msg}; "
+                                     f"supported: {supported}")
+
+    def val(v):
+        if v not in env:
+            raise refuse(f"input %{v.debugName()} is not available")
+        x = env[v]
+        if x is _INPUT and "b" in b_box:
+            return b_box["b"].input()
+        return x
+
+    def tensor(v, what):
+        t = val(v)
+        if not isinstance(t, torch.Tensor):
+            raise refuse(f"{what} must be a parameter tensor")
+        return t
+
+    # The input dimension is known at the first matrix reached; until then the
+    # input (and its views) is the _INPUT marker.
+    env[inputs[1]] = _INPUT
+
+    def builder(d0: int) -> ChainBuilder:
+        if "b" not in b_box:
+            b_box["b"] = ChainBuilder(d0, lambda msg: ShapeError(
+                f"{src}: TorchScript node {where['node']}: {msg}"))
+        return b_box["b"]
+
+    def run_block(nodes) -> None:
+        for node in nodes:
+            run_node(node)
+
+    def run_node(node) -> None:
+        kind = node.kind()
+        where["node"] = node_name(node)
+        outs = list(node.outputs())
+        ins = list(node.inputs())
+        if kind == "prim::Constant":
+            try:
+                env[outs[0]] = outs[0].toIValue()
+            except Exception:
+                env[outs[0]] = None       # function constants: unused values
+            return
+        if kind == "prim::GetAttr":
+            obj = val(ins[0])
+            try:
+                env[outs[0]] = getattr(obj, node.s("name"))
+            except AttributeError:
+                raise refuse(f"attribute {node.s('name')!r} not found") from None
+            return
+        if kind == "prim::If":
+            cond = val(ins[0])
+            if not isinstance(cond, bool):
+                raise refuse("the condition depends on the input (data-dependent "
+                             "control flow)")
+            blk = list(node.blocks())[0 if cond else 1]
+            run_block(blk.nodes())
+            for o, r in zip(outs, blk.returnNode().inputs()):
+                env[o] = val(r)
+            return
+        if kind == "prim::Uninitialized":      # placeholder of early returns
+            env[outs[0]] = None
+            return
+        if kind == "prim::ListConstruct":
+            env[outs[0]] = [val(i) for i in ins]
+            return
+        if kind in ("prim::NumToTensor", "aten::Int", "aten::size", "prim::shape",
+                    "aten::ScalarImplicit"):
+            env[outs[0]] = _SHAPE if any(val(i) is _SHAPE or isinstance(val(i), Value)
+                                         for i in ins) else val(ins[0])
+            return
+        if kind == "prim::RaiseException":
+            raise refuse("the module raises an exception for this input")
+        args = [val(i) for i in ins]
+        if kind in _VIEWS and args and args[0] is _INPUT:
+            env[outs[0]] = _INPUT          # flatten / view of the input itself
+            return
+        if kind.startswith("aten::") and kind not in _LINEAR and \
+                not any(isinstance(a, Value) or a is _INPUT for a in args):
+            # constants only; the builder (and so the input dimension) starts at
+            # the first linear layer reached
+            env[outs[0]] = _python_op(kind, args, refuse)
+            return
+        if kind in _LINEAR:
+            if kind == "aten::addmm":       # beta * C + alpha * (x @ M)
+                C, x, M = ins[0], ins[1], ins[2]
+                beta = _number(args[3]) if len(args) > 3 else Fraction(1)
+                alpha = _number(args[4]) if len(args) > 4 else Fraction(1)
+                Wt = tensor(M, "the matrix").t()
+                bias = tensor(C, "the bias")
+            else:
+                x = ins[0]
+                if kind == "aten::linear":
+                    Wt = tensor(ins[1], "the weight")
+                    bias = None if args[2] is None else tensor(ins[2], "the bias")
+                else:
+                    Wt = tensor(ins[1], "the right factor").t()
+                    bias = None
+                alpha = beta = Fraction(1)
+            if Wt.dim() != 2:
+                raise refuse(f"a weight of shape {tuple(Wt.shape)} is not a matrix")
+            b = builder(int(Wt.shape[1]))
+            v = val(x)
+            if v is _INPUT:
+                v = b.input()
+            if not isinstance(v, Value):
+                raise refuse("the left operand must be computed from the input")
+            W = _tensor_q(Wt, f"{src}: {where['node']} weight")
+            if alpha != 1:
+                W = [[q(alpha) * w for w in row] for row in W]
+            bq = None
+            if bias is not None:
+                if bias.dim() > 1:
+                    bias = bias.reshape(-1)
+                bq = _tensor_q(bias, f"{src}: {where['node']} bias")
+                if beta != 1:
+                    bq = [q(beta) * c for c in bq]
+            env[outs[0]] = b.linear(v, W, bq)
+            return
+        b = b_box.get("b")
+        if b is None or any(a is _INPUT for a in args):
+            raise refuse("the first operation on the input must be a linear layer "
+                         "(to know the input dimension)")
+        arith = _Arith(b, src)
+        w = node_name(node)
+        x = args[0]
+        if kind in ("aten::relu", "aten::relu_"):
+            env[outs[0]] = b.activate(x, "relu", None, w)
+        elif kind in ("aten::leaky_relu", "aten::leaky_relu_"):
+            slope = _number(args[1]) if len(args) > 1 else Fraction(0.01)
+            env[outs[0]] = b.activate(x, "leaky_relu", slope, w)
+        elif kind in ("aten::hardtanh", "aten::hardtanh_"):
+            lo = _number(args[1]) if len(args) > 1 else -1
+            hi = _number(args[2]) if len(args) > 2 else 1
+            if (lo, hi) != (-1, 1):
+                raise refuse(f"hardtanh({lo}, {hi}); only (-1, 1) is supported")
+            env[outs[0]] = b.activate(x, "hard_tanh", None, w)
+        elif kind in ("aten::add", "aten::add_"):
+            env[outs[0]] = arith.add(x, args[1], args[2] if len(args) > 2 else None, w)
+        elif kind in ("aten::sub", "aten::sub_", "aten::rsub"):
+            alpha = _number(args[2]) if len(args) > 2 else Fraction(1)
+            if alpha is None:
+                raise refuse("alpha is not a numeric constant")
+            if kind == "aten::rsub":        # other - alpha * self
+                env[outs[0]] = arith.add(args[1], x, -alpha, w)
+            else:
+                env[outs[0]] = arith.add(x, args[1], -alpha, w)
+        elif kind in ("aten::mul", "aten::mul_"):
+            env[outs[0]] = arith.mul(x, args[1], w)
+        elif kind in ("aten::div", "aten::div_"):
+            env[outs[0]] = arith.div(x, args[1], w, args[2] if len(args) > 2 else None)
+        elif kind in ("aten::neg", "aten::neg_"):
+            env[outs[0]] = arith.scale(x, Fraction(-1), w)
+        elif kind in ("aten::dropout", "aten::dropout_", "aten::feature_dropout"):
+            _check_dropout(args[1], args[2], f"{src}: TorchScript node {w}")
+            env[outs[0]] = x
+        elif kind in _VIEWS:
+            if kind == "aten::flatten" and isinstance(args[1], int) and args[1] == 0:
+                raise refuse("flatten(start_dim=0) flattens the batch")
+            # one sample's features in order: the identity (as for torch.fx)
+            env[outs[0]] = x
+        else:
+            raise refuse("this operation is not supported")
+
+    try:
+        run_block(graph.nodes())
+    except PolyreluError:
+        raise
+    except (AttributeError, IndexError, KeyError, RuntimeError, TypeError,
+            ValueError) as e:
+        # an operation with an unexpected signature: say which one
+        raise refuse(f"cannot read this node ({type(e).__name__}: "
+                     f"{str(e).splitlines()[0] if str(e) else ''})") from None
+    ret = list(graph.return_node().inputs())
+    if len(ret) != 1 or not isinstance(env.get(ret[0]), Value):
+        raise UnsupportedLayerError(f"{src}: the TorchScript forward must return one "
+                                    f"tensor computed from the input")
+    b = b_box["b"]
+    where["node"] = "output"
+    return b.finish(env[ret[0]], max_denominator)
+
+
+_INPUT = object()       # the TorchScript input before its dimension is known
+_LINEAR = ("aten::linear", "aten::matmul", "aten::mm", "aten::addmm")
+_VIEWS = ("aten::flatten", "aten::view", "aten::reshape", "aten::contiguous",
+          "aten::detach", "aten::clone")
+
+
+def _python_op(kind: str, args: list, refuse):
+    """Constant (non-tensor-valued) TorchScript ops: comparisons and booleans on
+    attributes, as in scripted ``if self.kind == ...`` or dropout's p check."""
+    import operator as op
+
+    if kind == "aten::t" and len(args) == 1 and hasattr(args[0], "t"):
+        return args[0].t()      # W.t() of a parameter (x @ W.t() in traces)
+    table = {"aten::eq": op.eq, "aten::ne": op.ne, "aten::lt": op.lt, "aten::gt": op.gt,
+             "aten::le": op.le, "aten::ge": op.ge, "aten::__not__": op.not_,
+             "aten::__and__": op.and_, "aten::__or__": op.or_,
+             "aten::__is__": op.is_, "aten::__isnot__": op.is_not}
+    if kind in table and not any(a is _SHAPE for a in args):
+        try:
+            return table[kind](*args)
+        except TypeError:
+            pass
+    if any(a is _SHAPE for a in args):
+        return _SHAPE
+    raise refuse("an operation on constants that is not read (only comparisons and "
+                 "boolean operations on attributes)")
 
 
 def _get_attr(gm, target: str):
@@ -361,17 +737,25 @@ def _get_attr(gm, target: str):
 # ------------------------------------------------------------------ export
 def _spec_string(net: Network) -> str:
     skips = ";".join(f"{t}:{','.join(str(s) for s in src)}" for t, src in net.skips)
-    return f"{net.activation}|{net.alpha}|{skips}"
+    spec = f"{net.activation}|{net.alpha}|{skips}"
+    # a fourth field marks the input map (inmap[0] computes nu_0 = A t + a)
+    return spec + "|inmap" if net.input_map is not None else spec
 
 
 def _parse_spec(spec: str, src: str):
     try:
-        activation, alpha, skips = spec.split("|")
+        parts = spec.split("|")
+        if len(parts) == 4 and parts[3] == "inmap":
+            parts = parts[:3]
+            inmap = True
+        else:
+            inmap = False
+        activation, alpha, skips = parts
         sk = {}
         for part in filter(None, skips.split(";")):
             t, s = part.split(":")
             sk[int(t)] = [int(x) for x in s.split(",")]
-        return activation, to_fraction(alpha, "polyrelu_spec alpha"), sk
+        return activation, to_fraction(alpha, "polyrelu_spec alpha"), sk, inmap
     except (ValueError, PolyreluError):
         raise ModelFileError(f"{src}: malformed polyrelu_spec {spec!r}") from None
 
@@ -384,15 +768,19 @@ def _make_module_class():
         """Float64 module with skips: ``u_l = nu_{l-1} + sum_k nu_k`` (J&V eq. 46)."""
 
         def __init__(self, linears, activation: str, alpha: float,
-                     skips: dict, spec: str):
+                     skips: dict, spec: str, inmap=()):
             super().__init__()
             self.linears = nn.ModuleList(linears)
+            # nu_0 = A t + a when the network has an input map (else empty)
+            self.inmap = nn.ModuleList(list(inmap))
             self.act = activation
             self.alpha = alpha
             self.polyrelu_spec = spec
             self.skip_from = [list(skips.get(l, ())) for l in range(1, len(linears) + 1)]
 
         def forward(self, x):
+            for m in self.inmap:
+                x = m(x)
             nus = [x]
             h = x
             n = len(self.linears)
@@ -436,7 +824,8 @@ def to_torch(net: Network):
     """An equivalent float64 ``torch.nn.Module`` (float: non-dyadic weights round).
 
     ``nn.Sequential`` of ``Linear`` + activation without skips; a small
-    :class:`PolyreluTorchNet` (skips in its ``polyrelu_spec``) otherwise.
+    :class:`PolyreluTorchNet` (skips and an input map in its
+    ``polyrelu_spec``) otherwise.
 
     >>> from polyrelu import Network
     >>> to_torch(Network.from_weights([([[1, 2]], [0]), ([[1]], [1])]))
@@ -448,18 +837,21 @@ def to_torch(net: Network):
     """
     torch = _torch()
     nn = torch.nn
-    linears = []
-    for layer in net.layers:
-        lin = nn.Linear(layer.in_dim, layer.out_dim, dtype=torch.float64)
+
+    def linear(W, b):
+        lin = nn.Linear(len(W[0]), len(W), dtype=torch.float64)
         with torch.no_grad():
-            lin.weight.copy_(torch.tensor([[float(v) for v in row] for row in layer.W],
+            lin.weight.copy_(torch.tensor([[float(v) for v in row] for row in W],
                                           dtype=torch.float64))
-            lin.bias.copy_(torch.tensor([float(v) for v in layer.b], dtype=torch.float64))
-        linears.append(lin)
+            lin.bias.copy_(torch.tensor([float(v) for v in b], dtype=torch.float64))
+        return lin
+
+    linears = [linear(layer.W, layer.b) for layer in net.layers]
     if net.skips:
         cls = __getattr__("PolyreluTorchNet")
-        m = cls(linears, net.activation, float(net.alpha), net.skip_map,
-                _spec_string(net))
+        inmap = () if net.input_map is None else (linear(*net.input_map),)
+        m = cls(linears, net.activation, float(net.alpha), net.skip_sources,
+                _spec_string(net), inmap)
         return m.eval()
 
     def act():
@@ -478,7 +870,20 @@ def to_torch(net: Network):
 
 
 def _from_polyrelu_module(module, max_denominator, src) -> Network:
-    activation, alpha, skips = _parse_spec(str(module.polyrelu_spec), src)
+    activation, alpha, skips, has_inmap = _parse_spec(str(module.polyrelu_spec), src)
+    from ..linalg import mpq_to_fraction
+
+    input_map = None
+    if has_inmap:
+        maps = sorted(module.inmap.named_children(), key=lambda t: int(t[0]))
+        if len(maps) != 1:
+            raise ModelFileError(f"{src}: polyrelu_spec names an input map but the "
+                                 f"module has {len(maps)}")
+        lin = maps[0][1]
+        A = _tensor_q(lin.weight, f"{src}: inmap.0.weight")
+        a = _tensor_q(lin.bias, f"{src}: inmap.0.bias")
+        input_map = ([[mpq_to_fraction(x) for x in row] for row in A],
+                     [mpq_to_fraction(x) for x in a])
     layers = []
     # named_children works for eager and loaded TorchScript ModuleLists alike.
     children = sorted(module.linears.named_children(), key=lambda t: int(t[0]))
@@ -486,15 +891,13 @@ def _from_polyrelu_module(module, max_denominator, src) -> Network:
         W = _tensor_q(lin.weight, f"{src}: linears.{i}.weight")
         b = _tensor_q(lin.bias, f"{src}: linears.{i}.bias")
         layers.append((W, b))
-    from ..linalg import mpq_to_fraction
-
     try:
         return Network.from_weights(
             [([[mpq_to_fraction(x) for x in row] for row in W],
               [mpq_to_fraction(x) for x in b]) for W, b in layers],
             skips=skips or None, activation=activation,
             alpha=alpha if activation == "leaky_relu" else None,
-            max_denominator=max_denominator)
+            max_denominator=max_denominator, input_map=input_map)
     except PolyreluError as e:
         raise type(e)(f"{src}: {e}") from None
 
