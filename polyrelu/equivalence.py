@@ -1814,9 +1814,22 @@ def _cell_counterexample(P: Polyhedron, mf, mg, mode: str, eps: Fraction,
     return None
 
 
-def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d):
+def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d, progress=False):
     """Stage 3; returns (x or None, cells checked, partial, message)."""
     D = dom if dom is not None else Polyhedron.whole_space(d)
+    bar = None
+    if progress:
+        from .commands._common import progress as _progress
+
+        bar = _progress(desc="stage 3 cells", enabled=True)
+    try:
+        return _complete_cells(fr, gr, D, mode, eps, max_regions, deadline, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _complete_cells(fr, gr, D, mode, eps, max_regions, deadline, bar):
     cells = 0
 
     def remaining():
@@ -1832,6 +1845,8 @@ def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d):
         inner, inner_partial = _regions_of(gr, Pf, remaining())
         for Pg, mg in inner:
             cells += 1
+            if bar is not None:
+                bar.update(1)
             x = _cell_counterexample(Pg, mf, mg, mode, eps, fr.output_dim)
             if x is not None:
                 return x, cells, False, ""
@@ -1874,7 +1889,7 @@ def _checked_reduce(net: Network, dom: Optional[Polyhedron], d: int):
 def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
                mode: str = "exact", time_limit: Optional[float] = None,
                max_regions: Optional[int] = None, *, samples: int = 64,
-               seed: int = 0) -> EquivalenceResult:
+               seed: int = 0, progress: bool = False) -> EquivalenceResult:
     """Decide whether ``f`` and ``g`` compute the same function on ``domain``.
 
     Parameters
@@ -1902,6 +1917,8 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         Exact evaluations in stage 2 beyond the float-proposed points.
     seed : int
         Seed of the random points of stage 2 (results are exact regardless).
+    progress : bool
+        A progress bar (stderr) over the cells of stage 3.
 
     Returns
     -------
@@ -2014,11 +2031,13 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         return EquivalenceResult(None, "complete", partial=True,
                                  message="time limit reached before stage 3",
                                  **red, **common)
-    x, cells, partial, why = _complete(fr, gr, dom, mode, eps, max_regions, deadline, d)
+    x, cells, partial, why = _complete(fr, gr, dom, mode, eps, max_regions, deadline, d,
+                                        progress)
     if x is not None and not _separates(f(x), g(x), mode, eps, strict=False):
         # the reduced networks disagree with the originals at x (a reduce
         # bug): decide on the original networks instead, never guess
-        x, cells, partial, why = _complete(f, g, dom, mode, eps, max_regions, deadline, d)
+        x, cells, partial, why = _complete(f, g, dom, mode, eps, max_regions, deadline, d,
+                                            progress)
     timings["complete"] = time.perf_counter() - t
     if x is not None:
         return finish_counterexample(x, "complete", regions_checked=cells, **red)

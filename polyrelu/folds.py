@@ -356,23 +356,22 @@ def _network_cells(net: Network, domain: Optional[Polyhedron], max_regions=None,
                    time_limit=None):
     """Activation regions as (pattern, polyhedron) pairs, plus (partial, reason)."""
     rs, partial, reason = _network_regions(net, domain, max_regions, time_limit)
-    if rs is None:
-        return _fallback_cells(net, domain)[0], False, ""
     return [(r.pattern, r.polyhedron) for r in rs], partial, reason
 
 
-def _network_regions(net, domain, max_regions=None, time_limit=None):
-    try:
-        from .regions import regions as _regions
-    except ImportError:  # pragma: no cover - only while regions.py is missing
-        return None, False, ""
-    it = _regions(net, domain, max_regions=max_regions, time_limit=time_limit)
+def _network_regions(net, domain, max_regions=None, time_limit=None, progress=False):
+    from .regions import regions as _regions
+
+    it = _regions(net, domain, max_regions=max_regions, time_limit=time_limit,
+                  progress=progress)
     rs = list(it)
-    return rs, bool(getattr(it, "partial", False)), str(getattr(it, "reason", "") or "")
+    return rs, it.partial, it.reason or ""
 
 
 def _fallback_cells(net: Network, domain: Optional[Polyhedron]):
-    """Layer-by-layer splitting (used only while polyrelu.regions is missing)."""
+    """Layer-by-layer splitting, one exact cdd check per piece: slow, but it
+    shares no code with :mod:`polyrelu.regions`, so tests use it
+    (``engine="fallback"``) as an independent cross-check."""
     d = net.input_dim
     start = domain if domain is not None else Polyhedron.whole_space(d)
     cells: list = [((), start)]
@@ -409,16 +408,18 @@ def _fallback_cells(net: Network, domain: Optional[Polyhedron]):
 
 
 def _complex_from_network(net: Network, domain: Optional[Polyhedron], *, units: bool = False,
-                          max_regions=None, time_limit=None, engine: str = "regions") -> _Complex:
+                          max_regions=None, time_limit=None, engine: str = "regions",
+                          progress: bool = False) -> _Complex:
     """The activation-region complex: cells = activation regions in the domain,
     facets = edges of :func:`polyrelu.regions.region_graph` (a facet is in the
     fold set iff the two affine maps differ)."""
     d = net.input_dim
     rs, partial, reason = (None, False, "")
     if engine == "regions":
-        rs, partial, reason = _network_regions(net, domain, max_regions, time_limit)
+        rs, partial, reason = _network_regions(net, domain, max_regions, time_limit,
+                                               progress)
     facets = []
-    if rs is not None:
+    if engine == "regions":
         from .regions import region_graph
 
         polys = [r.polyhedron for r in rs]
@@ -560,7 +561,8 @@ def _sort_pieces(pieces):
 
 
 def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool = True,
-             max_regions: Optional[int] = None, time_limit: Optional[float] = None) -> FoldSet:
+             max_regions: Optional[int] = None, time_limit: Optional[float] = None,
+             progress: bool = False) -> FoldSet:
     """The exact fold set (points of non-differentiability) of ``net`` on ``int D``.
 
     Parameters
@@ -573,6 +575,8 @@ def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool =
     max_regions, time_limit
         Passed to the region enumeration; a truncated enumeration gives a
         result marked ``partial``.
+    progress : bool
+        A progress bar (stderr) for the region enumeration.
 
     Returns
     -------
@@ -593,7 +597,8 @@ def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool =
     """
     _check_net(net, "fold_set")
     domain = _check_domain(net.input_dim, domain)
-    cx = _complex_from_network(net, domain, max_regions=max_regions, time_limit=time_limit)
+    cx = _complex_from_network(net, domain, max_regions=max_regions, time_limit=time_limit,
+                               progress=progress)
     pieces = [f.piece for f in cx.facets if f.in_S]
     if merge:
         groups: dict = {}
@@ -948,8 +953,8 @@ class PiecewiseLinearSurface:
 
 
 def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str = "function",
-                 max_regions: Optional[int] = None, time_limit: Optional[float] = None
-                 ) -> PiecewiseLinearSurface:
+                 max_regions: Optional[int] = None, time_limit: Optional[float] = None,
+                 progress: bool = False) -> PiecewiseLinearSurface:
     """The fold set of ``net`` on ``int D`` as a piecewise-linear surface in its
     canonical representation (P&L Definition A.4).
 
@@ -969,6 +974,8 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
         A.18 (equal to ``F(h)`` for general transparent networks, Lemma A.15).
     max_regions, time_limit
         Limits of the region enumeration (the result is then ``partial``).
+    progress : bool
+        A progress bar (stderr) for the region enumeration.
 
     Examples
     --------
@@ -989,7 +996,7 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
         _require_relu(net, "fold_surface(of='units')")
     domain = _check_domain(net.input_dim, domain)
     cx = _complex_from_network(net, domain, units=(of == "units"), max_regions=max_regions,
-                               time_limit=time_limit)
+                               time_limit=time_limit, progress=progress)
     return PiecewiseLinearSurface(cx, source=f"network:{of}")
 
 

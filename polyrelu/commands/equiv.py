@@ -44,6 +44,7 @@ def add_parser(sub) -> None:
     p.add_argument("--samples", type=int, default=64,
                    help="exact evaluations in the counterexample search (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document on stdout (exact numbers as strings)")
 
@@ -78,7 +79,8 @@ def run(args) -> int:
     res = equivalent(f, g, domain=domain, eps=eps,
                      mode="top1" if args.top1 else "exact",
                      time_limit=args.time_limit, max_regions=args.max_regions,
-                     samples=args.samples, seed=args.seed)
+                     samples=args.samples, seed=args.seed,
+                     progress=not args.no_progress)
     x_in = None
     if on_slice is not None and res.counterexample is not None:
         x_in = on_slice(res.counterexample)

@@ -39,6 +39,7 @@ def add_parser(sub) -> None:
                    help="stop the region enumeration after this many regions (partial)")
     p.add_argument("--time-limit", type=float, default=None,
                    help="stop the region enumeration after this many seconds (partial)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
@@ -51,7 +52,8 @@ def run(args) -> int:
         raise DomainError("folds needs a bounded box (--box lo,hi,...): the canonical "
                           "representation is taken on the open box")
     S = fold_surface(net, domain, of="units" if args.units else "function",
-                     max_regions=args.max_regions, time_limit=args.time_limit)
+                     max_regions=args.max_regions, time_limit=args.time_limit,
+                     progress=not args.no_progress)
     G = S.dependency_graph()
     lam = net.num_layers - 1
     bounds = S.layer_bounds(lam)
