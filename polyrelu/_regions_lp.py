@@ -26,6 +26,8 @@ import numpy as np
 
 from ._regions_maps import IntNet, Node
 
+__all__ = ["LPSplitter"]
+
 
 def _dot_frac(m, p) -> Fraction:
     s = Fraction(0)
@@ -77,10 +79,21 @@ class LPSplitter:
                              "is not strictly inside")
 
     def _float_propose(self, cons, p, gm, gc):
-        """Maximise g over the cell in float; verify a point with g > 0 exactly."""
+        """Maximise g over the cell in float; verify a point with g > 0 exactly.
+
+        Numbers beyond the float range (or a non-finite LP answer) only lose
+        the proposal: None, and the exact methods decide."""
+        self._last = None
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self._float_propose_lp(cons, p, gm, gc)
+        except (OverflowError, ValueError):
+            self._last = None
+            return None
+
+    def _float_propose_lp(self, cons, p, gm, gc):
         from scipy.optimize import linprog  # float proposal only
 
-        self._last = None
         d = self.inet.d
         A = np.array([[-float(v) for v in mm] for mm, _ in cons]).reshape(len(cons), d)
         b = np.array([float(cc) for _, cc in cons])
@@ -124,6 +137,8 @@ class LPSplitter:
         except AttributeError:
             return False
         # max g = -min(-g); for the min problem with A x <= b, duals lambda = -marginals >= 0
+        if not np.isfinite(y).all():
+            return False
         lam = [Fraction(float(max(-v, 0.0))) for v in y]
         # exact: for x in cell, A x <= b  =>  -g(x) >= (-gm + A^T lam) x - lam.b - gc ...
         # g(x) = gm.x + gc = (gm - A^T lam).x + lam.(A x) + gc <= (gm - A^T lam).x + lam.b + gc

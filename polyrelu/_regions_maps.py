@@ -31,8 +31,15 @@ Error bounds (float64, unit roundoff ``u = 2**-53``; ``gamma_n = n u / (1 - n u)
   ``|h*(v*) - fl(m . v + c)| <= |m| rv + RM (|v| + rv) + Rc + gamma_{d+1}
   (|m| |v| + |c|)``, again inflated by ``(1 + g)`` plus ``tiny``.
 
-A float sign is accepted only when ``|value| > bound``; a NaN or infinity never
-passes that test, so overflow falls through to the exact path.
+These bounds assume no overflow.  Inf propagates (``inf + x``, ``inf * x``
+stay inf or become NaN, never finite again), so a *finite* float result was
+computed without overflow; :meth:`Node.eval_float` therefore returns an
+infinite bound wherever the value is not finite, and a float sign is accepted
+only when ``|value| > bound`` -- never for a NaN or infinite value, which falls
+through to the exact path.  Weights with no normal float (beyond the float
+range, e.g. ``10**400``, or nonzero below ``2**-1022``, where ``u |W|`` does
+not bound the conversion error) get a NaN shadow, so every float value that
+depends on them is NaN and decided exactly.
 """
 
 from __future__ import annotations
@@ -42,8 +49,30 @@ from fractions import Fraction
 
 import numpy as np
 
+__all__ = [
+    "IntNet",
+    "Node",
+    "node_chain",
+    "exact_layer_maps",
+    "exact_output_map",
+    "map_shadow",
+    "shadows_differ",
+    "float_maps_differ",
+    "quiet",
+]
+
 U = 2.0 ** -53          # float64 unit roundoff
 TINY = 2.0 ** -960      # absolute slack (float underflow guard)
+# overflow / NaN in a float shadow is expected and handled (module docstring)
+_QUIET = {"over": "ignore", "invalid": "ignore"}
+
+
+def quiet():
+    """``np.errstate`` silencing overflow / invalid warnings of the float
+    shadows.  Node construction and :meth:`Node.eval_float` do not set it
+    themselves (a context per call costs ~3 % of an enumeration): callers
+    wrap batches of float work in it.  Correctness never depends on it."""
+    return np.errstate(**_QUIET)
 
 
 def _g(n: int) -> float:
@@ -53,6 +82,23 @@ def _g(n: int) -> float:
 
 def _lcm(a: int, b: int) -> int:
     return a // math.gcd(a, b) * b
+
+
+_MIN_NORMAL = 2.0 ** -1022
+
+
+def _shadow(v: Fraction) -> float:
+    """fl(v) with ``|fl(v) - v| <= u |v|``, else NaN (no float filter for it).
+
+    ``float(Fraction)`` divides the integers, correctly rounded; it overflows
+    beyond the float range and loses the relative bound for subnormals."""
+    try:
+        f = float(v)
+    except OverflowError:
+        return math.nan
+    if f == 0.0 and v or 0.0 < abs(f) < _MIN_NORMAL:
+        return math.nan
+    return f
 
 
 class IntNet:
@@ -69,7 +115,7 @@ class IntNet:
         # slope scaling q: post-activation rows are (slope * q) * Mint, integer
         self.q = net.alpha.denominator if act == "leaky_relu" else 1
         self.alpha = net.alpha
-        self.alpha_f = float(net.alpha)
+        self.alpha_f = _shadow(net.alpha)
         # thresholds of the activation: the hyperplanes z = t split a neuron
         self.thresholds = (-1, 1) if act == "hard_tanh" else (0,)
         self.Wint, self.bint, self.D = [None], [None], [None]
@@ -86,8 +132,8 @@ class IntNet:
                               for row in layer.W])
             self.bint.append([v.numerator * (D // v.denominator) for v in layer.b])
             # float shadow: fl(W) with |W - fl(W)| <= u |W| (correct rounding)
-            Wf = np.array([[float(v) for v in row] for row in layer.W], dtype=float)
-            bf = np.array([float(v) for v in layer.b], dtype=float)
+            Wf = np.array([[_shadow(v) for v in row] for row in layer.W], dtype=float)
+            bf = np.array([_shadow(v) for v in layer.b], dtype=float)
             self.Wf.append(Wf)
             self.Wabs.append(np.abs(Wf))
             self.bf.append(bf)
@@ -245,6 +291,10 @@ class Node:
             vals = V @ Mf.T + w[:, None] * cf
             cb = w[:, None] * cterm
         bound = ((Va + RV) @ RM.T + (RV + g * Va) @ Ma.T + cb) * (1.0 + g) + TINY
+        fin = np.isfinite(vals)
+        if not fin.all():
+            # an overflowed (inf) or NaN value proves nothing: infinite bound
+            bound = np.where(fin, bound, np.inf)
         return vals, bound
 
     # ------------------------------------------------------------- exact
@@ -319,11 +369,12 @@ class Node:
 
 def node_chain(inet: IntNet, pattern) -> list:
     """The nodes of layers 1..L along a complete pattern."""
-    node = inet.root()
-    out = [node]
-    for pcs in pattern:
-        node = Node(inet, node, tuple(pcs))
-        out.append(node)
+    with quiet():
+        node = inet.root()
+        out = [node]
+        for pcs in pattern:
+            node = Node(inet, node, tuple(pcs))
+            out.append(node)
     return out
 
 
@@ -353,13 +404,27 @@ def exact_output_map(inet: IntNet, pattern) -> tuple:
     return M, c
 
 
+def map_shadow(node: Node) -> tuple:
+    """The float shadow ``[Mf | cf]`` of a node's map and its radius, flat."""
+    return (np.concatenate([node.Mf.ravel(), node.cf]),
+            np.concatenate([node.RM.ravel(), node.Rc]))
+
+
+def shadows_differ(v1, r1, V, R) -> np.ndarray:
+    """For each row of ``(V, R)`` (stacked :func:`map_shadow` s): True when that
+    exact map provably differs from the one shadowed by ``(v1, r1)``.
+
+    The float subtraction adds <= u |difference|; radii add.  An infinite
+    difference (an overflowed shadow) proves nothing (module docstring)."""
+    g = 8 * U
+    with np.errstate(**_QUIET):
+        dv = np.abs(V - v1)
+        return (np.isfinite(dv) & (dv * (1 - g) > (R + r1) * (1 + g) + TINY)).any(axis=-1)
+
+
 def float_maps_differ(n1: Node, n2: Node) -> bool:
     """True when the exact maps of two nodes of the same layer provably differ
     (float shadows further apart than their radii; float filter)."""
-    g = 8 * U
-    dM = np.abs(n1.Mf - n2.Mf)
-    dc = np.abs(n1.cf - n2.cf)
-    # the float subtraction adds <= u |difference|; radii add
-    if (dM * (1 - g) > (n1.RM + n2.RM) * (1 + g) + TINY).any():
-        return True
-    return bool((dc * (1 - g) > (n1.Rc + n2.Rc) * (1 + g) + TINY).any())
+    v1, r1 = map_shadow(n1)
+    v2, r2 = map_shadow(n2)
+    return bool(shadows_differ(v1, r1, v2, r2))

@@ -19,10 +19,21 @@ exact integer rows.  1-D cells are intervals with exact endpoints.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import cmp_to_key
+from math import inf as _INF
 
 import numpy as np
 
 from ._regions_maps import TINY, IntNet, Node, U, _g
+
+__all__ = [
+    "Vertex",
+    "PlanarSplitter",
+    "IntervalSplitter",
+    "polygon_from_domain",
+    "polygon_interior_point",
+    "interval_interior_point",
+]
 
 _SHRINK = 1.0 - 4 * U  # |s| (1 - 4u) > bound: subtracting t adds <= u |s| (float)
 _RV = 2.0 * U   # float(X / W) is correctly rounded: relative error <= u (x2 safe)
@@ -75,17 +86,27 @@ def _intersect(e: tuple, h: tuple) -> Vertex:
     return Vertex(b1 * c2 - b2 * c1, c1 * a2 - c2 * a1, a1 * b2 - a2 * b1)
 
 
-def polygon_from_domain(domain) -> tuple[list, list]:
-    """CCW vertices and inward edge lines of a bounded 2-D domain (exact)."""
-    V = [tuple(v) for v in domain.vertices]
-    if len(V) < 3:
-        raise ValueError("domain polygon has fewer than 3 vertices")
-    cx = sum(v[0] for v in V) / len(V)
-    cy = sum(v[1] for v in V) / len(V)
-    import math
+def polygon_from_domain(domain) -> tuple[list, list] | None:
+    """CCW vertices and inward edge lines of a bounded 2-D domain (exact).
 
-    # float angles only propose an order; the exact convexity check decides
-    V.sort(key=lambda v: math.atan2(float(v[1] - cy), float(v[0] - cx)))
+    The vertices are sorted by angle around the lowest one with exact
+    cross-product comparisons (all others lie in the half-plane above it, so
+    the order is total: a convex polygon's vertices make distinct angles).
+    Returns None when the vertex list is not a strictly convex polygon (the
+    caller then uses another splitter); the exact check decides.
+    """
+    V = list(dict.fromkeys(tuple(v) for v in domain.vertices))
+    if len(V) < 3:
+        return None
+    p0 = min(V, key=lambda v: (v[1], v[0]))
+    x0, y0 = p0
+
+    def ccw(a, b) -> int:
+        # a before b iff b is to the left of the ray p0 -> a: cross(a - p0, b - p0) > 0
+        cr = (a[0] - x0) * (b[1] - y0) - (a[1] - y0) * (b[0] - x0)
+        return -1 if cr > 0 else (1 if cr < 0 else 0)
+
+    V = [p0] + sorted((v for v in V if v != p0), key=cmp_to_key(ccw))
     k = len(V)
     edges = []
     for i in range(k):
@@ -97,7 +118,7 @@ def polygon_from_domain(domain) -> tuple[list, list]:
         a, b, c = edges[i]
         nx, ny = V[(i + 2) % k]
         if a * nx + b * ny + c <= 0:
-            raise ValueError("domain vertices are not in convex position")
+            return None  # not strictly convex: no planar V-representation
     verts = []
     for x, y in V:
         den = x.denominator * y.denominator // _gcd(x.denominator, y.denominator)
@@ -129,8 +150,9 @@ class PlanarSplitter:
             bnd = ((ax + rx) * r0 + (ay + ry) * r1 + (rx + g * ax) * abs(m0)
                    + (ry + g * ay) * abs(m1) + rc + g * abs(c)) * (1.0 + g) + TINY
         s = val - t
-        # subtracting the exact threshold t adds <= u |s| (float filter)
-        if abs(s) * _SHRINK > bnd + TINY:
+        # subtracting the exact threshold t adds <= u |s|; a finite value was
+        # computed without overflow (_regions_maps docstring)
+        if bnd + TINY < abs(s) * _SHRINK < _INF:
             return 1 if s > 0 else -1
         self.stats["exact_signs"] += 1
         m, c = node.exact_line(i, t)
@@ -267,7 +289,10 @@ def polygon_interior_point(verts: list, edges: list) -> tuple[Fraction, Fraction
         e = max(0, 4 - int(np.floor(np.log2(size))))
         for e2 in (e, e + 8, e + 24):
             D = 1 << e2
-            X, Y = round(cx * D), round(cy * D)
+            try:
+                X, Y = round(cx * D), round(cy * D)
+            except OverflowError:  # D or c * D beyond the float range
+                break
             if all(a * X + b * Y + c * D > 0 for a, b, c in edges):
                 return Fraction(X, D), Fraction(Y, D)
     pts = [v.fractions() for v in verts]
@@ -286,7 +311,7 @@ class IntervalSplitter:
 
     def _sign(self, node, i, t, pt, val, bnd) -> int:
         s = val - t
-        if abs(s) * (1.0 - 4 * U) > bnd + TINY:
+        if bnd + TINY < abs(s) * (1.0 - 4 * U) < _INF:
             return 1 if s > 0 else -1
         self.stats["exact_signs"] += 1
         m, c = node.exact_line(i, t)

@@ -16,16 +16,29 @@ test of the double description method, exact for polytopes).  A point inside
 an edge is tight exactly on the edge's constraints, so incidence sets stay
 complete.  The new vertex is ``h(u) v - h(v) u`` (homogeneous, exact),
 reduced by the gcd of its coordinates.
+
+Thresholds: the sign of ``z - t`` at a generator ``(X, W)`` is the sign of
+``m . X + (c - t) W``, so a direction (``W = 0``) is never shifted by ``t``
+(hard tanh on ``R^d``): the float filter subtracts ``t W``, not ``t``.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from math import gcd
+from math import inf as _INF
 
 import numpy as np
 
 from ._regions_maps import TINY, IntNet, Node, U, _g
+
+__all__ = [
+    "VVertex",
+    "VRepSplitter",
+    "polytope_from_domain",
+    "polytope_interior_point",
+    "orthant",
+]
 
 _G = {d: _g(d + 1) for d in range(1, 64)}
 
@@ -140,8 +153,10 @@ class VRepSplitter:
                 bnd += (ax + rx) * r + (rx + g * ax) * m
             bnd = (bnd + w * (float(node.Rc[i]) + g * abs(float(node.cf[i])))) \
                 * (1.0 + g) + TINY
-        s = val - t
-        if abs(s) * _SHRINK > bnd + TINY:
+        # z - t at (X, W) is m . X + (c - t) W: a direction has no threshold
+        s = val - t * v.w if t else val
+        # a finite value was computed without overflow (_regions_maps docstring)
+        if bnd + TINY < abs(s) * _SHRINK < _INF:
             return 1 if s > 0 else -1
         self.stats["exact_signs"] += 1
         m, c = node.exact_line(i, t)
@@ -160,7 +175,9 @@ class VRepSplitter:
         cnt = np.zeros(n, dtype=int)
         undecided = np.zeros(n, dtype=bool)
         for t in ts:
-            S = vals - t if t else vals
+            # homogeneous: z - t W (directions, W = 0, are not shifted);
+            # eval_float gives an infinite bound to non-finite values
+            S = vals - t * Wf[:, None] if t else vals
             thr = bnd * (1.0 + 4 * U) + 4 * U * np.abs(S) + TINY
             pos = (S > thr).all(axis=0)
             neg = (S < -thr).all(axis=0)
@@ -191,7 +208,7 @@ class VRepSplitter:
                         signs = []
                         for v in cv:
                             if v.tag is node:
-                                sv = v.vals[ci] - t
+                                sv = v.vals[ci] - t * v.w if t else v.vals[ci]
                                 if abs(sv) * _SHRINK > v.bnds[ci] + TINY:
                                     signs.append(1 if sv > 0 else -1)
                                     continue
@@ -272,16 +289,20 @@ def polytope_interior_point(verts, cons) -> tuple:
     F = np.array([v.f for v in verts])
     Wv = np.array([v.w for v in verts])
     rows = cons
-    if np.isfinite(F).all():
+    with np.errstate(over="ignore", invalid="ignore"):
         fin = F[Wv > 0]
         cen = (F.sum(axis=0)) / max(1.0, float(Wv.sum()))
         size = float((fin.max(axis=0) - fin.min(axis=0)).min()) if len(fin) > 1 else 0.0
+    if np.isfinite(F).all() and np.isfinite(cen).all() and np.isfinite(size):
         if not size > 0:
             size = 1.0
         e = max(0, 4 - int(np.floor(np.log2(size))))
         for e2 in (e, e + 8, e + 24):
             D = 1 << e2
-            X = tuple(int(round(float(c) * D)) for c in cen) + (D,)
+            try:
+                X = tuple(int(round(float(c) * D)) for c in cen) + (D,)
+            except OverflowError:  # D or c * D beyond the float range
+                break
             if all(_hval(r, X) > 0 for r in rows):
                 return tuple(Fraction(x, D) for x in X[:-1])
     tot = [sum(v.h[j] for v in verts) for j in range(d + 1)]

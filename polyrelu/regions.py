@@ -58,6 +58,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterator, NamedTuple, Sequence
 
+import numpy as np
+
 from .exceptions import DomainError, EmptyDomainError, NetworkError, ShapeError
 from .numbers import to_matrix, to_vector
 
@@ -155,7 +157,9 @@ class Region:
         """Minimal H-representation ``(A, b)`` meaning ``A x <= b``.
 
         Read off the exact V-representation when the fast engine kept one
-        (polygon edges / interval ends), else ``polyhedron.inequalities``.
+        (polygon edges / interval ends; in dimension >= 3 the defining rows
+        whose tight vertices span a hyperplane, as primitive integer rows),
+        else ``polyhedron.inequalities``.
         """
         h = self._cache.get("inequalities")
         if h is None:
@@ -166,6 +170,11 @@ class Region:
             elif "_interval" in self._cache:
                 (lo,), (hi,) = self._cache["_interval"]
                 h = (((Fraction(-1),), (Fraction(1),)), (-lo, hi))
+            elif "_hverts" in self._cache:
+                keys = _facets_of_polytope(_integer_constraints(self), self._cache["_hverts"])
+                self._cache["_int_inequalities"] = keys
+                h = (tuple(tuple(Fraction(v) for v in k[:-1]) for k in keys),
+                     tuple(Fraction(k[-1]) for k in keys))
             else:
                 h = self.polyhedron.inequalities
             self._cache["inequalities"] = h
@@ -262,6 +271,140 @@ def _primitive_row(a, c) -> tuple:
         g = gcd(g, int(v))
     g = g or 1
     return tuple(Fraction(int(v) // g) for v in a), Fraction(int(c) // g)
+
+
+def _integer_constraints(r) -> list:
+    """The defining inequalities of ``r`` (as :attr:`Region.constraints`) as
+    integer rows ``(a_1, .., a_d, b)`` meaning ``a . x <= b``.
+
+    Neuron rows come from the exact integer maps ``z = (m . x + c) / S_l``
+    (:mod:`polyrelu._regions_maps`), so no Fraction arithmetic is needed:
+    ``z >= 0`` is ``-m . x <= c``; hard tanh ``z <= -1`` is ``m . x <= -c - S``.
+    """
+    from ._regions_maps import node_chain
+
+    inet = _intnet(r.net)
+    d = inet.d
+    tanh = r.net.activation == "hard_tanh"
+    out = []
+    for node, pieces in zip(node_chain(inet, r.pattern), r.pattern):
+        S = inet.S[node.l]
+        full = node.exact_rows(list(range(len(pieces)))).tolist()
+        for row, piece in zip(full, pieces):
+            m, c = [int(v) for v in row[:d]], int(row[d])
+            if not any(m):
+                continue  # constant on the region: no inequality
+            neg = [-v for v in m]
+            if not tanh:  # J&V Algorithm 1 lines 14 / 18
+                out.append(tuple(neg) + (c,) if piece == 1 else tuple(m) + (-c,))
+            elif piece == 0:
+                out.append(tuple(m) + (-c - S,))
+            elif piece == 2:
+                out.append(tuple(neg) + (c - S,))
+            else:
+                out.append(tuple(neg) + (c + S,))
+                out.append(tuple(m) + (S - c,))
+    if r.domain is not None:
+        hit = _DOMAIN_ROWS.get(id(r.domain))
+        if hit is None or hit[0] is not r.domain:
+            if len(_DOMAIN_ROWS) > 32:
+                _DOMAIN_ROWS.clear()
+            A, b = r.domain.raw_inequalities
+            hit = _DOMAIN_ROWS[id(r.domain)] = (r.domain, [_primitive(a, bj)
+                                                           for a, bj in zip(A, b)])
+        out.extend(hit[1])
+    return out
+
+
+_DOMAIN_ROWS: dict = {}  # id(domain) -> (domain, integer rows), as _INTNETS
+
+
+def _facets_of_polytope(rows, hverts) -> tuple:
+    """Minimal H-representation of a full-dimensional polytope from its exact
+    vertices (homogeneous integers ``(X, W)``, ``W > 0``) and valid integer
+    rows ``(a, b)`` (``a . x <= b``) containing its facets.
+
+    A valid row is facet-defining iff its tight vertices span a hyperplane:
+    homogeneous rank ``d`` (the polytope is their convex hull).  Returns the
+    facet rows as primitive integer tuples, each hyperplane once.
+    """
+    from math import gcd
+
+    d = len(hverts[0]) - 1
+    keys = []
+    for row in rows:
+        if not any(row[:-1]):
+            continue
+        g = 0
+        for v in row:
+            g = gcd(g, v)
+        keys.append(tuple(v // g for v in row))
+    keys = list(dict.fromkeys(keys))
+    out = []
+    if not keys:
+        return out
+    # a . X - b W for every vertex and row: exact Python ints (object arrays)
+    H = np.array(hverts, dtype=object)
+    K = np.array([k[:-1] + (-k[-1],) for k in keys], dtype=object)
+    tight = (H.dot(K.T) == 0).T
+    for key, t in zip(keys, tight):
+        if int(t.sum()) < d:
+            continue
+        if _rank_is(d, [hverts[k] for k in np.flatnonzero(t)]):
+            out.append(key)
+    return out
+
+
+_PRIME = (1 << 61) - 1
+
+
+def _rank_is(r: int, rows) -> bool:
+    """Whether integer vectors known to have rank <= ``r`` have rank ``r``.
+
+    Rank modulo a prime first: a nonzero ``r x r`` minor mod p is nonzero over
+    the integers, so ``rank_p == r`` proves it; otherwise the exact rank."""
+    M = [[v % _PRIME for v in row] for row in rows]
+    rank = 0
+    for c in range(len(M[0])):
+        piv = next((k for k in range(rank, len(M)) if M[k][c]), None)
+        if piv is None:
+            continue
+        M[rank], M[piv] = M[piv], M[rank]
+        p = M[rank]
+        inv = pow(p[c], -1, _PRIME)
+        for k in range(rank + 1, len(M)):
+            f = M[k][c]
+            if f:
+                f = f * inv % _PRIME
+                M[k] = [(x - f * y) % _PRIME for x, y in zip(M[k], p)]
+        rank += 1
+        if rank == r:
+            return True
+    return _int_rank(rows) == r
+
+
+def _int_rank(rows) -> int:
+    """Rank of a list of integer vectors (fraction-free elimination)."""
+    from math import gcd
+
+    M = [list(r) for r in rows]
+    rank = 0
+    for c in range(len(M[0])):
+        piv = next((k for k in range(rank, len(M)) if M[k][c]), None)
+        if piv is None:
+            continue
+        M[rank], M[piv] = M[piv], M[rank]
+        p = M[rank]
+        for k in range(rank + 1, len(M)):
+            f = M[k][c]
+            if f:
+                row = [p[c] * x - f * y for x, y in zip(M[k], p)]
+                g = 0
+                for v in row:
+                    g = gcd(g, v)
+                M[k] = [v // g for v in row] if g > 1 else row
+        rank += 1
+    return rank
 
 
 _INTNETS: dict = {}
@@ -537,9 +680,15 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
     if kind == "planar" and d == 2:
         from ._regions_planar import PlanarSplitter, polygon_from_domain, polygon_interior_point
 
+        root = polygon_from_domain(dom.P)
+        if root is None:
+            # no exact convex polygon from the vertex list: the LP splitter
+            # needs only the inequalities
+            stats["engine"] = "fast-lp"
+            yield from _fast_engine(net, dom, stats, ctl, "lp")
+            return
         splitter = PlanarSplitter(inet, stats, ctl.check)
-        verts, edges = polygon_from_domain(dom.P)
-        root_cell = (verts, edges)
+        root_cell = root
 
         def split(node, cell):
             for pcs, vs, es in splitter.split(node, cell[0], cell[1]):
@@ -619,22 +768,37 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
 
 
 def _dfs(inet, root_cell, split, finish, stats, ctl, L):
-    """Depth-first over pattern prefixes: split each cell by the next layer."""
-    from ._regions_maps import Node
+    """Depth-first over pattern prefixes: split each cell by the next layer.
 
-    stack = [(inet.root(), root_cell)]
+    The float work runs under ``quiet()`` (overflow in a float shadow is
+    expected and handled, :mod:`polyrelu._regions_maps`), entered once per
+    batch of regions rather than per node; a batch is yielded outside it.
+    """
+    from ._regions_maps import Node, quiet
+
+    with quiet():
+        stack = [(inet.root(), root_cell)]
     while stack:
-        ctl.check()
-        node, cell = stack.pop()
-        stats["nodes"] += 1
-        prefix = tuple(pcs for _, pcs in node.chain)
-        children = list(split(node, cell))
-        if node.l == L - 1:
-            for pcs, c in children:
-                yield finish(prefix + (tuple(pcs),), c)
-        else:
-            for pcs, c in reversed(children):
-                stack.append((Node(inet, node, tuple(pcs)), c))
+        batch: list = []
+        stop = None
+        with quiet():
+            try:
+                while stack and len(batch) < 64:
+                    ctl.check()
+                    node, cell = stack.pop()
+                    stats["nodes"] += 1
+                    prefix = tuple(pcs for _, pcs in node.chain)
+                    children = list(split(node, cell))
+                    if node.l == L - 1:
+                        batch.extend(finish(prefix + (tuple(pcs),), c) for pcs, c in children)
+                    else:
+                        for pcs, c in reversed(children):
+                            stack.append((Node(inet, node, tuple(pcs)), c))
+            except _Stop as e:  # the time limit: report what was found first
+                stop = e
+        yield from batch
+        if stop is not None:
+            raise stop
 
 
 def _gcd(a: int, b: int) -> int:
@@ -648,7 +812,7 @@ def _gcd(a: int, b: int) -> int:
 # ---------------------------------------------------------------------------
 
 def _tree_engine(net, dom: _Domain, stats: dict, ctl: _Control):
-    from ._regions_maps import Node
+    from ._regions_maps import Node, quiet
     from .polyhedron import Polyhedron
 
     L = net.num_layers
@@ -671,7 +835,8 @@ def _tree_engine(net, dom: _Domain, stats: dict, ctl: _Control):
             if l == L - 1:
                 yield _make_region(net, pat, p, dom.P)
                 return
-            child = Node(inet, node, tuple(pieces))
+            with quiet():
+                child = Node(inet, node, tuple(pieces))
             stats["nodes"] += 1
             yield from rec(child, 0, [], rows, p, pat)
             return
@@ -698,7 +863,9 @@ def _tree_engine(net, dom: _Domain, stats: dict, ctl: _Control):
 
     stats["nodes"] += 1
     rows0 = [(tuple(a), b) for a, b in dom.rows]
-    yield from rec(inet.root(), 0, [], rows0, tuple(dom.point), ())
+    with quiet():
+        root = inet.root()
+    yield from rec(root, 0, [], rows0, tuple(dom.point), ())
 
 
 # ---------------------------------------------------------------------------
@@ -889,10 +1056,12 @@ def linear_regions(net, domain=None, region_list: Sequence[Region] | None = None
     import networkx as nx
 
     rs = list(regions(net, domain, **kwargs)) if region_list is None else list(region_list)
-    G = region_graph(rs)
     H = nx.Graph()
     H.add_nodes_from(range(len(rs)))
-    H.add_edges_from((u, v) for u, v, s in G.edges(data="same_map") if s)
+    if rs:
+        # the edges of region_graph with same_map: the (cheap) map comparison
+        # runs first, so only pairs with identical maps need the adjacency test
+        H.add_edges_from((i, j) for i, j, _, _ in _adjacent_pairs(rs, keep=_SameMap(rs)))
     out = []
     for comp in sorted((sorted(c) for c in nx.connected_components(H)), key=lambda c: c[0]):
         members = tuple(rs[i] for i in comp)
@@ -953,17 +1122,22 @@ def region_graph(region_list: Sequence[Region]):
         G.add_node(i, region=r)
     if not rs:
         return G
-    d = rs[0].net.input_dim
-    if d == 2 and all("_edges" in r._cache and "_hverts" in r._cache for r in rs):
-        pairs = _planar_adjacency(rs)
-    elif d == 1 and all("_interval" in r._cache for r in rs):
-        pairs = _interval_adjacency(rs)
-    else:
-        pairs = _general_adjacency(rs, d)
     same = _SameMap(rs)
-    for i, j, hyp, facet in pairs:
+    for i, j, hyp, facet in _adjacent_pairs(rs):
         G.add_edge(i, j, hyperplane=hyp, facet=facet, same_map=same(i, j))
     return G
+
+
+def _adjacent_pairs(rs, keep=None):
+    """``(i, j, hyperplane, facet)`` for the adjacent pairs ``i < j``; with
+    ``keep``, only the pairs with ``keep(i, j)`` (tested before the geometry)."""
+    d = rs[0].net.input_dim
+    if d == 2 and all("_edges" in r._cache and "_hverts" in r._cache for r in rs):
+        return _planar_adjacency(rs, keep)
+    if d == 1 and all("_interval" in r._cache for r in rs):
+        pairs = _interval_adjacency(rs)
+        return pairs if keep is None else [p for p in pairs if keep(p[0], p[1])]
+    return _general_adjacency(rs, d, keep)
 
 
 class _SameMap:
@@ -974,27 +1148,61 @@ class _SameMap:
     def __init__(self, rs) -> None:
         self.rs = rs
         self.nodes: dict = {}
+        self.prefixes: dict = {}  # (net id, pattern prefix) -> Node, shared
+        self.shadows: dict = {}
 
     def _node(self, i):
         n = self.nodes.get(i)
         if n is None:
-            from ._regions_maps import node_chain
+            from ._regions_maps import Node, quiet
 
             r = self.rs[i]
-            n = node_chain(_intnet(r.net), r.pattern)[-1]
+            inet = _intnet(r.net)
+            key = (id(inet), ())
+            with quiet():
+                n = self.prefixes.get(key)
+                if n is None:
+                    n = self.prefixes[key] = inet.root()
+                for k in range(len(r.pattern)):
+                    key = (id(inet), r.pattern[:k + 1])
+                    child = self.prefixes.get(key)
+                    if child is None:
+                        child = self.prefixes[key] = Node(inet, n, r.pattern[k])
+                    n = child
             self.nodes[i] = n
         return n
 
-    def __call__(self, i: int, j: int) -> bool:
-        from ._regions_maps import float_maps_differ
+    def shadow(self, i):
+        s = self.shadows.get(i)
+        if s is None:
+            from ._regions_maps import map_shadow
 
-        if float_maps_differ(self._node(i), self._node(j)):
+            s = self.shadows[i] = map_shadow(self._node(i))
+        return s
+
+    def maybe_same(self, i: int, js) -> list:
+        """The ``j`` in ``js`` whose maps the float filter cannot tell from i's."""
+        from ._regions_maps import shadows_differ
+
+        if not js:
+            return []
+        v, r = self.shadow(i)
+        V = np.array([self.shadow(j)[0] for j in js])
+        R = np.array([self.shadow(j)[1] for j in js])
+        return [j for j, dif in zip(js, shadows_differ(v, r, V, R).tolist()) if not dif]
+
+    def __call__(self, i: int, j: int) -> bool:
+        from ._regions_maps import shadows_differ
+
+        (v1, r1), (v2, r2) = self.shadow(i), self.shadow(j)
+        if shadows_differ(v1, r1, v2, r2):
             return False
         return self.rs[i].affine_map == self.rs[j].affine_map
 
 
-def _planar_adjacency(rs):
-    """Shared edges of 2-D polygons with exact V-representations."""
+def _planar_adjacency(rs, keep=None):
+    """Shared edges of 2-D polygons with exact V-representations (only the
+    pairs with ``keep(i, j)`` when given)."""
     from math import gcd
 
     from .polyhedron import Polyhedron
@@ -1031,7 +1239,7 @@ def _planar_adjacency(rs):
             j, (lo2, p2, hi2, q2) = minus[b]
             lo, plo = (lo1, p1) if lo1 >= lo2 else (lo2, p2)
             hi, phi = (hi1, q1) if hi1 <= hi2 else (hi2, q2)
-            if lo < hi:
+            if lo < hi and (keep is None or keep(min(i, j), max(i, j))):
                 facet = Polyhedron.from_vertices([plo, phi])
                 out.append((min(i, j), max(i, j), hyp, facet))
             if hi1 <= hi2:
@@ -1060,32 +1268,153 @@ def _interval_adjacency(rs):
     return out
 
 
-def _general_adjacency(rs, d):
-    """Facets grouped by hyperplane; exact dimension test of intersections."""
+def _general_adjacency(rs, d, keep=None):
+    """Facets grouped by hyperplane; a pair on opposite sides is adjacent iff
+    the intersection of the two regions has dimension d - 1.
+
+    Regions with exact vertices (bounded V-representation) are decided from
+    the vertices of their facets on the hyperplane H, ``P`` (side +) and ``M``
+    (side -), in exact integers, before any LP:
+
+    * a facet inequality ``a . x <= b`` of one region (not H itself) with the
+      other facet in ``a . x >= b`` separates them: ``P & M`` lies in the
+      (d-2)-flat ``H & {a . x = b}``, not adjacent;
+    * the barycentre of the vertices of ``P`` in region j and of ``M`` in
+      region i, when it satisfies every inequality of both regions other than
+      H strictly, lies in ``relint P & relint M``: adjacent.
+
+    Anything else is the exact dimension test of the intersection.
+    """
     groups: dict = {}
+    rows: list = []
     for i, r in enumerate(rs):
         A, b = r.inequalities
-        for a, bj in zip(A, b):
-            key = _primitive(a, bj)
+        keys = r._cache.get("_int_inequalities")
+        if keys is None:
+            keys = [_primitive(a, bj) for a, bj in zip(A, b)]  # a . x <= b, sign kept
+        ri = []
+        for key in keys:
             neg = tuple(-v for v in key)
             canon, side = (key, 1) if key > neg else (neg, -1)
+            ri.append((key, canon))
             groups.setdefault(canon, ([], []))[0 if side == 1 else 1].append(i)
+        rows.append(ri)
+    hv = [r._cache.get("_hverts") for r in rs]
     out = []
     for key, (plus, minus) in groups.items():
         if not plus or not minus:
             continue
         w = tuple(Fraction(v) for v in key[:-1])
         rhs = Fraction(key[-1])
-        boxes = {i: _exact_bbox(rs[i]) for i in plus + minus}
+        facets = {i: _facet_vertices(hv[i], key) for i in plus + minus}
+        boxes = {i: _float_box(_exact_bbox(rs[i]), d) if facets[i] is None
+                 else _float_hbox(facets[i], d) for i in plus + minus}
+        lo_m = np.array([boxes[j][0] for j in minus])
+        hi_m = np.array([boxes[j][1] for j in minus])
         for i in plus:
-            for j in minus:
-                if not _boxes_meet(boxes[i], boxes[j]):
+            lo_i, hi_i = boxes[i]
+            # enclosing float boxes: disjoint ones prove disjoint exact boxes
+            meet = ((lo_i <= hi_m) & (lo_m <= hi_i)).all(axis=1)
+            cand = [minus[jj] for jj in np.flatnonzero(meet).tolist()]
+            if isinstance(keep, _SameMap):
+                cand = keep.maybe_same(i, cand)  # vectorised float filter first
+            for j in cand:
+                if keep is not None and not keep(min(i, j), max(i, j)):
                     continue
                 F = rs[i].polyhedron.intersect(rs[j].polyhedron)
-                if F.dim != d - 1:
+                Pi, Mj = facets[i], facets[j]
+                quick = None if Pi is None or Mj is None else \
+                    _facets_overlap(Pi, Mj, rows[i], rows[j], key)
+                if quick is False or (quick is None and F.dim != d - 1):
                     continue
                 out.append((min(i, j), max(i, j), (w, -rhs), F))
     return out
+
+
+def _float_box(box, d):
+    """Float box enclosing an exact box (None: all of R^d).
+
+    ``float(q)`` is correctly rounded (``|fl(q) - q| <= u |q|``); widening by
+    ``8 u |x|`` plus an absolute 2**-960 more than covers it and the rounding
+    of the widening itself.  Beyond the float range: +-inf."""
+    from .numbers import to_float
+
+    if box is None:
+        return np.full(d, -np.inf), np.full(d, np.inf)
+
+    def fl(q, sign):
+        try:
+            return to_float(q)
+        except OverflowError:
+            return sign * np.inf
+
+    return _widen(np.array([fl(q, -1) for q in box[0]]), np.array([fl(q, 1) for q in box[1]]))
+
+
+def _widen(lo, hi):
+    """``lo - (8 u |lo| + 2**-960)``, ``hi + (8 u |hi| + 2**-960)`` (float)."""
+    slack = 8 * 2.0 ** -53
+    with np.errstate(over="ignore", invalid="ignore"):
+        return lo - (slack * np.abs(lo) + 2.0 ** -960), hi + (slack * np.abs(hi) + 2.0 ** -960)
+
+
+def _hval(row, h) -> int:
+    """``a . X - b W`` for the integer row ``a . x <= b`` and ``h = (X, W)``:
+    the sign of ``a . x - b`` at the point ``X / W`` (``W > 0``)."""
+    s = -row[-1] * h[-1]
+    for a, x in zip(row[:-1], h):
+        if a:
+            s += a * x
+    return s
+
+
+def _facet_vertices(hverts, key):
+    """The exact homogeneous vertices on the hyperplane ``key`` (or None)."""
+    if hverts is None:
+        return None
+    return [h for h in hverts if _hval(key, h) == 0]
+
+
+def _float_hbox(hverts, d):
+    """Float box enclosing exact homogeneous points.
+
+    ``X / W`` of Python ints is correctly rounded and rounding is monotone, so
+    the float min / max is the rounded exact min / max (error <= u |x|); the
+    widening of :func:`_float_box` covers it."""
+    if not hverts:
+        return _float_box(None, d)
+
+    def fl(x, w):
+        try:
+            return x / w
+        except OverflowError:
+            return np.inf if x > 0 else -np.inf
+
+    V = np.array([[fl(x, h[-1]) for x in h[:-1]] for h in hverts])
+    return _widen(V.min(axis=0), V.max(axis=0))
+
+
+def _facets_overlap(P, M, rows_i, rows_j, canon):
+    """True / False when the vertices decide whether the facets ``P`` and ``M``
+    (vertex lists on the hyperplane ``canon``) share relative interior points;
+    None when undecided (see :func:`_general_adjacency`)."""
+    if not P or not M:
+        return None
+    others_i = [k for k, c in rows_i if c != canon]
+    others_j = [k for k, c in rows_j if c != canon]
+    for rows, F in ((others_i, M), (others_j, P)):
+        for row in rows:
+            if all(_hval(row, h) >= 0 for h in F):
+                return False  # separated within H (P & M is (d-2)-dimensional)
+    pts = [h for h in P if all(_hval(r, h) <= 0 for r in others_j)]
+    pts += [h for h in M if all(_hval(r, h) <= 0 for r in others_i)]
+    if not pts:
+        return None
+    # sum of homogeneous vectors: a convex combination with all weights > 0
+    c = tuple(sum(h[k] for h in pts) for k in range(len(pts[0])))
+    if all(_hval(r, c) < 0 for r in others_i) and all(_hval(r, c) < 0 for r in others_j):
+        return True
+    return None
 
 
 def _exact_bbox(r: Region):
@@ -1095,13 +1424,6 @@ def _exact_bbox(r: Region):
     d = len(V[0])
     return (tuple(min(v[k] for v in V) for k in range(d)),
             tuple(max(v[k] for v in V) for k in range(d)))
-
-
-def _boxes_meet(a, b) -> bool:
-    if a is None or b is None:
-        return True
-    return all(lo1 <= hi2 and lo2 <= hi1
-               for lo1, hi1, lo2, hi2 in zip(a[0], a[1], b[0], b[1]))
 
 
 # ---------------------------------------------------------------------------

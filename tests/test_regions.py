@@ -497,3 +497,268 @@ def test_unbounded_general_domain():
     assert it.stats["engine"] == "fast-lp"
     check_regions(net, H, rs)
     assert sorted(r.pattern for r in rs) == patterns(net, H, "tree")
+
+
+# ------------------------------------------- hard tanh on R^d (orthants)
+def _hard_tanh_layer(W, b=None):
+    """One hard tanh layer z = W x + b and the sum as output."""
+    b = [0] * len(W) if b is None else b
+    return pr.Network.from_weights([(W, b), ([[1] * len(W)], [0])], activation="hard_tanh")
+
+
+@pytest.mark.parametrize("W, expect", [
+    ([["1/2"]], 3),                                  # R^1: x < -2, |x| < 2, x > 2
+    ([[1, 1]], 3),                                   # R^2: two parallel lines, no vertex
+    ([[1, 0], [1, 1]], 9),                           # R^2: 3 x 3
+    ([[1, 0, 0], [0, 2, -1]], 9),                    # R^3: prisms, no cell has a vertex
+    ([[1, 0, 0], [0, 1, 0], [1, 1, 1]], 27),         # R^3: 3 x 3 x 3
+])
+def test_whole_space_hard_tanh_closed_form(W, expect):
+    """k hard tanh units with independent directions split R^d into 3^k regions
+    (the slabs -1 < z_i < 1 are products); whole-space cells lacking a finite
+    vertex must survive the orthant split (directions carry no threshold)."""
+    net = _hard_tanh_layer(W)
+    it = regions(net)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-orthants"
+    check_regions(net, None, rs)
+    assert len(rs) == expect
+    assert sorted(r.pattern for r in rs) == sorted(((p,) for p in
+                                                    itertools.product(range(3), repeat=len(W))))
+    assert sorted(r.pattern for r in rs) == patterns(net, None, "tree") == patterns(net, None, "lp")
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 10 ** 6), st.sampled_from([1, 2, 3]),
+       st.sampled_from([None, {3: [1]}]), st.sampled_from([1, 2, 8]))
+def test_whole_space_hard_tanh_engines_agree(seed, d, skips, den):
+    """Random hard tanh networks on R^d: fast (orthants) == tree == lp."""
+    net = random_network([d, 3, 3, 3, 1], seed=seed, denominator=den, scale=3, skips=skips,
+                         activation="hard_tanh")
+    it = regions(net)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-orthants"
+    check_regions(net, None, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, None, "tree") == patterns(net, None, "lp")
+
+
+def test_whole_space_hard_tanh_audit_cases():
+    """The audit's failing networks (crash: a cell with no finite vertex; or
+    1 region instead of 11)."""
+    for seed, widths, skips in ((2, [2, 2, 2, 2, 1], None), (14, [2, 3, 3, 3, 1], {3: [1]}),
+                                (23, [3, 2, 2, 2, 1], None)):
+        net = random_network(widths, seed=seed, denominator=2, scale=3, skips=skips,
+                             activation="hard_tanh")
+        rs = list(regions(net))
+        check_regions(net, None, rs)
+        assert sorted(r.pattern for r in rs) == patterns(net, None, "tree")
+
+
+# -------------------------------------------------- float overflow
+BIG = F(1.7e308)
+
+
+def test_overflowing_float_values_go_exact():
+    """Float values overflow to inf while the error bound stays finite: the
+    filter must not decide (exact z(1,1,1) = 2A - 2C < 0 although fl gives +inf)."""
+    A, C = BIG, F(1.75e308)
+    net = pr.Network.from_weights([([[A, A, -C]], [-C]), ([[1]], [0])])
+    D = pr.Polyhedron.box([0, 0, 0], [1, 1, 1])
+    it = regions(net, D)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-vrep"
+    check_regions(net, D, rs)
+    for r in rs:
+        Ar, br = r.inequalities
+        for v in r.vertices:
+            assert D.contains(v)
+            assert all(sum((a * x for a, x in zip(row, v)), F(0)) <= bi
+                       for row, bi in zip(Ar, br))
+        assert set(r.vertices) == set(r.polyhedron.vertices)
+    assert sorted(r.pattern for r in rs) == patterns(net, D, "tree")
+
+
+@pytest.mark.parametrize("dom", [pr.Polyhedron.box([-1], [1]), BOX2,
+                                 pr.Polyhedron.box([-1, -1, -1], [1, 1, 1]), None])
+def test_weight_beyond_float_range(dom):
+    """A weight of 10**400 has no float: every engine enumerates exactly."""
+    d = 2 if dom is None else dom.ambient_dim
+    W1 = [[10 ** 400] + [1] * (d - 1), [1] * d, [-1] + [F(1, 3)] * (d - 1)]
+    net = pr.Network.from_weights([(W1, [0, 1, -1]), ([[1, 10 ** 400, -2]], [F(1, 2)]),
+                                   ([[3]], [0])])
+    fast = list(regions(net, dom))
+    check_regions(net, dom, fast)
+    assert sorted(r.pattern for r in fast) == patterns(net, dom, "tree") \
+        == patterns(net, dom, "lp")
+    assert count_regions(net, dom).activation == len(fast)
+
+
+def test_linear_regions_overflowing_shadow():
+    """2 relu(Ax) - relu(Ax) - relu(Ax) == 0 with A near the float maximum: the
+    float shadow of the output map is inf on x > 0 (2A overflows) and 0 on
+    x < 0; the exact maps are equal, so there is one linear region."""
+    net = pr.Network.from_weights([([[BIG], [BIG], [BIG]], [0, 0, 0]),
+                                   ([[2, -1, -1]], [0])])
+    for dom in (None, pr.Polyhedron.box([-1], [1])):
+        rs = list(regions(net, dom))
+        assert len(rs) == 2
+        assert all(net(r.interior_point) == (0,) for r in rs)
+        assert count_regions(net, dom) == (2, 1, False)
+
+
+# ------------------------------------------ planar domain vertex order
+@pytest.mark.parametrize("swap", [False, True])
+def test_polygon_domain_close_vertices(swap):
+    """Two domain vertices 1e-30 apart (float angles tie): exact ordering."""
+    dl = F(1, 10 ** 30)
+    rows = [[-1, 0], [0, -1], [1, 0], [0, 1], [1, 1]]
+    rhs = [0, 0, 1, 1, 2 - dl]
+    if swap:
+        rows, rhs = rows[::-1], rhs[::-1]
+    D = pr.Polyhedron.from_inequalities(rows, rhs)
+    net = pr.Network.from_weights([([[1, -1]], [0]), ([[1]], [0])])
+    it = regions(net, D)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-planar"
+    check_regions(net, D, rs)
+    assert len(rs) == 2 and sorted(r.pattern for r in rs) == patterns(net, D, "tree")
+
+
+def test_polygon_domain_vertex_cluster():
+    """Vertices on the parabola y = x^2, four of them within 3e-20 of the origin."""
+    e = F(1, 10 ** 20)
+    ts = [0, e, 2 * e, 3 * e, F(1), F(-1), F(1, 2)]
+    D = pr.Polyhedron.from_vertices([[t, t * t] for t in ts])
+    assert len(D.vertices) == len(ts)
+    net = random_network([2, 4, 3, 1], seed=5)
+    rs = list(regions(net, D))
+    check_regions(net, D, rs)
+    assert sorted(r.pattern for r in rs) == patterns(net, D, "tree")
+
+
+def test_subnormal_weight_goes_exact():
+    """A subnormal weight (3/4 * 2**-1074) rounds to 2**-1074 with 33 %
+    relative error, which u |W| does not bound; times a 2**200 map the float
+    shadow of z2 at x = 1 is positive while the exact value is negative."""
+    w2 = F(3, 4) / 2 ** 1074
+    b2 = -F(9, 10) / 2 ** 874
+    for d in (1, 2, 3):
+        net = pr.Network.from_weights([([[2 ** 200] + [0] * (d - 1)], [0]), ([[w2]], [b2]),
+                                       ([[1]], [0])])
+        D = pr.Polyhedron.box([0] * d, [1] * d)
+        rs = list(regions(net, D))
+        check_regions(net, D, rs)
+        # z2 = (3/4 * 2**-874) x0 - 9/10 * 2**-874 < 0 on the whole box
+        assert [r.pattern for r in rs] == [((1,), (0,))] == patterns(net, D, "tree")
+
+
+def test_polygon_domain_fallback(monkeypatch):
+    """No exact convex polygon (here: forced) -> the LP splitter, same patterns."""
+    from polyrelu import _regions_planar
+
+    class Fake:
+        vertices = ((F(0), F(0)), (F(1), F(0)), (F(2), F(0)), (F(0), F(1)))  # collinear
+
+    assert _regions_planar.polygon_from_domain(Fake()) is None
+    net = random_network([2, 3, 2, 1], seed=4)
+    want = patterns(net, BOX2)
+    monkeypatch.setattr(_regions_planar, "polygon_from_domain", lambda dom: None)
+    it = regions(net, BOX2)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-lp"
+    check_regions(net, BOX2, rs)
+    assert sorted(r.pattern for r in rs) == want
+
+
+# ------------------------------------- adjacency from exact vertices (d >= 3)
+def _bare(rs):
+    from polyrelu.regions import Region
+
+    return [Region(r.pattern, r.interior_point, r.net, r.domain) for r in rs]
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 10 ** 6), st.sampled_from([3, 4]), st.booleans())
+def test_region_graph_vertices_vs_lp(seed, d, degenerate):
+    """The vertex-based facet tests (V-representation regions) and the exact
+    LP dimension test (bare regions) give the same graph; linear_regions (map
+    comparison first) gives the components of its same_map edges."""
+    import random
+
+    import networkx as nx
+
+    rng = random.Random(seed)
+    if degenerate:  # small integers, zero biases: facets meet in many vertices
+        n1 = rng.randint(2, 4)
+        W1 = [[rng.choice([-1, 0, 1, 2]) for _ in range(d)] for _ in range(n1)]
+        W2 = [[rng.choice([-1, 0, 1]) for _ in range(n1)] for _ in range(2)]
+        net = pr.Network.from_weights([(W1, [rng.choice([0, 1]) for _ in range(n1)]),
+                                       (W2, [0, 0]), ([[rng.choice([0, 1]), 1]], [0])])
+    else:
+        net = random_network([d, 3, 2, 1], seed=seed, scale=2)
+        (W1, b1), (W2, b2), (W3, b3) = net.weights()
+        net = pr.Network.from_weights([(W1, b1), (W2, b2), ([[0, W3[0][1]]], b3)])
+    D = pr.Polyhedron.box([-1] * d, [1] * d)
+    rs = list(regions(net, D))
+    G1, G2 = region_graph(rs), region_graph(_bare(rs))
+    e1 = {(u, v): x["same_map"] for u, v, x in G1.edges(data=True)}
+    e2 = {(u, v): x["same_map"] for u, v, x in G2.edges(data=True)}
+    assert e1 == e2
+    H = nx.Graph()
+    H.add_nodes_from(range(len(rs)))
+    H.add_edges_from(k for k, same in e2.items() if same)
+    comps = sorted(sorted(rs[i].pattern for i in c) for c in nx.connected_components(H))
+    assert sorted(sorted(L.patterns) for L in linear_regions(net, D, region_list=rs)) == comps
+
+
+def test_linear_regions_3d_dropped_unit():
+    """A last-layer unit with output weight 0 does not change the function: the
+    linear regions are those of the network without it, and equal its
+    activation regions when all of its adjacent regions have distinct maps."""
+    D = pr.Polyhedron.box([-1, -1, -1], [1, 1, 1])
+    generic = 0
+    for seed in (21, 22, 27, 28, 29):
+        net = random_network([3, 4, 3, 1], seed=seed)
+        (W1, b1), (W2, b2), (W3, b3) = net.weights()
+        dropped = pr.Network.from_weights([(W1, b1), (W2, b2),
+                                           ([[W3[0][0], W3[0][1], 0]], b3)])
+        reduced = pr.Network.from_weights([(W1, b1), (W2[:2], b2[:2]), ([W3[0][:2]], b3)])
+        red = count_regions(reduced, D)
+        full = count_regions(dropped, D)
+        assert full.linear == red.linear <= full.activation
+        generic += red.activation == red.linear < full.activation
+    assert generic
+
+
+def _normalised(A, b):
+    out = set()
+    for a, bi in zip(A, b):
+        k = next(abs(v) for v in a if v)
+        out.add((tuple(v / k for v in a), bi / k))
+    return out
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 10 ** 6), st.sampled_from([3, 4, 5]), st.booleans())
+def test_vrep_inequalities_match_cdd(seed, d, degenerate):
+    """Region.inequalities read off the exact vertices (d >= 3) equals the
+    minimal H-representation computed by Polyhedron (up to positive scaling)."""
+    import random
+
+    rng = random.Random(seed)
+    if degenerate:  # zero biases, tiny integers, a box with a vertex at 0
+        W1 = [[rng.choice([-1, 0, 1, 2]) for _ in range(d)] for _ in range(rng.randint(2, 4))]
+        W2 = [[rng.choice([-1, 0, 1]) for _ in W1]] * 2  # duplicate units
+        net = pr.Network.from_weights([(W1, [0] * len(W1)), (W2, [0, 0]), ([[1, 1]], [0])],
+                                      activation=rng.choice(["relu", "hard_tanh"]))
+        D = pr.Polyhedron.box([0] * d, [1] * d)
+    else:
+        net = random_network([d, 3, 3, 1], seed=seed,
+                             activation=rng.choice(["relu", "leaky_relu", "hard_tanh"]))
+        cube = [[int(i == j) for j in range(d)] for i in range(d)]
+        D = pr.Polyhedron.from_inequalities([[1] * d, [-1] * d] + cube + [[-v for v in r] for r in cube],
+                                            [1, 1] + [1] * (2 * d))
+    rs = list(regions(net, D))
+    assert "_hverts" in rs[0]._cache
+    for r in rs:
+        assert _normalised(*r.inequalities) == _normalised(*r.polyhedron.inequalities)
