@@ -25,6 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._regions_maps import IntNet, Node
+from .numbers import to_fraction
 
 __all__ = ["LPSplitter"]
 
@@ -117,10 +118,11 @@ class LPSplitter:
         for t in (0.5, 0.9, 0.99, 0.999, 0.25, 0.05):
             cand = pf + t * (xs - pf)
             for D in (None, 1 << 20):
-                if D is None:
-                    q = tuple(Fraction(float(v)) for v in cand)
-                else:
-                    q = tuple(Fraction(float(v)).limit_denominator(D) for v in cand)
+                if not np.isfinite(cand).all():
+                    return None
+                q = tuple(to_fraction(float(v)) for v in cand)
+                if D is not None:
+                    q = tuple(v.limit_denominator(D) for v in q)
                 if _dot_frac(gm, q) + gc > 0 and all(
                         _dot_frac(mm, q) + cc > 0 for mm, cc in cons):
                     return q
@@ -139,7 +141,7 @@ class LPSplitter:
         # max g = -min(-g); for the min problem with A x <= b, duals lambda = -marginals >= 0
         if not np.isfinite(y).all():
             return False
-        lam = [Fraction(float(max(-v, 0.0))) for v in y]
+        lam = [to_fraction(float(max(-v, 0.0))) for v in y]
         # exact: for x in cell, A x <= b  =>  -g(x) >= (-gm + A^T lam) x - lam.b - gc ...
         # g(x) = gm.x + gc = (gm - A^T lam).x + lam.(A x) + gc <= (gm - A^T lam).x + lam.b + gc
         d = self.inet.d
@@ -166,6 +168,7 @@ class LPSplitter:
             self.check()
             new_cells = []
             for pcs, (cons, p) in cells:
+                self.check()   # per cell: one unit of a wide layer can take seconds
                 todo = [(0, cons, p)]
                 done = []
                 for t in ts:

@@ -1244,9 +1244,6 @@ def test_huge_weights_equivalent_without_symmetry():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="needs a deadline check per cell inside "
-                   "polyrelu._regions_lp.LPSplitter.split (the region engine checks "
-                   "only once per unit; one unit of a wide layer can take seconds)")
 def test_time_limit_overshoot_is_small_on_acas():
     import time
 
