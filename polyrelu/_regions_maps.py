@@ -108,7 +108,8 @@ class IntNet:
         self.net = net
         self.d = net.input_dim
         self.L = net.num_layers
-        self.skips = net.skip_map
+        # skip_sources, not skip_map: nu_0 is the input map's image (below)
+        self.skips = net.skip_sources
         self.act = net.activation
         self.widths = net.widths
         act = net.activation
@@ -138,9 +139,27 @@ class IntNet:
             self.Wabs.append(np.abs(Wf))
             self.bf.append(bf)
             self.babs.append(np.abs(bf))
-        # scales: S_l of pre-activations, T_l of post-activations (T_0 = 1)
+        # nu_0 = A t + a (identity without an input map, Network.restrict through
+        # input skips): integer [Aint | aint] / T_0 and its float shadow with
+        # radius u |.| (correct rounding of each entry)
+        A, a = net.input_affine
+        T0 = 1
+        for row, ai in zip(A, a):
+            for v in (*row, ai):
+                T0 = _lcm(T0, v.denominator)
+        self.P0int = np.array([[v.numerator * (T0 // v.denominator) for v in (*row, ai)]
+                               for row, ai in zip(A, a)], dtype=object)
+        P0f = np.array([[_shadow(v) for v in (*row, ai)] for row, ai in zip(A, a)],
+                       dtype=float)
+        # exactly representable entries (the identity) get radius 0
+        inexact = np.array([[Fraction(f) != v if math.isfinite(f) else True
+                             for f, v in zip(frow, (*row, ai))]
+                            for frow, row, ai in zip(P0f.tolist(), A, a)], dtype=bool)
+        self.P0f = P0f
+        self.RP0f = np.where(inexact, 2 * U * np.abs(P0f) + TINY, 0.0)
+        # scales: S_l of pre-activations, T_l of post-activations
         self.S = [None]
-        self.T = [1]
+        self.T = [T0]
         for l in range(1, self.L + 1):
             self.S.append(self.D[l] * self.T[l - 1])
             self.T.append(self.S[l] * self.q)
@@ -235,8 +254,7 @@ class Node:
         Ua = RUa = None
         for k in sources:
             if k == 0:
-                P = np.hstack([np.eye(d), np.zeros((d, 1))])
-                RP = np.zeros((d, d + 1))
+                P, RP = inet.P0f, inet.RP0f
             else:
                 node, pieces = self.chain[k - 1]
                 pc = np.array(pieces)
@@ -306,13 +324,11 @@ class Node:
         inet, l = self.inet, self.l
         d = inet.d
         Tl = inet.T[l - 1]
-        width = inet.widths[l - 1]
+        width = inet.net.layers[l - 1].in_dim   # d0, not the input t's dim, for l = 1
         Ua = None
         for k in [l - 1] + list(inet.skips.get(l, ())):
             if k == 0:
-                P = np.zeros((d, d + 1), dtype=object)
-                for j in range(d):
-                    P[j, j] = Tl  # identity, scaled to T_{l-1}
+                P = inet.P0int * (Tl // inet.T[0])   # nu_0 = A t + a, scaled to T_{l-1}
             else:
                 node, pieces = self.chain[k - 1]
                 mult = Tl // inet.T[k]

@@ -762,3 +762,41 @@ def test_vrep_inequalities_match_cdd(seed, d, degenerate):
     assert "_hverts" in rs[0]._cache
     for r in rs:
         assert _normalised(*r.inequalities) == _normalised(*r.polyhedron.inequalities)
+
+
+# ------------------------------------------- slices through input skips
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), k=st.sampled_from([1, 2]),
+       act=st.sampled_from(["relu", "leaky_relu", "hard_tanh"]))
+def test_slices_of_networks_with_input_skips(seed, k, act):
+    # x = x0 + U t through a net with a skip from the input: the restricted net
+    # carries an input map (Network.restrict); every engine must use nu_0 =
+    # x0 + U t, and agree with folds' independent splitter (which only uses
+    # Network.layer_maps) and with exact evaluation.
+    import random
+
+    from polyrelu.folds import _fallback_cells
+
+    rng = random.Random(seed)
+    net = random_network([3, 3, 3, 2, 1], seed=seed, activation=act,
+                         skips={3: [1], 2: [0]} if seed % 2 else {2: [0]})
+    x0 = [F(rng.randint(-4, 4), rng.randint(1, 3)) for _ in range(3)]
+    U = [[F(rng.randint(-3, 3), rng.randint(1, 4)) for _ in range(k)] for _ in range(3)]
+    if all(U[i][j] == 0 for i in range(3) for j in range(k)) or (
+            k == 2 and U[0][0] * U[1][1] - U[0][1] * U[1][0] == 0
+            and U[0][0] * U[2][1] - U[0][1] * U[2][0] == 0
+            and U[1][0] * U[2][1] - U[1][1] * U[2][0] == 0):
+        return  # not a k-dimensional slice
+    sub = net.restrict(x0, U)
+    assert sub.input_map is not None and sub.input_dim == k
+    dom = pr.Polyhedron.box([-2] * k, [2] * k)
+    rs = list(regions(sub, dom))
+    check_regions(sub, dom, rs)
+    for r in rs:   # the slice net is the original net on x0 + U t
+        t = r.interior_point
+        x = tuple(a + sum(u * tj for u, tj in zip(row, t)) for a, row in zip(x0, U))
+        assert net(x) == sub(t) and net.pattern(x) == r.pattern
+    want = sorted(patterns(sub, dom, engine) for engine in ("tree", "lp"))
+    assert want == [sorted(r.pattern for r in rs)] * 2
+    indep = sorted(tuple(tuple(b) for b in p) for p, _ in _fallback_cells(sub, dom)[0])
+    assert indep == sorted(r.pattern for r in rs)
