@@ -311,7 +311,7 @@ class RegionBounds:
                  "subdomain")
         ht = self.activation == "hard_tanh"
         one = self.hidden_layers <= 1
-        out = [
+        out: list[dict[str, Any]] = [
             {"name": "raghu", "label": "Raghu et al. Thm 1", "value": self.raghu,
              "kind": "upper", "bounds": upper},
             {"name": "serra", "label": "Serra et al. Thm 1" + (" on ReLU widths 2 n_l"

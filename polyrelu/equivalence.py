@@ -549,6 +549,7 @@ def _canonical_nulls(net: Network, perms: list, scales: list, nulls: list,
             continue
         Wn = Q[l][0]
         m = len(Wn)
+        skip: frozenset[int]
         if l + 1 == L:
             po, so, skip = list(range(m)), [_ONE] * m, frozenset()
         else:
@@ -778,17 +779,18 @@ def _search_symmetry(f: Network, g: Network, first: list, budget: int
 
     units = [(l, i) for l in range(1, L) for i in range(widths[l])]
     n = len(units)
-    cands = []
+    cands: list[list[int]] = []
     for l, i in units:
         if rep[l] != l:
-            # tied to a lower layer, which is assigned already
-            cands.append(None)
+            # tied to a lower layer, which is assigned already: its single
+            # candidate is filled in when the search reaches it
+            cands.append([])
             continue
         pref = first[l - 1][i] if first else 0
         cands.append([pref] + [j for j in range(widths[l]) if j != pref])
     pos = [-1] * n
     marks = [0] * n
-    used = [set() for _ in range(L)]
+    used: list[set[int]] = [set() for _ in range(L)]
     checks = 0
     k = 0
     while 0 <= k < n:

@@ -265,7 +265,7 @@ class _Complex:
             return self.open_test(Q)
         return _meets_open_domain(Q, self.domain)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self._cut: dict = {}
         self.on_h: dict = {}
         for i, f in enumerate(self.facets):
@@ -414,12 +414,11 @@ def _complex_from_network(net: Network, domain: Optional[Polyhedron], *, units: 
     facets = edges of :func:`polyrelu.regions.region_graph` (a facet is in the
     fold set iff the two affine maps differ)."""
     d = net.input_dim
-    rs, partial, reason = (None, False, "")
+    partial, reason = False, ""
+    facets = []
     if engine == "regions":
         rs, partial, reason = _network_regions(net, domain, max_regions, time_limit,
                                                progress)
-    facets = []
-    if engine == "regions":
         from .regions import region_graph
 
         polys = [r.polyhedron for r in rs]
@@ -1058,9 +1057,10 @@ def fold_surface_on_image(net: Network, domain: Polyhedron, layer: int
     if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= L - 1:
         raise NetworkError(f"fold_surface_on_image: layer must be 1..{L - 1} (a hidden "
                            f"layer), got {layer!r}")
-    domain = _check_domain(net.input_dim, domain)
-    if domain is None or not domain.bounded:
+    checked = _check_domain(net.input_dim, domain)
+    if checked is None or not checked.bounded:
         raise DomainError("fold_surface_on_image needs a bounded domain (Z is its image)")
+    domain = checked
     if layer == 1:
         return fold_surface(net, domain)
     from .regions import regions as _regions

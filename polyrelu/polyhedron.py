@@ -199,11 +199,11 @@ def _primitive(row: Sequence[Fraction]) -> tuple[int, ...]:
         den = den * v.denominator // math.gcd(den, v.denominator)
     ints = [int(v * den) for v in row]
     g = 0
-    for v in ints:
-        g = math.gcd(g, v)
+    for n in ints:
+        g = math.gcd(g, n)
     if g == 0:
         return tuple(ints)
-    return tuple(v // g for v in ints)
+    return tuple(n // g for n in ints)
 
 
 def verify_farkas(A: Any, b: Any, y: Any) -> bool:
@@ -485,7 +485,8 @@ class CddBackend:
         rows.append([-_ONE] + [-v for v in b])  # -1 - b y >= 0
         rows.append([_ONE] + list(b))  # 1 + b y >= 0
         lp = self._solve_lp(rows, [_ZERO] + [_ONE] * m, maximize=False)
-        if lp.status != self._cdd.LPStatusType.OPTIMAL:
+        # cdd.gmp re-exports LPStatusType at run time; its stub does not declare it.
+        if lp.status != self._cdd.LPStatusType.OPTIMAL:  # type: ignore[attr-defined]
             return None
         return tuple(_frac(v) for v in lp.primal_solution)
 
@@ -886,8 +887,15 @@ class Polyhedron:
         """Some H-representation (the raw rows, or cdd's hull of the generators)."""
         if self._raw_h is not None:
             return self._raw_h
-        V, R, L = self._raw_v
+        V, R, L = self._given_generators()
         return get_backend().hull(V, R, L, self._d)
+
+    def _given_generators(self) -> tuple[Mat, Mat, Mat]:
+        """The ``(V, R, L)`` stored by :meth:`from_vertices` (when there are no raw rows)."""
+        if self._raw_v is None:
+            # every builder stores rows or generators, so this is an internal error
+            raise BackendError("Polyhedron holds neither inequality rows nor generators")
+        return self._raw_v
 
     @property
     def raw_inequalities(self) -> tuple[Mat, Vec]:
@@ -993,6 +1001,8 @@ class Polyhedron:
             kind, y, u = _strict_point(par.Ay, par.by, len(par.N), floats)
             if kind == "empty":
                 raise BackendError("a nonempty polyhedron became empty")
+        if y is None:  # _strict_point gives a point for every kind but "empty"
+            raise BackendError(f"strict-point test answered {kind!r} without a point")
         if kind == "point" and implicit:
             _STATS["implicit.lp"] += 1
             return _Quick("relint", par.lift(y), y, par.rank, par, rows, tuple(implicit))
@@ -1025,6 +1035,8 @@ class Polyhedron:
         _STATS["canon.lp"] += 1
         A, b, E, f = self._h
         q = self._quick
+        if q.par is None or q.y is None:  # _quick sets both for kinds "point" / "relint"
+            raise BackendError(f"no strict point recorded for a {q.kind!r} polyhedron")
         keep = [q.rows[i] for i in
                 _lp_irredundant(q.par.Ay, q.par.by, q.y, self._floats_first(lp=True))]
         E2 = E + tuple(A[i] for i in q.implicit)
@@ -1034,6 +1046,13 @@ class Polyhedron:
                          tuple(E2[i] for i in Ekeep), tuple(f2[i] for i in Ekeep),
                          tuple(keep))
 
+    def _nonempty_canon(self) -> Canonical:
+        """:attr:`_canon` of a polyhedron already known to be nonempty."""
+        can = self._canon
+        if can is None:  # _canon is None only when _quick found the set empty
+            raise BackendError("no minimal form for a polyhedron known to be nonempty")
+        return can
+
     @cached_property
     def _relint(self) -> Optional[Vec]:
         """A relative interior point, exactly verified (None when empty)."""
@@ -1042,7 +1061,7 @@ class Polyhedron:
             return None
         if q.kind in ("point", "relint"):
             return q.x
-        x = _relative_interior(self._canon, self._d)
+        x = _relative_interior(self._nonempty_canon(), self._d)
         if x is None:
             raise BackendError("could not find a relative interior point of a "
                                "polyhedron the backend reported nonempty")
@@ -1070,7 +1089,7 @@ class Polyhedron:
             return -1
         if q.kind in ("point", "relint"):
             return self._d - q.rank
-        return self._d - len(self._canon.E)
+        return self._d - len(self._nonempty_canon().E)
 
     def is_full_dimensional(self) -> bool:
         """True iff the polyhedron has a nonempty interior in ``Q^d``.
@@ -1174,7 +1193,7 @@ class Polyhedron:
     def _gens(self) -> tuple[Mat, Mat, Mat]:
         if self.is_empty():
             return (), (), ()
-        can = self._canon
+        can = self._nonempty_canon()
         return get_backend().generators(can.A, can.b, can.E, can.f, self._d)
 
     @property
@@ -1261,6 +1280,8 @@ class Polyhedron:
         res = self.maximize(tuple(-v for v in cv))
         if res.status != "optimal":
             return res
+        if res.value is None:  # LPResult contract: an optimum has its value
+            raise BackendError("maximize: optimal LP result without a value")
         return LPResult("optimal", -res.value, res.point)
 
     # ------------------------------------------------------- certificates
@@ -1282,7 +1303,7 @@ class Polyhedron:
             if not all(_dot(a, x) < bi for a, bi in zip(A, b)):
                 raise BackendError("interior point is not strictly inside")
         else:
-            can = self._canon
+            can = self._nonempty_canon()
             if not all(_dot(e, x) == fi for e, fi in zip(can.E, can.f)) or \
                     not all(_dot(a, x) < bi for a, bi in zip(can.A, can.b)):
                 raise BackendError("interior point is not in the relative interior")
@@ -1481,6 +1502,9 @@ class Polyhedron:
             return ("empty", self._d)
         d = self._d
         param = _affine_hull_param(can.E, can.f, d)
+        if param is None:  # the equalities of a nonempty minimal form are consistent
+            raise BackendError("inconsistent equalities in the minimal form of a "
+                               "nonempty polyhedron")
         _, _, R, piv = param
         eq = tuple(tuple(row) for row in R)  # rref of [E | f] is unique
         ineq = []
@@ -1505,7 +1529,7 @@ class Polyhedron:
 
     def __repr__(self) -> str:
         if self._raw_h is None:
-            V, R, L = self._raw_v
+            V, R, L = self._given_generators()
             return (f"Polyhedron.from_vertices({len(V)} vertices, {len(R)} rays, "
                     f"{len(L)} lines, ambient_dim={self._d})")
         A, b, E, f = self._raw_h
@@ -1534,6 +1558,8 @@ def _relative_interior(can: Canonical, d: int) -> Optional[Vec]:
     kind, y, _ = _strict_point(Ay, by, len(N), floats)
     if kind != "point":  # no row of a canonical form is an implicit equality
         return None
+    if y is None:  # _strict_point always gives the point it found
+        raise BackendError("strict-point test answered 'point' without a point")
     x = _Param(x0, N, Ay, by, len(piv)).lift(y)
     # final exact check in the original coordinates
     if not all(_dot(e, x) == fi for e, fi in zip(can.E, can.f)):
@@ -1616,8 +1642,8 @@ def _strict_point(Ay: Mat, by: Vec, k: int, floats: bool
     if res.status != "optimal":
         raise BackendError(f"the Chebyshev LP is always feasible and bounded, "
                            f"but the backend says {res.status}")
-    t = res.value
-    y = res.point[:k]
+    t, opt = _optimum(res, "Chebyshev LP")
+    y = opt[:k]
     if t < 0:
         return "empty", None, None
     if t == 0:
@@ -1646,10 +1672,10 @@ def _independent_rows(E: Mat, d: int) -> list[int]:
             if r[p]:
                 fac = r[p] / brow[p]
                 r = [x - fac * y for x, y in zip(r, brow)]
-        p = next((j for j in range(d) if r[j]), None)
-        if p is not None:
+        piv = next((j for j in range(d) if r[j]), None)
+        if piv is not None:
             basis.append(r)
-            pivots.append(p)
+            pivots.append(piv)
             keep.append(i)
     return keep
 
@@ -1731,11 +1757,11 @@ def _lp_irredundant(Ay: Mat, by: Vec, y0: Vec, floats: bool) -> list[int]:
         while True:
             rows = tuple(Ay[j] for j in S) + (Ay[i],)
             rhs = tuple(by[j] for j in S) + (by[i] + 1,)  # cap keeps the LP bounded
-            res = _exact_lp(rows, rhs, Ay[i], k, floats)
-            if res.value <= by[i]:
+            value, point = _optimum(_exact_lp(rows, rhs, Ay[i], k, floats), "redundancy LP")
+            if value <= by[i]:
                 status[i] = False  # implied by rows S (all distinct from i)
                 break
-            x = [mpq(v.numerator, v.denominator) for v in res.point]
+            x = [mpq(v.numerator, v.denominator) for v in point]
             worst, wval = None, mpq(0)
             for j in alive:
                 if j == i or status[j] is False:
@@ -1772,6 +1798,13 @@ def _exact_lp(A: Mat, b: Vec, c: Vec, d: int, floats: bool) -> LPResult:
     if res.status != "optimal":
         raise BackendError(f"redundancy LP is feasible and bounded, backend says {res.status}")
     return res
+
+
+def _optimum(res: LPResult, what: str) -> tuple[Fraction, Vec]:
+    """Value and point of an LP result that must be optimal (backend contract)."""
+    if res.status != "optimal" or res.value is None or res.point is None:
+        raise BackendError(f"{what}: expected an optimal value and point, got {res!r}")
+    return res.value, res.point
 
 
 def _det(rows: list[list[Fraction]]) -> Fraction:

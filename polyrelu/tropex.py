@@ -90,7 +90,7 @@ import math
 import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import gmpy2
 import numpy as np
@@ -321,7 +321,7 @@ def _dedup_pair(A, a):
 class _ExactBackend:
     name = "exact"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cache: dict = {}
 
     def param(self, op, key):
@@ -446,7 +446,7 @@ class _ExactBackend:
 class _FastBackend:
     name = "fast"
 
-    def __init__(self):
+    def __init__(self) -> None:
         import torch
 
         self.torch = torch
@@ -874,7 +874,7 @@ def _np64(t):
     return t.detach().cpu().double().numpy()
 
 
-def _unsupported(desc, name):
+def _unsupported(desc: str, name: str) -> NoReturn:
     raise UnsupportedLayerError(
         f"tropex: unsupported layer {desc} at {name!r}; supported: "
         f"{', '.join(TROPEX_SUPPORTED)}")

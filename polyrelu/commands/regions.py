@@ -136,6 +136,7 @@ def run(args) -> int:
             fig.savefig(files["png"], dpi=110)
             plt.close(fig)
     if args.json:
+        assert doc is not None  # built above: need_doc is true whenever args.json is
         doc["files"] = files
         emit_json(doc)
         return 0

@@ -71,6 +71,8 @@ def train(epochs: int, step: float = 0.2, seed: int = 0):
         loss = torch.mean((model(inputs) - target) ** 2)
         loss.backward()
         opt.step()
+    if loss is None:  # range(epochs) was empty: nothing was trained
+        raise ValueError(f"train: epochs must be at least 1, got {epochs}")
     return model.eval(), float(loss.detach()), len(inputs)
 
 

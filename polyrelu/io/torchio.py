@@ -48,7 +48,7 @@ from __future__ import annotations
 import operator
 import os
 import typing
-from typing import Any
+from typing import Any, Callable
 
 from ..exceptions import ModelFileError, PolyreluError, ShapeError, UnsupportedLayerError
 from ..network import Network
@@ -511,7 +511,7 @@ def _from_script_graph(module, max_denominator, src) -> Network:
     env: dict[Any, Any] = {inputs[0]: module}
     supported = ", ".join(TORCHSCRIPT_OPS)
     where = {"node": "input"}
-    b_box: dict[str, Any] = {}
+    b_box: dict[str, ChainBuilder] = {}
 
     def node_name(node) -> str:
         outs = list(node.outputs())
@@ -605,6 +605,8 @@ def _from_script_graph(module, max_denominator, src) -> Network:
                 C, x, M = ins[0], ins[1], ins[2]
                 beta = _number(args[3]) if len(args) > 3 else Fraction(1)
                 alpha = _number(args[4]) if len(args) > 4 else Fraction(1)
+                if alpha is None or beta is None:
+                    raise refuse("alpha and beta must be numeric constants")
                 Wt = tensor(M, "the matrix").t()
                 bias = tensor(C, "the bias")
             else:
@@ -618,10 +620,10 @@ def _from_script_graph(module, max_denominator, src) -> Network:
                 alpha = beta = Fraction(1)
             if Wt.dim() != 2:
                 raise refuse(f"a weight of shape {tuple(Wt.shape)} is not a matrix")
-            b = builder(int(Wt.shape[1]))
+            lb = builder(int(Wt.shape[1]))
             v = val(x)
             if v is _INPUT:
-                v = b.input()
+                v = lb.input()
             if not isinstance(v, Value):
                 raise refuse("the left operand must be computed from the input")
             W = _tensor_q(Wt, f"{src}: {where['node']} weight")
@@ -634,7 +636,7 @@ def _from_script_graph(module, max_denominator, src) -> Network:
                 bq = _tensor_q(bias, f"{src}: {where['node']} bias")
                 if beta != 1:
                     bq = [q(beta) * c for c in bq]
-            env[outs[0]] = b.linear(v, W, bq)
+            env[outs[0]] = lb.linear(v, W, bq)
             return
         b = b_box.get("b")
         if b is None or any(a is _INPUT for a in args):
@@ -712,10 +714,11 @@ def _python_op(kind: str, args: list, refuse):
 
     if kind == "aten::t" and len(args) == 1 and hasattr(args[0], "t"):
         return args[0].t()      # W.t() of a parameter (x @ W.t() in traces)
-    table = {"aten::eq": op.eq, "aten::ne": op.ne, "aten::lt": op.lt, "aten::gt": op.gt,
-             "aten::le": op.le, "aten::ge": op.ge, "aten::__not__": op.not_,
-             "aten::__and__": op.and_, "aten::__or__": op.or_,
-             "aten::__is__": op.is_, "aten::__isnot__": op.is_not}
+    table: dict[str, Callable[..., Any]] = {
+        "aten::eq": op.eq, "aten::ne": op.ne, "aten::lt": op.lt, "aten::gt": op.gt,
+        "aten::le": op.le, "aten::ge": op.ge, "aten::__not__": op.not_,
+        "aten::__and__": op.and_, "aten::__or__": op.or_,
+        "aten::__is__": op.is_, "aten::__isnot__": op.is_not}
     if kind in table and not any(a is _SHAPE for a in args):
         try:
             return table[kind](*args)
