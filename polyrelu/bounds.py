@@ -118,7 +118,7 @@ def _spec(arch: Any, activation: str | None, skips: Any):
         raise NetworkError(f"unknown activation {activation!r}; choose from "
                            f"{', '.join(ACTIVATIONS)}")
     if skips is None:
-        skips = getattr(arch, "skip_map", None) or {}
+        skips = getattr(arch, "skip_sources", None) or {}
     if not isinstance(skips, Mapping):
         raise SkipError("skips must be a dict {target_layer: [source_layers]}")
     L = len(w) - 1

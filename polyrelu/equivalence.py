@@ -211,8 +211,9 @@ class Certificate:
                            for i, v in enumerate(s)) for s in self.scalings)
 
     def _full(self, net: Network):
-        """(p, s) per layer 0..L-1, including the input layer."""
-        d0 = net.input_dim
+        """(p, s) per layer 0..L-1, including the input layer (``nu_0``: the
+        input, or its image ``A t + a`` under an input map, never permuted)."""
+        d0 = net.layers[0].in_dim
         p = [tuple(range(d0))] + list(self.permutations)
         s = [(Fraction(1),) * d0] + list(self.scalings)
         return p, s
@@ -266,7 +267,8 @@ class Certificate:
                 layers.append(Layer(tuple(tuple(so[i] * v for v in cols[po[i]])
                                           for i in range(len(po))),
                                     tuple(so[i] * b[po[i]] for i in range(len(po)))))
-        return Network(tuple(layers), g.skips, g.activation, g.alpha)
+        return Network(tuple(layers), g.skips, g.activation, g.alpha,
+                       input_map=g.input_map)
 
     def verify(self, f: Network, g: Network) -> bool:
         """Check exactly that the certificate maps ``g``'s parameters onto ``f``'s.
@@ -354,7 +356,7 @@ def _canonical(net: Network) -> tuple[Network, list, list, bool]:
     layers; then ``ties`` is True.
     """
     L = net.num_layers
-    d0 = net.input_dim
+    d0 = net.layers[0].in_dim   # nu_0 (an input map's image is not permuted)
     rep = _skip_groups(net)
     tied = {l for l in range(L) if rep.count(rep[l]) > 1}
     homog = _homogeneous(net)
@@ -447,7 +449,8 @@ def _canonical(net: Network) -> tuple[Network, list, list, bool]:
         t, dead = _canonical_nulls(net, perms, scales, nulls, homog)
         ties = ties or t
         layers = _apply_q(net, perms, scales, dead)
-    canon = Network(tuple(layers), net.skips, net.activation, net.alpha)
+    canon = Network(tuple(layers), net.skips, net.activation, net.alpha,
+                    input_map=net.input_map)
     return canon, [tuple(p) for p in perms], scales, ties
 
 
@@ -1031,6 +1034,7 @@ class _Work:
         self.act = net.activation
         self.alpha = net.alpha
         self.skips = net.skips
+        self.input_map = net.input_map
         self.d0 = net.input_dim
         self.W = [[list(r) for r in W] for W, _ in net._q_layers]
         self.b = [list(b) for _, b in net._q_layers]
@@ -1049,7 +1053,8 @@ class _Work:
 
     def network(self) -> Network:
         layers = tuple(Layer(_fm(W), _fv(b)) for W, b in zip(self.W, self.b))
-        return Network(layers, self.skips, self.act, self.alpha)
+        return Network(layers, self.skips, self.act, self.alpha,
+                       input_map=self.input_map)
 
     def remove(self, l: int, i: int, const=None) -> None:
         """Remove hidden unit i of layer l (index into self, 1-based layer)."""
@@ -1061,6 +1066,26 @@ class _Work:
         del self.W[l - 1][i]
         del self.b[l - 1][i]
         del self.ids[l - 1][i]
+
+
+def _image_bounds(input_map, dom: Optional[Polyhedron]):
+    """Exact bounds (None = unbounded) of ``A t + a`` over ``t`` in ``dom``."""
+    A, a = input_map
+    lo: list = []
+    hi: list = []
+    for row, ai in zip(A, a):
+        if not any(row):
+            lo.append(ai)
+            hi.append(ai)
+            continue
+        if dom is None:
+            lo.append(None)
+            hi.append(None)
+            continue
+        mx, mn = dom.maximize(row), dom.minimize(row)
+        hi.append(mx.value + ai if mx.status == "optimal" else None)
+        lo.append(mn.value + ai if mn.status == "optimal" else None)
+    return lo, hi
 
 
 def _bounds(work: _Work, lo0, hi0, domain, exact_first: bool):
@@ -1183,6 +1208,11 @@ def reduce(net: Network, domain: Any = None) -> tuple[Network, ReductionReport]:
         raise NetworkError(f"reduce expects a Network, got {type(net).__name__}")
     dom = _as_domain(domain, net.input_dim)
     lo0, hi0, is_box = _box_of(dom, net.input_dim)
+    if net.input_map is not None:
+        # nu_0 = A t + a (a slice through input skips): bounds of nu_0, exactly;
+        # the first layer's rows are over nu_0, so no first-layer LP over t
+        lo0, hi0 = _image_bounds(net.input_map, dom)
+        is_box = True
     lo0 = [None if v is None else _q(v) for v in lo0]
     hi0 = [None if v is None else _q(v) for v in hi0]
     work = _Work(net)
@@ -1503,7 +1533,11 @@ def _float_forward(net: Network, X):
     """float64 forward pass for *proposals* only (never decides)."""
     import numpy as np
 
-    skips = net.skip_map
+    skips = net.skip_sources
+    if net.input_map is not None:
+        A, a = net.input_map
+        X = X @ np.array([[to_float(v) for v in row] for row in A]).T + \
+            np.array([to_float(v) for v in a])
     nus = [X]
     L = net.num_layers
     for l, layer in enumerate(net.layers, start=1):
@@ -1556,7 +1590,12 @@ def _structural_points(nets, dom, slo, shi, centre, rng) -> list[Vec]:
     for net in nets:
         if net.num_layers < 2:
             continue
-        for w, b in zip(net.layers[0].W, net.layers[0].b):
+        rows = list(zip(net.layers[0].W, net.layers[0].b))
+        if net.input_map is not None:   # the first layer in the input t: W (A t + a) + b
+            A, a = net.input_map
+            rows = [(tuple(sum(wi * A[i][j] for i, wi in enumerate(w)) for j in range(d)),
+                     b + sum(wi * ai for wi, ai in zip(w, a))) for w, b in rows]
+        for w, b in rows:
             ww = sum(v * v for v in w)
             if not ww:
                 continue
@@ -1647,7 +1686,7 @@ def _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline):
 def _pre_map(net: Network, posts, l):
     W, b = net.layers[l - 1].W, net.layers[l - 1].b
     U, u = posts[l - 1]
-    for s in net.skip_map.get(l, ()):
+    for s in net.skip_sources.get(l, ()):
         Us, us = posts[s]
         U = tuple(tuple(a + c for a, c in zip(r1, r2)) for r1, r2 in zip(U, Us))
         u = tuple(a + c for a, c in zip(u, us))
@@ -1678,9 +1717,8 @@ def _split_regions(net: Network, domain: Polyhedron) -> Iterator[tuple]:
     Yields ``(polyhedron, (M, c))`` for every activation region (full-dimensional)
     of ``net`` inside ``domain``.
     """
-    d0 = net.input_dim
     L = net.num_layers
-    ident = tuple(tuple(Fraction(int(i == j)) for j in range(d0)) for i in range(d0))
+    nu0 = net.input_affine      # nu_0 = A t + a (the identity without an input map)
     pieces = _pieces(net)
 
     def rec(P, posts, l):
@@ -1716,7 +1754,7 @@ def _split_regions(net: Network, domain: Polyhedron) -> Iterator[tuple]:
 
         yield from split(P, 0, [], [])
 
-    yield from rec(domain, [(ident, (Fraction(0),) * d0)], 1)
+    yield from rec(domain, [nu0], 1)
 
 
 def _regions_of(net: Network, domain: Polyhedron, time_limit):
