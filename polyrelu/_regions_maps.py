@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ __all__ = [
 U = 2.0 ** -53          # float64 unit roundoff
 TINY = 2.0 ** -960      # absolute slack (float underflow guard)
 # overflow / NaN in a float shadow is expected and handled (module docstring)
-_QUIET = {"over": "ignore", "invalid": "ignore"}
+_QUIET: dict[str, Any] = {"over": "ignore", "invalid": "ignore"}
 
 
 def quiet():
@@ -119,8 +120,14 @@ class IntNet:
         self.alpha_f = _shadow(net.alpha)
         # thresholds of the activation: the hyperplanes z = t split a neuron
         self.thresholds = (-1, 1) if act == "hard_tanh" else (0,)
-        self.Wint, self.bint, self.D = [None], [None], [None]
-        self.Wf, self.Wabs, self.bf, self.babs = [None], [None], [None], [None]
+        # per layer 1..L (index 0 unused)
+        self.Wint: list[Any] = [None]
+        self.bint: list[Any] = [None]
+        self.D: list[Any] = [None]
+        self.Wf: list[Any] = [None]
+        self.Wabs: list[Any] = [None]
+        self.bf: list[Any] = [None]
+        self.babs: list[Any] = [None]
         for layer in net.layers:
             D = 1
             for row in layer.W:
@@ -158,15 +165,15 @@ class IntNet:
         self.P0f = P0f
         self.RP0f = np.where(inexact, 2 * U * np.abs(P0f) + TINY, 0.0)
         # scales: S_l of pre-activations, T_l of post-activations
-        self.S = [None]
-        self.T = [T0]
+        self.S: list[Any] = [None]
+        self.T: list[int] = [T0]
         for l in range(1, self.L + 1):
             self.S.append(self.D[l] * self.T[l - 1])
             self.T.append(self.S[l] * self.q)
         # exact integer weights as numpy object arrays (Python ints; the dot
         # products run in numpy's C loop, exactly)
-        self.Wobj = [None] + [np.array(Wl, dtype=object) for Wl in self.Wint[1:]]
-        self.bT = [None] + [[bi * self.T[l - 1] for bi in self.bint[l]]
+        self.Wobj: list[Any] = [None] + [np.array(Wl, dtype=object) for Wl in self.Wint[1:]]
+        self.bT: list[Any] = [None] + [[bi * self.T[l - 1] for bi in self.bint[l]]
                             for l in range(1, self.L + 1)]
         # slope/offset tables indexed by piece (float shadows and exact ints)
         pieces = range(3 if act == "hard_tanh" else 2)
@@ -217,6 +224,7 @@ class Node:
 
     def __init__(self, inet: IntNet, parent: "Node | None", pieces: tuple) -> None:
         self.inet = inet
+        self.chain: tuple[tuple[Node, tuple], ...]
         if parent is None:
             self.l = 1
             self.chain = ()
@@ -224,7 +232,7 @@ class Node:
             self.l = parent.l + 1
             self.chain = parent.chain + ((parent, pieces),)
         self._rows: dict = {}
-        self._U = None
+        self._U: Any = None
         self._float_map()
 
     # ------------------------------------------------------------- floats

@@ -21,6 +21,7 @@ from __future__ import annotations
 from fractions import Fraction
 from functools import cmp_to_key
 from math import inf as _INF
+from typing import Any
 
 import numpy as np
 
@@ -199,8 +200,8 @@ class PlanarSplitter:
             self.check()
             new_cells = []
             for pcs, vs, es in cells:
-                todo = [(0, vs, es)]  # (count of thresholds below, verts, edges)
-                done = []
+                todo: list[Any] = [(0, vs, es)]  # (count of thresholds below, verts, edges)
+                done: list[Any] = []
                 for t in ts:
                     nxt = []
                     for cnt, cv, ce in todo:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import gcd
 from math import inf as _INF
+from typing import Any
 
 import numpy as np
 
@@ -313,7 +314,7 @@ def orthant(signs: tuple) -> tuple:
     """The closed orthant ``{sigma_i x_i >= 0}`` as a pointed cone: the origin,
     the rays ``sigma_i e_i`` (W = 0) and the constraint at infinity ``W >= 0``."""
     d = len(signs)
-    cons = {}
+    cons: dict[Any, tuple] = {}   # keys ("ax", i) and "inf"
     for i, s in enumerate(signs):
         cons[("ax", i)] = tuple(s if j == i else 0 for j in range(d)) + (0,)
     cons["inf"] = (0,) * d + (1,)

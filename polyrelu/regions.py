@@ -205,7 +205,7 @@ class Region:
         cons = self._cache.get("constraints")
         if cons is not None:
             return cons
-        out = []
+        out: list[tuple[tuple, Any, tuple]] = []
         maps = self.layer_maps
         for l, pieces in enumerate(self.pattern, start=1):
             M, c = maps[l - 1]
@@ -319,7 +319,7 @@ def _integer_constraints(r) -> list:
 _DOMAIN_ROWS: dict = {}  # id(domain) -> (domain, integer rows), as _INTNETS
 
 
-def _facets_of_polytope(rows, hverts) -> tuple:
+def _facets_of_polytope(rows, hverts) -> list:
     """Minimal H-representation of a full-dimensional polytope from its exact
     vertices (homogeneous integers ``(X, W)``, ``W > 0``) and valid integer
     rows ``(a, b)`` (``a . x <= b``) containing its facets.
@@ -340,7 +340,7 @@ def _facets_of_polytope(rows, hverts) -> tuple:
             g = gcd(g, v)
         keys.append(tuple(v // g for v in row))
     keys = list(dict.fromkeys(keys))
-    out = []
+    out: list[tuple] = []
     if not keys:
         return out
     # a . X - b W for every vertex and row: exact Python ints (object arrays)
@@ -677,6 +677,11 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
         return
     inet = _intnet(net)
     d = dom.d
+    # one splitter per kind of cell; split/finish adapt it to _dfs
+    splitter: Any
+    split: Any
+    finish: Any
+    root_cell: Any
     if kind == "planar" and d == 2:
         from ._regions_planar import PlanarSplitter, polygon_from_domain, polygon_interior_point
 
@@ -703,6 +708,7 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
         from ._regions_planar import IntervalSplitter, interval_interior_point
 
         splitter = IntervalSplitter(inet, stats, ctl.check)
+        assert dom.box is not None   # the planar kinds are chosen for bounded domains
         lo, hi = dom.box[0][0], dom.box[1][0]
         root_cell = ((lo.numerator, lo.denominator), (hi.numerator, hi.denominator))
         split = splitter.split
