@@ -528,6 +528,7 @@ def test_whole_space_hard_tanh_closed_form(W, expect):
     assert sorted(r.pattern for r in rs) == patterns(net, None, "tree") == patterns(net, None, "lp")
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(st.integers(0, 10 ** 6), st.sampled_from([1, 2, 3]),
        st.sampled_from([None, {3: [1]}]), st.sampled_from([1, 2, 8]))
