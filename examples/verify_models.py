@@ -23,7 +23,10 @@ box centre to the counterexample.
 
 Usage::
 
-    python examples/verify_models.py [--quick] [--out DIR]
+    python examples/verify_models.py [--quick] [--out DIR] [--data DIR]
+
+``--data`` is the folder of the ONNX models (default: ``../shared/data/onnx``
+beside the repository).  Without the models the script says so and exits 2.
 """
 
 from __future__ import annotations
@@ -104,7 +107,16 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer random points")
     ap.add_argument("--out", default=".", help="output directory")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--data", default=str(DATA), help="folder of the ACAS Xu ONNX files")
     args = ap.parse_args(argv)
+    global ACAS, RETRAIN, MIRROR
+    data = Path(args.data)
+    ACAS, RETRAIN, MIRROR = (data / p.name for p in (ACAS, RETRAIN, MIRROR))
+    missing = [p.name for p in (ACAS, RETRAIN, MIRROR) if not p.exists()]
+    if missing:
+        print(f"verify_models: the ACAS Xu models are not in {data} (missing: "
+              f"{', '.join(missing)}); pass --data DIR", file=sys.stderr)
+        return 2
     os.makedirs(args.out, exist_ok=True)
 
     import polyrelu as pr
