@@ -749,7 +749,8 @@ def _search_symmetry(f: Network, g: Network, first: list, budget: int
     bg = [layer.b for layer in g.layers]
     R = _Ratios()
     widths = f.widths
-    p: list = [list(range(widths[0]))] + [[-1] * w for w in widths[1:L]]
+    # layer 0 is nu_0 (an input map's image has layer 1's columns, not t's)
+    p: list = [list(range(f.layers[0].in_dim))] + [[-1] * w for w in widths[1:L]]
     # a skip k -> l ties layers k and l-1: one permutation and one scaling for
     # the tied group, that of its lowest layer (the input: identity, scale 1)
     rep = _skip_groups(f)
@@ -1137,7 +1138,15 @@ def _act_interval_work(work: _Work, a, c):
     if work.act == "leaky_relu":
         al = _q(work.alpha)
         g = lambda v: None if v is None else (v if v >= 0 else al * v)  # noqa: E731
-        return g(a), g(c)
+        if al >= 0:                     # monotone: the image of [a, c] is [g(a), g(c)]
+            return g(a), g(c)
+        # alpha < 0: g(v) = |alpha| |v| for v < 0, v for v >= 0 -- decreasing, then
+        # increasing, minimum 0 at v = 0 (None = unbounded)
+        if a is not None and a >= 0:
+            return a, c
+        if c is not None and c <= 0:
+            return g(c), g(a)
+        return _ZERO, (None if a is None or c is None else max(c, al * a))
     return (mpq(-1) if a is None else max(mpq(-1), min(_ONE, a)),
             _ONE if c is None else max(mpq(-1), min(_ONE, c)))
 

@@ -586,7 +586,9 @@ class Network:
 
         ``U`` is ``d0 x k`` (``k >= 1``); the result has ``k`` inputs and the
         same hidden layers, so ``net.restrict(x0, U)(t) == net(x0 + U t)`` and
-        patterns and pre-activations agree.  The slice is folded into layer 1
+        pre-activations agree; patterns agree too, except for a unit that is
+        identically zero on the slice but not on all of ``R^d0`` (bit 0 on the
+        slice by the SPEC's dead-unit rule).  The slice is folded into layer 1
         exactly.  A skip from the input (layer 0) adds ``x0 + U t`` to a later
         layer, which no weights on ``t`` express: then the result carries the
         input map ``x = x0 + U t`` instead (:attr:`input_map`; a second

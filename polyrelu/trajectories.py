@@ -984,15 +984,16 @@ def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int
             x = curve.point(t)
             p = net.pattern(x)
             h = Fraction(0)
-            if err > 0 or (Lip is not None and Lip > 0):
-                d2 = _squared_distance(net, x, p)[0]  # None: no boundary anywhere
-                # The true point is within err of x; if err < dist(x, boundary of
-                # the region P of p), it lies in the interior of P, where every
-                # pre-activation has the sign (piece) it has at x: its pattern is p.
-                if err > 0 and d2 is not None and d2 <= err * err:
-                    p = None
-                elif Lip is not None and Lip > 0:
-                    h = t1 - t0 if d2 is None else _certified_halfwidth(d2, Lip, err)
+            d2 = _squared_distance(net, x, p)[0]  # None: no boundary anywhere
+            # The true point is within err of x; if err < dist(x, boundary of
+            # the region P of p), it lies in the interior of P, where every
+            # pre-activation has the sign (piece) it has at x: its pattern is p.
+            # d2 <= err^2 includes err = 0 with x ON a boundary: its tie-rule
+            # pattern need not be that of any piece of the curve.
+            if d2 is not None and d2 <= err * err:
+                p = None
+            elif Lip is not None and Lip > 0:
+                h = t1 - t0 if d2 is None else _certified_halfwidth(d2, Lip, err)
             cache[t] = (x, p, h)
         return cache[t]
 

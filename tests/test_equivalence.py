@@ -1326,3 +1326,52 @@ def test_equivalence_on_slices_of_networks_with_input_skips(seed):
     red, _ = reduce(f, box)
     for t in random_points(2, rng, 5, -1, 1):
         assert red(t) == f(t)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), alpha=st.sampled_from(["-2", "-1", "-1/3", "1/3", "2"]))
+def test_reduce_with_non_monotone_leaky_relu(seed, alpha):
+    # leaky ReLU with alpha < 0 is not monotone: the image of [a, c] is not
+    # [g(a), g(c)].  reduce must stay exact; checked on a fine exact grid.
+    rng = random.Random(seed)
+    f = random_network([1, 2, 2, 1], seed=seed, activation="leaky_relu", alpha=alpha)
+    lo, hi = F(rng.randint(-4, 0), rng.randint(1, 3)), F(rng.randint(1, 4), rng.randint(1, 3))
+    dom = Polyhedron.box([lo], [hi])
+    red, _ = reduce(f, dom)
+    for k in range(65):
+        x = (lo + (hi - lo) * F(k, 64),)
+        assert red(x) == f(x), (x, red(x), f(x))
+
+
+def test_reduce_leaky_negative_alpha_known_case():
+    # nu1 = leaky(x), alpha = -2, ranges over [0, 2] on [-1, 1] (not [2, 1])
+    f = Network.from_weights([([[1]], [0]), ([[1]], ["-3/2"]), ([[1]], [0])],
+                             activation="leaky_relu", alpha=-2)
+    red, _ = reduce(f, Polyhedron.box([-1], [1]))
+    for x in ("-1", "-3/4", "0", "1/2", "1"):
+        assert red([x]) == f([x])
+    e = F(1, 1000)
+    dom = Polyhedron.box([-e], [1])
+    f = Network.from_weights([([[1]], [0]), ([[1]], [-e]), ([[1]], [0])],
+                             activation="leaky_relu", alpha=-2)
+    g = Network.from_weights([([[1]], [-e])])      # what a wrong bound would "prove"
+    assert f([0]) != g([0])
+    res = equivalent(f, g, domain=dom)
+    assert res.equivalent is False and f(res.counterexample) != g(res.counterexample)
+
+
+def test_symmetry_search_on_a_slice_through_an_input_skip():
+    # twins make the canonical forms ambiguous, so the exact search runs; on a
+    # slice its layer 0 is nu_0 = x0 + U t (layer 1's columns), not t
+    layers = [([[0, -3], [-4, 3], [-8, 6]], [-16, 0, 0]),   # unit 3 = 2 * unit 2
+              ([[0, 0, 1], [-3, -1, -3]], [2, 2]),
+              ([[0, -2], [1, 0]], [0, 0])]
+    g = Network.from_weights(layers, skips={3: [0]}, activation="leaky_relu", alpha=-2)
+    layers[1] = ([[0, 0, 1], [-3, -1, -3]], [2, "2001/1000"])
+    h = Network.from_weights(layers, skips={3: [0]}, activation="leaky_relu", alpha=-2)
+    gs, hs = g.restrict([1, 0], [[1], [2]]), h.restrict([1, 0], [[1], [2]])
+    assert find_symmetry(gs, gs) is not None
+    assert find_symmetry(hs, gs) is None
+    res = equivalent(hs, gs)
+    x = res.counterexample
+    assert res.equivalent is False and h([1 + x[0], 2 * x[0]]) != g([1 + x[0], 2 * x[0]])

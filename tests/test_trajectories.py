@@ -672,3 +672,17 @@ def test_exact_expressions_with_huge_radicands():
     assert val == pytest.approx(float(ref.evalf(30)), rel=1e-12)
     n = _Num(1, F(1, 3), big)
     assert float(n.sympy().evalf(40)) == pytest.approx(float(n), rel=1e-12)
+
+
+def test_curve_samples_on_a_boundary_are_not_trusted():
+    # x(t) = (t, t^2) touches the fold z = -y = 0 only at t = 0: the pattern is
+    # (0,) on both sides, so there is no transition; a sample exactly on the
+    # boundary (error 0) has a tie-rule pattern and must not count
+    net = pr.Network.from_weights([([[0, -1]], [0]), ([[1]], [0])])
+    r = pr.transitions(net, pr.Curve(lambda t: (t, t * t), (-1, 1), lipschitz=3))
+    assert r.count == 0 and r.patterns == (((0,),),)
+    # a curve starting on a boundary: the exact polyline answer is 0 too
+    net2 = pr.Network.from_weights([([[1, 0]], [0]), ([[1]], [0])])
+    assert pr.transitions(net2, [[0, 0], [-1, 1]]).count == 0
+    r2 = pr.transitions(net2, pr.Curve(lambda t: (-t, t), (0, 1), lipschitz=2))
+    assert r2.count == 0
