@@ -278,13 +278,15 @@ class Node:
                     # fl(alpha) and the product each add <= u relative error
                     RP = (RP + 4 * U * (np.abs(P) + RP)) * (1 + 4 * U) + TINY
             if Ua is None:
-                Ua, RUa = P, RP
+                Ua, RUa, Sabs = P, RP, np.abs(P)
             else:
-                Ua, RUa = Ua + P, RUa + RP
+                Ua, RUa, Sabs = Ua + P, RUa + RP, Sabs + np.abs(P)
         if len(sources) > 1:
-            # float additions of the skip sources: <= nsrc u relative each
+            # float additions of the skip sources: |fl(sum P_k) - sum P_k| <=
+            # gamma_{n-1} sum_k |P_k| -- the sum of the magnitudes, not |sum|:
+            # an intermediate sum can cancel (-1 + 2^-60 -> -1, then +1 -> 0)
             gs = 4 * (len(sources) + 2) * U
-            RUa = (RUa + gs * np.abs(Ua)) * (1 + gs) + TINY
+            RUa = (RUa + gs * Sabs) * (1 + gs) + TINY
         return Ua, RUa
 
     @property

@@ -100,10 +100,11 @@ class Network:
                     f"{l - 1} has {layers[l - 2].out_dim} outputs")
         if self.input_map is not None:
             A, a = self.input_map
-            if len(A) != layers[0].in_dim or len(a) != len(A) or not A or not A[0]:
+            if len(A) != layers[0].in_dim or len(a) != len(A) or not A or not A[0] \
+                    or any(len(row) != len(A[0]) for row in A):
                 raise ShapeError(f"input_map: A must have {layers[0].in_dim} rows (the "
-                                 f"columns of layer 1) and at least one column, and a "
-                                 f"as many entries")
+                                 f"columns of layer 1) of one length >= 1, and a as "
+                                 f"many entries as A has rows")
         widths = [layers[0].in_dim] + [layer.out_dim for layer in layers]
         last = 0
         for target, sources in self.skips:

@@ -526,3 +526,10 @@ def test_bad_activation_and_alpha():
 def test_errors_are_polyrelu_errors():
     with pytest.raises(PolyreluError):
         random_network([2], seed=0)
+
+
+def test_direct_construction_refuses_a_ragged_input_map():
+    one = F(1)
+    layers = (Layer(((one, one),), (one,)), Layer(((one,),), (one,)))
+    with pytest.raises(ShapeError, match="input_map"):
+        Network(layers, input_map=(((one,), (one, one)), (one, one)))

@@ -801,3 +801,27 @@ def test_slices_of_networks_with_input_skips(seed, k, act):
     assert want == [sorted(r.pattern for r in rs)] * 2
     indep = sorted(tuple(tuple(b) for b in p) for p, _ in _fallback_cells(sub, dom)[0])
     assert indep == sorted(r.pattern for r in rs)
+
+
+@pytest.mark.parametrize("with_map", [False, True])
+def test_float_filter_radius_of_a_cancelling_skip_sum(with_map):
+    # u = nu_3 + nu_1 + nu_2 = -1 + (2^-60 + 2^-70 x) + 1: the float sum cancels
+    # to 0 in the middle (-1 + 2^-60 -> -1); the radius must bound the rounding
+    # of every partial sum, not |final sum|, or the filter proves wrong signs
+    if with_map:
+        base = pr.Network.from_weights(
+            [([[0]], [2]), ([[0]], [-2]), ([[2 ** 70]], [-1024]), ([[1]], [0])],
+            skips={3: [0, 1]}, activation="hard_tanh")
+        net = base.restrict([F(1, 2 ** 60)], [[F(1, 2 ** 70)]])   # z3 = t
+    else:
+        net = pr.Network.from_weights(
+            [([[F(1, 2 ** 70)]], [F(1, 2 ** 60)]), ([[0]], [2]), ([[0]], [-2]),
+             ([[2 ** 70]], [-1024]), ([[1]], [0])],
+            skips={4: [1, 2]}, activation="hard_tanh")            # z4 = x
+    dom = pr.Polyhedron.box([-4], [4])
+    want = {net.pattern([t]) for t in (-4, 0, 4)}
+    assert len(want) == 3                      # independent: exact evaluation
+    for engine in ("fast", "tree", "lp"):
+        rs = list(regions(net, dom, engine=engine))
+        assert {r.pattern for r in rs} == want, engine
+        check_regions(net, dom, rs)
