@@ -7,6 +7,7 @@ Each command lives in :mod:`polyrelu.commands.<name>` with ``add_parser`` and
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from importlib import import_module
@@ -19,15 +20,45 @@ __all__ = ["main", "build_parser"]
 _NEGATIVE_LIST = re.compile(r"^-[0-9.][0-9.,/eE+-]*$")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error contract: exit code 2 and ONE line on
+    stderr (argparse itself prints the usage block first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# limits that must be positive (a NaN or negative time limit would otherwise
+# mean "no limit" or "stop at once" silently)
+_POSITIVE = ("time_limit", "max_regions", "max_transitions", "max_points", "dpi")
+_NONNEGATIVE = ("samples", "show", "max_denominator")
+
+
+def _check_limits(args) -> str | None:
+    for name in _POSITIVE + _NONNEGATIVE:
+        v = getattr(args, name, None)
+        if v is None:
+            continue
+        ok = math.isfinite(v) and (v > 0 if name in _POSITIVE else v >= 0)
+        if name == "max_denominator":
+            ok = v >= 1
+        if not ok:
+            flag = "--" + name.replace("_", "-")
+            want = "a positive number" if name in _POSITIVE or name == "max_denominator" \
+                else "a non-negative number"
+            return f"{flag} must be {want}, got {v}"
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="polyrelu",
         description="Exact polyhedral geometry of ReLU networks: regions, tropical "
                     "form, folds, equivalence.")
     p.add_argument("--version", action="version", version=f"polyrelu {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         import_module(f".commands.{name}", __package__).add_parser(sub)
     # Let "--box -1,1,-2,2" and "--slice -1,0 2,3" through: argparse only knows
@@ -43,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    bad = _check_limits(args)
+    if bad:
+        print(f"polyrelu {args.command}: error: {bad}", file=sys.stderr)
+        return 2
     mod = import_module(f".commands.{args.command}", __package__)
     try:
         return int(mod.run(args) or 0)
@@ -52,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(f"polyrelu {args.command}: error: file not found: {e.filename}",
               file=sys.stderr)
+        return 2
+    except OSError as e:   # e.g. --out naming a file, or an unwritable place
+        where = f": {e.filename}" if e.filename else ""
+        print(f"polyrelu {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"polyrelu {args.command}: interrupted", file=sys.stderr)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections.abc as _abc_c
 import math
 import numbers as _abc
+import re
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
@@ -44,6 +45,11 @@ __all__ = [
 
 Vector = tuple  # tuple[Fraction, ...]
 Matrix = tuple  # tuple[tuple[Fraction, ...], ...]
+
+
+#: largest |exponent| of a decimal string ("1e5000" is 5001 digits, exact)
+MAX_DECIMAL_EXPONENT = 100_000
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
 
 
 def _where(where: str | None) -> str:
@@ -84,6 +90,11 @@ def to_fraction(value: Any, where: str | None = None) -> Fraction:
         return Fraction(value)  # exact: every float is dyadic
     if isinstance(value, str):
         text = value.strip()
+        m = _EXPONENT.search(text)
+        if m and abs(int(m.group(1))) > MAX_DECIMAL_EXPONENT:
+            # Fraction("1e999999999") would build a billion-digit integer
+            raise NumberError(f"decimal exponent of {value[:40]!r} is beyond "
+                              f"+-{MAX_DECIMAL_EXPONENT}{_where(where)}")
         try:
             out = Fraction(text)
         except (ValueError, ZeroDivisionError):

@@ -35,9 +35,27 @@ def test_help(command, capsys):
     ["regions", "--box", "1,0,0,1"],
     ["regions", "--box", "0,1,0"],
     ["regions", "--box", "a,b,c,d"],
+    ["regions", "--box", "0,1e999999999,0,1"],          # would build a huge integer
+    ["regions", "--slice", "0,0", "1,1", "2,2"],        # collinear: not a plane
+    ["regions", "--slice", "0,0", "0,0"],               # no direction
+    ["regions", "--time-limit", "nan"],
+    ["regions", "--max-regions", "0"],
+    ["regions", "--max-regions", "x"],                  # argparse: one line too
+    ["nosuchcommand"],
+    ["export", "--to", "xyz"],
+    ["regions", "--out", "{existing_file}"],
+    ["demo", "--out", "{existing_file}/sub"],
+    ["info", "{huge_exponent_json}"],
+    ["info", "{long_integer_json}"],
 ])
 def test_bad_input_exits_2_with_one_line(args, tmp_path):
-    res = run_cli(*args)
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    (tmp_path / "he.json").write_text('{"layers": 1e999999999}')
+    (tmp_path / "li.json").write_text('{"layers": ' + "1" * 5000 + "}")
+    args = [a.format(existing_file=f, huge_exponent_json=tmp_path / "he.json",
+                     long_integer_json=tmp_path / "li.json") for a in args]
+    res = run_cli(*args, timeout=60)
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
     lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]

@@ -86,19 +86,14 @@ def domain_from_args(net, args, default_box: str | None = None):
     from ..polyhedron import Polyhedron
 
     if getattr(args, "slice", None):
+        from ..regions import slice_domain
+
         pts = [parse_point(s, "--slice point") for s in args.slice]
         if len(pts) not in (2, 3):
             raise DomainError("--slice takes 2 or 3 points")
-        for p in pts:
-            if len(p) != net.input_dim:
-                raise DomainError(f"--slice point has {len(p)} coordinates, the model "
-                                  f"has {net.input_dim} inputs")
-        x0 = pts[0]
-        U = [[p[i] - x0[i] for p in pts[1:]] for i in range(net.input_dim)]
-        net = net.restrict(x0, U)
-        box = args.box or ",".join(["0,1"] * net.input_dim)
-        lo, hi = parse_box(box, net.input_dim)
-        return net, Polyhedron.box(lo, hi)
+        box = parse_box(args.box, len(pts) - 1) if args.box else None
+        # validates dimensions and affine independence of the points
+        return slice_domain(net, pts, box)
     box = args.box or default_box
     if box is None or box.lower() in ("r", "rd", "none", "whole"):
         return net, None
@@ -131,8 +126,10 @@ def emit_json(doc: Any) -> None:
 
 
 def progress(iterable=None, total=None, desc: str = "", enabled: bool = True):
-    """A tqdm progress bar on stderr (disabled when not wanted)."""
+    """A tqdm progress bar on stderr; off when not wanted and when stderr is not
+    a terminal (no carriage-return clutter in logs and captured output)."""
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, file=sys.stderr,
-                disable=not enabled, leave=False, dynamic_ncols=True)
+                disable=not enabled or not sys.stderr.isatty(), leave=False,
+                dynamic_ncols=True)

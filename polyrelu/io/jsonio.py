@@ -244,6 +244,10 @@ def loads(text: str, source: str = "<json>",
     except RecursionError:
         raise ModelFileError(f"{source}: the JSON document is nested too deeply to be "
                              f"a polyrelu network file") from None
+    except PolyreluError as e:   # a number parse_float could not read
+        raise ModelFileError(f"{source}: {e}") from None
+    except ValueError as e:      # e.g. an integer beyond Python's digit limit
+        raise ModelFileError(f"{source}: cannot read a number: {e}") from None
     return from_json_dict(doc, source=source, max_denominator=max_denominator)
 
 
