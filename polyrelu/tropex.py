@@ -1082,10 +1082,12 @@ def _layer_op(b: _Builder, kind: str, m, i: int, name: str) -> int:
 
 
 def _fx_trace(module):
-    import torch.fx as fx
+    # the polyrelu tracer: fx.symbolic_trace records ``u += h`` as ``u + h``,
+    # losing the mutation of u (and of its aliases)
+    from .io.torchio import fx_trace
 
     try:
-        return fx.symbolic_trace(module)
+        return fx_trace(module)
     except Exception as e:  # fx raises many kinds of errors
         raise UnsupportedLayerError(
             f"tropex: cannot trace {type(module).__name__} with torch.fx "
@@ -1100,13 +1102,30 @@ def _graph_from_torch(module, input_shape: tuple, traced=None) -> _Graph:
     import torch.nn as nn
     import torch.nn.functional as F
 
+    from .io._builder import Aliases, inplace_view_error
+
     traced = _fx_trace(module) if traced is None else traced
     mods = dict(traced.named_modules())
     b = _Builder(input_shape)
     node_of: dict = {}
+    # in-place ops change a tensor under all its names: nodes are read in
+    # execution order and an in-place op rebinds its target for later uses
+    aliases = Aliases()
     # isinstance, not the class name: subclasses of torch layers read as them
     classes = [(getattr(nn, k), k) for k in _LAYER_ATTRS]
     out_idx = None
+
+    def get(a, name):
+        if aliases.stale(a) is not None:
+            raise UnsupportedLayerError(f"tropex: {name}: " + inplace_view_error(
+                repr(aliases.stale(a)), repr(a.name)))
+        return node_of[a]
+
+    def mutated(n, target, name):
+        for k in aliases.mutate(target, name):
+            node_of[k] = node_of[n]
+        aliases.same(n, target)
+
     for n in traced.graph.nodes:
         if n.op == "placeholder":
             if node_of:
@@ -1117,7 +1136,7 @@ def _graph_from_torch(module, input_shape: tuple, traced=None) -> _Graph:
             arg = n.args[0]
             if not isinstance(arg, fx.Node):
                 _unsupported("tuple output", n.name)
-            out_idx = node_of[arg]
+            out_idx = get(arg, "output")
             continue
         args = [a for a in n.args if isinstance(a, fx.Node)]
         name = n.name
@@ -1130,23 +1149,37 @@ def _graph_from_torch(module, input_shape: tuple, traced=None) -> _Graph:
             kind = next((k for cls, k in classes if isinstance(m, cls)), None)
             if kind is None:
                 _unsupported(type(m).__name__, name)
-            node_of[n] = _layer_op(b, kind, m, node_of[args[0]], name)
+            node_of[n] = _layer_op(b, kind, m, get(args[0], name), name)
+            if kind in ("Identity", "Dropout"):     # (eval) dropout returns its input
+                aliases.same(n, args[0])
+            elif kind == "Flatten":
+                aliases.view(n, args[0])
+            elif kind in ("ReLU", "LeakyReLU") and getattr(m, "inplace", False):
+                mutated(n, args[0], name)
             continue
         if n.op == "call_function" and n.target in (operator.add, operator.iadd, torch.add):
             if len(args) != 2 or len(n.args) != 2 or n.kwargs:
                 _unsupported("addition with a constant or alpha", name)
-            node_of[n] = b.add(name, node_of[args[0]], node_of[args[1]])
+            node_of[n] = b.add(name, get(args[0], name), get(args[1], name))
+            if n.target is operator.iadd:          # u += h changes u
+                mutated(n, args[0], name)
             continue
-        if (n.op == "call_function" and n.target in (F.relu, torch.relu)) or (
-                n.op == "call_method" and n.target == "relu"):
-            node_of[n] = b.act(name, node_of[args[0]], 0)
+        if (n.op == "call_function" and n.target in (F.relu, torch.relu, torch.relu_)) or (
+                n.op == "call_method" and n.target in ("relu", "relu_")):
+            node_of[n] = b.act(name, get(args[0], name), 0)
+            inplace = n.target in (torch.relu_, "relu_") or (
+                n.target is F.relu and (n.args[1] if len(n.args) > 1 else
+                                        n.kwargs.get("inplace", False)))
+            if inplace:
+                mutated(n, args[0], name)
             continue
         if (n.op == "call_function" and n.target is torch.flatten) or (
                 n.op == "call_method" and n.target == "flatten"):
             sd = n.args[1] if len(n.args) > 1 else n.kwargs.get("start_dim", 0)
             if sd != 1 or len(n.args) > 2:
                 _unsupported("flatten other than flatten(x, 1)", name)
-            node_of[n] = b.flatten(name, node_of[args[0]], 1, -1)
+            node_of[n] = b.flatten(name, get(args[0], name), 1, -1)
+            aliases.view(n, args[0])
             continue
         _unsupported(f"{n.op} {getattr(n.target, '__name__', n.target)}", name)
     if out_idx is None:
@@ -1193,7 +1226,12 @@ class _ScriptReader:
     graph: calls of submodules, ``aten`` ops of the supported layers and
     ``aten::add`` of two tensors.  Nothing else is accepted: control flow,
     functional calls (``F.relu`` compiles to a call: use ``torch.relu``) and
-    any other operation raise :class:`UnsupportedLayerError` naming it."""
+    any other operation raise :class:`UnsupportedLayerError` naming it.
+
+    In-place ops (``aten::add_``, ``relu_``, ``nn.ReLU(inplace=True)``) change
+    their argument under all its names: later uses of the mutated value read
+    the op's result, also across a submodule call (:attr:`effect`), and a
+    value changed through a view is refused when read."""
 
     _ATEN = ("relu", "relu_", "leaky_relu", "leaky_relu_", "add", "add_", "flatten",
              "dropout", "dropout_", "feature_dropout", "linear", "_convolution", "conv2d",
@@ -1204,6 +1242,10 @@ class _ScriptReader:
 
         self.b = b
         self.torch = torch
+        # what the last module() call did to its input: (None | ("node", j) =
+        # changed in place to op j | ("stale", op) = changed through a view,
+        # relation of its output to its input: "same" | "view" | None)
+        self.effect: tuple = (None, None)
 
     def module(self, m, i, path: str, kind: str, torch_layer: bool) -> int:
         name = path or kind
@@ -1211,7 +1253,16 @@ class _ScriptReader:
             name = f"{name}.{kind}"
         if torch_layer and kind in _LAYER_ATTRS:
             if all(hasattr(m, a) for a in _LAYER_ATTRS[kind]):
-                return _layer_op(self.b, kind, m, i, name)     # scripted
+                j = _layer_op(self.b, kind, m, i, name)        # scripted
+                if kind in ("Identity", "Dropout"):     # (eval) dropout returns its input
+                    self.effect = (None, "same")
+                elif kind == "Flatten":
+                    self.effect = (None, "view")
+                elif kind in ("ReLU", "LeakyReLU") and getattr(m, "inplace", False):
+                    self.effect = (("node", j), "same")
+                else:
+                    self.effect = (None, None)
+                return j
             if _traced_in_training(m):
                 _unsupported(f"{kind} traced in training mode (batch statistics or "
                              f"random dropout; trace after model.eval())", name)
@@ -1227,11 +1278,27 @@ class _ScriptReader:
         except Exception:  # e.g. no forward method
             _unsupported(f"TorchScript module without a forward graph ({_script_class(m)[0]})",
                          path or "model")
+        from .io._builder import Aliases, inplace_view_error
+        from .io.torchio import _schema_alias
+
         where = path or "model"
         ins = list(g.inputs())
         if len(ins) != 2:
             _unsupported(f"forward with {len(ins) - 1} inputs", where)
         env: dict = {ins[0].unique(): ("module", m, path), ins[1].unique(): ("node", i)}
+        aliases = Aliases()         # keys: Value.unique() in this graph
+
+        def look(v):
+            st = aliases.stale(v.unique())
+            if st is not None:
+                raise UnsupportedLayerError(f"tropex: {leaf or where}: " + inplace_view_error(
+                    repr(st), f"%{v.debugName()}"))
+            return env.get(v.unique(), ("?",))
+
+        def changed(key, new, op):
+            for kk in aliases.mutate(key, op):
+                env[kk] = new
+
         for n in g.nodes():
             k = n.kind()
             outs = list(n.outputs())
@@ -1254,7 +1321,7 @@ class _ScriptReader:
                 else:
                     env[outs[0].unique()] = ("const", val)
             elif k == "prim::CallMethod":
-                args = [env.get(v.unique(), ("?",)) for v in n.inputs()]
+                args = [look(v) for v in n.inputs()]
                 if n.s("name") != "forward" or args[0][0] != "module":
                     _unsupported(f"TorchScript call of method {n.s('name')!r}", where)
                 _, sub, subpath = args[0]
@@ -1267,10 +1334,32 @@ class _ScriptReader:
                     _unsupported(f"{kind} called with {len(data)} inputs", subpath)
                 env[outs[0].unique()] = ("node", self.module(sub, data[0][1], subpath,
                                                              kind, torch_layer))
+                state, rel = self.effect
+                key = list(n.inputs())[1].unique()
+                if state is not None and state[0] == "stale":
+                    aliases.clobber(key, state[1])
+                elif state is not None:
+                    changed(key, state, subpath)
+                if rel == "same":
+                    aliases.same(outs[0].unique(), key)
+                elif rel == "view":
+                    aliases.view(outs[0].unique(), key)
             elif k.startswith("aten::") and k[6:] in self._ATEN:
-                args = [env.get(v.unique(), ("?",)) for v in n.inputs()]
+                args = [look(v) for v in n.inputs()]
                 nm = leaf or (f"{path}.{k[6:].rstrip('_')}" if path else k[6:].rstrip("_"))
                 env[outs[0].unique()] = ("node", self.aten(k[6:].rstrip("_"), args, nm))
+                # aliasing from the schema: Tensor(a!) self is changed in place
+                writes, view_of = _schema_alias(n)
+                first = next(n.inputs()).unique()
+                if writes:
+                    if writes != [0]:
+                        _unsupported(f"{k} writing into an out= argument", nm)
+                    changed(first, env[outs[0].unique()], k)
+                    aliases.same(outs[0].unique(), first)
+                elif k in ("aten::dropout", "aten::feature_dropout"):
+                    aliases.same(outs[0].unique(), first)   # eval: its input
+                elif view_of is not None:
+                    aliases.view(outs[0].unique(), list(n.inputs())[view_of].unique())
             elif k == "prim::CallFunction":
                 fn = str(next(n.inputs()).type()).removeprefix("__torch__.")
                 _unsupported(f"TorchScript call of function {fn} (scripted functional "
@@ -1279,9 +1368,14 @@ class _ScriptReader:
             else:
                 what = k if not k.startswith("aten::") else f"operation {k}"
                 _unsupported(f"TorchScript {what}", leaf or where)
-        res = [env.get(v.unique(), ("?",)) for v in g.outputs()]
+        res = [look(v) for v in g.outputs()]
         if len(res) != 1 or res[0][0] != "node":
             _unsupported("TorchScript forward that does not return one tensor", where)
+        key, out = ins[1].unique(), next(g.outputs()).unique()
+        state = aliases.stale(key)
+        self.effect = (("stale", state) if state is not None else
+                       None if env[key] == ("node", i) else env[key],
+                       aliases.relation(out, key))
         return res[0][1]
 
     def aten(self, op: str, args: list, name: str) -> int:

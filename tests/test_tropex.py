@@ -17,6 +17,7 @@ from polyrelu.tropex import (
     compare_coefficients,
     extraction_scores,
     model_layers,
+    model_outputs,
     region_sharing,
     transformation_curve,
     tropex,
@@ -934,3 +935,81 @@ def test_module_called_twice_gets_two_ops():
             M, _ = E.local_map(k)
             Mf = np.array([[float(v) for v in r] for r in M])
             assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9
+
+
+# ------------------------------------------ in-place ops on aliased tensors
+class _InPlaceCnn(nn.Module):
+    """Base of the models with in-place ops that other uses see (eager torch
+    mutates the tensor); tropex reads no control flow, so one class each."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 2, 3, padding=1)
+        self.c2 = nn.Conv2d(2, 2, 3, padding=1)
+        self.relu = nn.ReLU(inplace=True)
+        self.fl = nn.Flatten()
+        self.fc = nn.Linear(32, 3)
+
+
+class _AliasIadd(_InPlaceCnn):
+    def forward(self, x):           # g is h: fc(h + relu(c2 h))
+        h = torch.relu(self.c1(x))
+        g = h
+        g += torch.relu(self.c2(h))
+        return self.fc(self.fl(h))
+
+
+class _ReluModuleInPlace(_InPlaceCnn):
+    def forward(self, x):           # h is relu(h) afterwards: fc(2 relu(c1 x))
+        h = self.c1(x)
+        y = self.relu(h)
+        return self.fc(self.fl(h + y))
+
+
+class _TorchReluInPlace(_InPlaceCnn):
+    def forward(self, x):           # z is relu(z) afterwards
+        h = torch.relu(self.c1(x))
+        z = self.c2(h)
+        torch.relu_(z)
+        return self.fc(torch.flatten(z + h, 1))
+
+
+class _InPlaceThroughView(_InPlaceCnn):
+    def forward(self, x):           # v views h, which changes: refused
+        h = torch.relu(self.c1(x))
+        v = torch.flatten(h, 1)
+        h += torch.relu(self.c2(h))
+        return self.fc(v)
+
+
+def _small_int_weights(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randint(-2, 3, p.shape, generator=g).to(p.dtype))
+    return model.double().eval()
+
+
+@pytest.mark.parametrize("cls", [_AliasIadd, _ReluModuleInPlace, _TorchReluInPlace])
+def test_inplace_ops_are_read_as_torch_computes(cls):
+    # integer weights and images: torch float64 is exact, so equality is exact
+    X = np.random.default_rng(1).integers(-3, 4, size=(4, 1, 4, 4)).astype(float)
+    for seed in range(2):
+        model = _small_int_weights(cls(), seed)
+        ref = [tuple(Fraction(float(v)) for v in exact_torch_forward(model, x)) for x in X]
+        x0 = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+        for how, m in (("eager", model), ("script", torch.jit.script(model)),
+                       ("trace", torch.jit.trace(model, x0, check_trace=False))):
+            assert list(model_outputs(m, X, "exact")) == ref, (how, seed)
+            E = tropex(m, X, "exact")
+            assert E.checks["theorem_3_3"]
+
+
+def test_inplace_op_through_a_view_is_refused():
+    model = _small_int_weights(_InPlaceThroughView(), 0)
+    x0 = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+    X = np.zeros((1, 1, 4, 4))
+    for m in (model, torch.jit.script(model), torch.jit.trace(model, x0,
+                                                              check_trace=False)):
+        with pytest.raises(UnsupportedLayerError, match="in-place.*view"):
+            model_outputs(m, X, "exact")

@@ -32,9 +32,13 @@ from typing import Any, Callable
 
 import gmpy2
 
-from ..exceptions import PolyreluError, UnsupportedLayerError
+from ..exceptions import NumberError, PolyreluError, UnsupportedLayerError
 from ..linalg import mpq_to_fraction
 from ..network import Network
+from ..numbers import to_float
+
+__all__ = ["Value", "ChainBuilder", "Aliases", "inplace_view_error", "q",
+           "fractions_to_q", "export_float", "export_rows"]
 
 mpq = gmpy2.mpq
 ZERO = mpq(0)
@@ -297,8 +301,125 @@ class ChainBuilder:
         return scales
 
 
+class Aliases:
+    """Which values of a torch graph are one tensor, or share its memory.
+
+    An in-place operation (``h.mul_(2)``, ``u += h``, ``nn.ReLU(inplace=True)``)
+    changes a tensor that other graph values may still refer to, and eager
+    torch sees the new contents through all of them.  A reader records the
+    aliases it creates -- :meth:`same` for the very tensor (an in-place op's
+    result, ``nn.Identity``, eval-mode dropout, an ``if``'s output), :meth:`view`
+    for another tensor on the same memory (view, reshape, flatten, ...) -- and
+    asks :meth:`mutate` which values an in-place op changes.  Keys are the
+    reader's graph values (fx nodes, TorchScript values); anything not recorded
+    is a fresh tensor.
+
+    >>> al = Aliases()
+    >>> al.same("y", "x"); al.view("v", "x")
+    >>> sorted(al.mutate("y", "mul_"))        # rebind x and y; v is now stale
+    ['x', 'y']
+    >>> al.stale("v"), al.stale("x")
+    ('mul_', None)
+    """
+
+    def __init__(self) -> None:
+        self._obj: dict = {}      # key -> tensor id
+        self._mem: dict = {}      # key -> memory id
+        self._stale: dict = {}    # key -> the in-place op that changed it unseen
+        self._n = 0
+
+    def _fresh(self, key) -> None:
+        if key not in self._obj:
+            self._n += 1
+            self._obj[key] = self._mem[key] = self._n
+
+    def same(self, key, of) -> None:
+        """``key`` is the tensor ``of`` itself."""
+        self._fresh(of)
+        self._obj[key], self._mem[key] = self._obj[of], self._mem[of]
+        self._stale.pop(key, None)
+
+    def view(self, key, of) -> None:
+        """``key`` is a view of ``of`` (another tensor on its memory)."""
+        self._fresh(of)
+        self._n += 1
+        self._obj[key], self._mem[key] = self._n, self._mem[of]
+        self._stale.pop(key, None)
+
+    def relation(self, key, of) -> str | None:
+        """``"same"``, ``"view"`` or None (unrelated memory)."""
+        if key not in self._obj or of not in self._obj:
+            return "same" if key == of else None
+        if self._obj[key] == self._obj[of]:
+            return "same"
+        return "view" if self._mem[key] == self._mem[of] else None
+
+    def mutate(self, key, where: str) -> list:
+        """An in-place op ``where`` changes ``key``: the keys to rebind to its
+        result (``key`` and the values that are the same tensor).  Every other
+        value on the same memory (a view of it, or the base it views) changes
+        in a way the reader cannot follow: it becomes stale (:meth:`stale`)."""
+        self._fresh(key)
+        o, m = self._obj[key], self._mem[key]
+        for k, mk in self._mem.items():
+            if mk == m and self._obj[k] != o:
+                self._stale[k] = where
+        return [k for k, ok in self._obj.items() if ok == o]
+
+    def clobber(self, key, where: str) -> None:
+        """Every value on ``key``'s memory changed unseen (``key`` included)."""
+        self._fresh(key)
+        m = self._mem[key]
+        for k, mk in self._mem.items():
+            if mk == m:
+                self._stale[k] = where
+
+    def stale(self, key) -> str | None:
+        """The in-place op that changed ``key`` through a view, or None: a
+        reader refuses to read a stale value."""
+        return self._stale.get(key)
+
+
+def inplace_view_error(where: str, what: str) -> str:
+    """Why ``what``, changed by the in-place op ``where`` through a view, is
+    not read."""
+    return (f"the in-place operation {where} changed memory that {what} shares with "
+            f"a view (view/reshape/flatten results and their bases share memory), "
+            f"and {what} is used afterwards: a mutation through a view is not "
+            f"followed; use the out-of-place operation or .clone()")
+
+
 def fractions_to_q(values) -> list:
     """Nested tuples of Fractions -> nested lists of mpq."""
     if isinstance(values, Fraction):
         return q(values)
     return [fractions_to_q(v) for v in values]
+
+
+def export_float(v, what: str) -> float:
+    """The float64 of an exact value for a float export (rounding is the
+    export's documented behaviour); a value beyond the float64 range is a
+    :class:`~polyrelu.exceptions.NumberError` naming ``what``.
+
+    >>> export_float(Fraction(3, 8), "layer 1 bias row 1")
+    0.375
+    >>> export_float(Fraction(10) ** 400, "layer 1 weight row 1, column 2")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    polyrelu.exceptions.NumberError: layer 1 weight row 1, column 2: ... no float64 ...
+    """
+    try:
+        return to_float(v)
+    except OverflowError:
+        f = Fraction(v)
+        mag = abs(f.numerator).bit_length() - f.denominator.bit_length()
+        raise NumberError(f"{what}: the value (about {'-' if f < 0 else ''}2^{mag}) has "
+                          f"no float64 (the largest float64 is about 1.8e308)") from None
+
+
+def export_rows(rows, what: str) -> list:
+    """Float64 rows of an exact matrix (:func:`export_float`; rows and columns
+    counted from 1 in messages)."""
+    return [[export_float(v, f"{what} row {i}, column {j}") for j, v in enumerate(row, 1)]
+            for i, row in enumerate(rows, 1)]

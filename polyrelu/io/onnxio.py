@@ -13,7 +13,8 @@
   negative one is refused (see :mod:`polyrelu.io._builder`);
 * ``Relu``, ``LeakyRelu``, ``Clip`` with bounds ``[-1, 1]`` (hard tanh);
 * ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Identity``,
-  ``Dropout`` (inference: identity), ``Constant``;
+  ``Dropout`` (inference: identity; a constant ``training_mode`` true with
+  ``ratio > 0`` is refused), ``Constant``;
 * integer shape arithmetic on constants (``Shape``, ``Gather``, ``Concat``,
   ...), as in torch's export of ``x.view(x.size(0), -1)``.
 
@@ -39,10 +40,10 @@ import os
 from fractions import Fraction
 from typing import Any
 
-from ..exceptions import ModelFileError, PolyreluError, UnsupportedLayerError
+from ..exceptions import ModelFileError, NumberError, PolyreluError, UnsupportedLayerError
 from ..network import Network
 from ..numbers import rationalize, to_fraction
-from ._builder import ChainBuilder, Value, fractions_to_q, q
+from ._builder import ChainBuilder, Value, export_float, export_rows, fractions_to_q, q
 
 __all__ = ["load_onnx", "onnx_to_network", "save_onnx", "to_onnx_model",
            "SUPPORTED_OPS"]
@@ -246,6 +247,8 @@ def onnx_to_network(model, source: str = "<onnx>",
             continue
         try:
             if op in ("Identity", "Dropout"):
+                if op == "Dropout":
+                    _check_dropout(ins, at, const, is_var, fail)
                 vals[outs[0]] = vals[ins[0]]
             elif op == "Relu":
                 vals[outs[0]] = builder.activate(vals[ins[0]], "relu", None, where["node"])
@@ -431,6 +434,33 @@ def onnx_to_network(model, source: str = "<onnx>",
     return builder.finish(out, max_denominator)
 
 
+def _check_dropout(ins: list, at: dict, const, is_var, fail) -> None:
+    """Dropout is the identity in inference, the default; with a constant
+    ``training_mode`` true (opset 12+: input 2; torch's export with
+    ``TrainingMode.TRAINING``) and ``ratio > 0`` it is random: refused."""
+    import numpy as np
+
+    if len(ins) < 3 or not ins[2]:
+        return
+    if is_var(ins[2]) or const(ins[2]) is None:
+        raise UnsupportedLayerError(str(fail("Dropout whose training_mode is not a "
+                                             "constant")))
+    if not bool(np.asarray(const(ins[2])).reshape(-1)[0]):
+        return
+    ratio = at.get("ratio", 0.5)
+    if len(ins) > 1 and ins[1]:
+        ratio = const(ins[1])
+        if ratio is None:
+            raise UnsupportedLayerError(str(fail("Dropout in training mode with a "
+                                                 "computed ratio")))
+    ratio = float(np.asarray(ratio).reshape(-1)[0])
+    if ratio > 0:
+        raise UnsupportedLayerError(str(fail(
+            f"Dropout(ratio={ratio}) with training_mode=True is random; export the "
+            f"model in eval mode (polyrelu reads the inference function, in which "
+            f"dropout is the identity)")))
+
+
 _CONST_OPS = ("Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape",
               "Flatten", "Add", "Sub", "Mul")
 
@@ -488,8 +518,17 @@ def to_onnx_model(net: Network, opset: int = 13):
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
-    def farr(M):
-        return np.array([[float(x) for x in row] for row in M], dtype=np.float64)
+    def farr(M, what):
+        return np.array(export_rows(M, what), dtype=np.float64)
+
+    def fvec(v, what):
+        return np.array([export_float(x, f"{what} row {i}") for i, x in enumerate(v, 1)],
+                        dtype=np.float64)
+
+    alpha = export_float(net.alpha, "the leaky ReLU slope alpha")
+    if net.activation == "leaky_relu" and not np.isfinite(np.float32(alpha)):
+        raise NumberError(f"the leaky ReLU slope alpha ({alpha:g}) has no float32, "
+                          f"which an ONNX LeakyRelu attribute is")
 
     nodes, inits = [], []
     nu = ["input"]
@@ -497,9 +536,9 @@ def to_onnx_model(net: Network, opset: int = 13):
         # nu_0 = A t + a, then the usual graph (the importer does not read it
         # back: a skip of an affine value is not a J&V eq. 46 skip of t)
         A, a = net.input_map
-        inits.append(numpy_helper.from_array(farr(A).T.copy(), "inmap_A"))
-        inits.append(numpy_helper.from_array(np.array([float(x) for x in a],
-                                                      dtype=np.float64), "inmap_a"))
+        inits.append(numpy_helper.from_array(farr(A, "input map weight").T.copy(),
+                                             "inmap_A"))
+        inits.append(numpy_helper.from_array(fvec(a, "input map bias"), "inmap_a"))
         nodes.append(helper.make_node("MatMul", ["input", "inmap_A"], ["inmap_m"],
                                       name="inmap_matmul"))
         nodes.append(helper.make_node("Add", ["inmap_m", "inmap_a"], ["nu0"],
@@ -513,9 +552,9 @@ def to_onnx_model(net: Network, opset: int = 13):
             name = f"u{l}_{k}"
             nodes.append(helper.make_node("Add", [u, nu[s]], [name], name=f"skip_{s}_{l}"))
             u = name
-        inits.append(numpy_helper.from_array(farr(layer.W).T.copy(), f"W{l}"))
-        inits.append(numpy_helper.from_array(np.array([float(x) for x in layer.b],
-                                                      dtype=np.float64), f"b{l}"))
+        inits.append(numpy_helper.from_array(farr(layer.W, f"layer {l} weight").T.copy(),
+                                             f"W{l}"))
+        inits.append(numpy_helper.from_array(fvec(layer.b, f"layer {l} bias"), f"b{l}"))
         nodes.append(helper.make_node("MatMul", [u, f"W{l}"], [f"m{l}"], name=f"matmul{l}"))
         z = "output" if l == L else f"z{l}"
         nodes.append(helper.make_node("Add", [f"m{l}", f"b{l}"], [z], name=f"bias{l}"))
@@ -525,7 +564,7 @@ def to_onnx_model(net: Network, opset: int = 13):
             nodes.append(helper.make_node("Relu", [z], [f"nu{l}"], name=f"relu{l}"))
         elif net.activation == "leaky_relu":
             nodes.append(helper.make_node("LeakyRelu", [z], [f"nu{l}"], name=f"lrelu{l}",
-                                          alpha=float(net.alpha)))
+                                          alpha=alpha))
         else:
             if l == 1:
                 inits.append(numpy_helper.from_array(np.array(-1.0), "clip_lo"))

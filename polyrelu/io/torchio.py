@@ -17,6 +17,12 @@
   ``aten::relu``, ``aten::add``, ... -- the same operations as above, with
   ``prim::If`` only on constant conditions).
 
+In-place operations (``h.mul_(2)``, ``u += h``, ``nn.ReLU(inplace=True)``,
+``aten::add_``) change a tensor under all its names: nodes are read in
+execution order and the mutated value (and every value that is the same
+tensor) is rebound to the op's result for later uses; a value changed
+through a view (view/reshape/flatten share memory) is refused when read.
+
 Residual additions may scale a branch (``torch.add(h, f, alpha=2)``,
 ``h + 0.5 * f``, ``2 * h + f``, ``torch.sub(h, f, alpha=-1)``): the scale is
 folded exactly into the weights when it is a positive factor of a ReLU or
@@ -53,7 +59,16 @@ from typing import Any, Callable
 from ..exceptions import ModelFileError, PolyreluError, ShapeError, UnsupportedLayerError
 from ..network import Network
 from ..numbers import Fraction, rationalize, to_fraction
-from ._builder import ChainBuilder, Value, fractions_to_q, q
+from ._builder import (
+    Aliases,
+    ChainBuilder,
+    Value,
+    export_float,
+    export_rows,
+    fractions_to_q,
+    inplace_view_error,
+    q,
+)
 
 __all__ = ["from_torch", "to_torch", "load_torch_file", "from_state_dict",
            "save_torchscript", "SUPPORTED_LAYERS", "TORCHSCRIPT_OPS"]
@@ -69,7 +84,8 @@ TORCHSCRIPT_OPS = ("aten::linear", "aten::matmul (value @ parameter)", "aten::ad
                    "aten::add / sub / rsub (with alpha)", "aten::mul / div / neg by "
                    "constants", "aten::dropout (eval)", "aten::flatten / view / reshape "
                    "/ contiguous", "aten::size", "prim::If on a constant condition",
-                   "prim::GetAttr", "prim::Constant", "prim::ListConstruct")
+                   "prim::GetAttr", "prim::Constant", "prim::ListConstruct",
+                   "in-place forms (aten::add_, mul_, relu_, ...)")
 
 
 def _torch():
@@ -120,25 +136,57 @@ class _Walker:
             return self.b.linear(v, W, b)
         if kind == "ReLU":
             return self.b.activate(v, "relu", None, repr(self.where["name"]))
+        at = f"{self.where['src']}: layer {self.where['name']!r}"
         if kind == "LeakyReLU":
-            a = to_fraction(float(m.negative_slope), "LeakyReLU negative_slope")
+            slope, = self.hyper(m, ("negative_slope",), "aten::leaky_relu", (0.01,))
+            a = to_fraction(float(slope), f"{at}: LeakyReLU negative_slope")
             return self.b.activate(v, "leaky_relu", a, repr(self.where["name"]))
         if kind == "Hardtanh":
-            if float(m.min_val) != -1.0 or float(m.max_val) != 1.0:
+            lo, hi = self.hyper(m, ("min_val", "max_val"), "aten::hardtanh", (-1.0, 1.0))
+            if float(lo) != -1.0 or float(hi) != 1.0:
                 raise UnsupportedLayerError(
-                    f"{self.where['src']}: layer {self.where['name']!r}: Hardtanh("
-                    f"{m.min_val}, {m.max_val}) is not supported; only Hardtanh(-1, 1) "
+                    f"{at}: Hardtanh({lo}, {hi}) is not supported; only Hardtanh(-1, 1) "
                     f"(hard tanh)")
             return self.b.activate(v, "hard_tanh", None, repr(self.where["name"]))
         if kind in ("Identity", "Flatten", "Dropout"):
-            if kind == "Flatten" and getattr(m, "start_dim", 1) < 1:
-                raise self.unsupported("Flatten(start_dim=0) (flattens the batch)")
+            if kind == "Flatten":
+                sd, = self.hyper(m, ("start_dim",), "aten::flatten", (1,))
+                if not isinstance(sd, int) or sd < 1:
+                    raise self.unsupported(f"Flatten(start_dim={sd}) (flattens the "
+                                           f"batch)")
             if kind == "Dropout":
                 # (a traced Dropout keeps `training` but not always `p`)
                 _check_dropout(getattr(m, "p", None), getattr(m, "training", False),
                                f"{self.where['src']}: layer {self.where['name']!r}")
             return v
         raise self.unsupported(kind)
+
+    def hyper(self, m, names: tuple, op: str, defaults: tuple) -> tuple:
+        """Hyper-parameters of a torch layer: its attributes (eager, scripted)
+        or, for a traced layer, which keeps only its tensors, the constant
+        arguments of the one ``op`` node of its graph."""
+        if all(hasattr(m, a) for a in names):
+            return tuple(getattr(m, a) for a in names)
+        at = f"{self.where['src']}: layer {self.where['name']!r}"
+        try:
+            nodes = [n for n in m.graph.nodes() if n.kind() in (op, op + "_")]
+        except Exception:      # pragma: no cover - a ScriptModule has a graph
+            nodes = []
+        if len(nodes) != 1:
+            raise UnsupportedLayerError(f"{at}: cannot read the {', '.join(names)} of "
+                                        f"this traced {_kind(m)} (no single {op} in its "
+                                        f"graph)")
+        args = list(nodes[0].inputs())[1:]
+        vals = []
+        for j, d in enumerate(defaults):
+            if j >= len(args):
+                vals.append(d)
+                continue
+            if args[j].node().kind() != "prim::Constant":
+                raise UnsupportedLayerError(f"{at}: the {names[j]} of this traced "
+                                            f"{_kind(m)} is not a constant")
+            vals.append(args[j].toIValue())
+        return tuple(vals)
 
 
 def _check_dropout(p: Any, training: Any, where: str) -> None:
@@ -316,13 +364,58 @@ def _finish(b: ChainBuilder, v: Value, max_denominator) -> Network:
     return b.finish(v, max_denominator)
 
 
+_FX_INPLACE: dict = {}
+
+
+def fx_trace(module):
+    """``torch.fx`` GraphModule of ``module`` that keeps Python's in-place
+    operators.
+
+    ``fx.symbolic_trace`` records ``u += h`` as ``u = u + h`` (its Proxy has no
+    ``__iadd__``), but on tensors ``+=`` mutates ``u`` -- and every other name
+    for that tensor.  This tracer records ``operator.iadd`` (``isub``, ``imul``,
+    ``itruediv``, ``ifloordiv``) nodes so that a reader can follow the
+    mutation.  Tracing errors propagate (the callers name the module).
+    """
+    import torch.fx as fx
+
+    if not _FX_INPLACE:
+        def inplace(op):
+            def method(self, other):
+                return self.tracer.create_proxy("call_function", op, (self, other), {})
+            return method
+
+        proxy = type("InplaceProxy", (fx.Proxy,), {
+            f"__{op.__name__}__": inplace(op) for op in (
+                operator.iadd, operator.isub, operator.imul, operator.itruediv,
+                operator.ifloordiv)})
+
+        class InplaceTracer(fx.Tracer):
+            def proxy(self, node):
+                return proxy(node, self)
+
+        _FX_INPLACE["tracer"] = InplaceTracer
+    tracer = _FX_INPLACE["tracer"]()
+    graph = tracer.trace(module)
+    return fx.GraphModule(tracer.root, graph, type(module).__name__)
+
+
+def _flag(node, pos: int, name: str, default: bool, src: str) -> bool:
+    """A boolean argument (``inplace=``) of an fx call, which must be a constant."""
+    v = node.args[pos] if len(node.args) > pos else node.kwargs.get(name, default)
+    if not isinstance(v, bool):
+        raise UnsupportedLayerError(f"{src}: {node.name!r}: {name}={v!r} is not a "
+                                    f"constant boolean")
+    return v
+
+
 def _from_fx(module, max_denominator, src) -> Network:
     torch = _torch()
     import torch.fx as fx
     import torch.nn.functional as F
 
     try:
-        gm = fx.symbolic_trace(module)
+        gm = fx_trace(module)
     except Exception as e:
         raise UnsupportedLayerError(
             f"{src}: torch.fx cannot trace module {type(module).__name__} "
@@ -347,6 +440,10 @@ def _from_fx(module, max_denominator, src) -> Network:
         f"{src}: layer {where['name']!r}: {msg}"))
     walker = _Walker(b, where)
     env: dict[Any, Any] = {}     # fx node -> Value (or the _SHAPE marker)
+    # in-place ops change a tensor under all its names (the same fx node, an
+    # in-place op's result, nn.Identity's output): nodes are read in execution
+    # order and an in-place op rebinds its target for all later uses
+    aliases = Aliases()
     placeholders = 0
     out_value = None
     arith = _Arith(b, src)
@@ -356,8 +453,14 @@ def _from_fx(module, max_denominator, src) -> Network:
     divs = {operator.truediv, torch.div, torch.divide, torch.true_divide,
             operator.itruediv}
     negs = {operator.neg, torch.neg, torch.negative}
-    acts = {F.relu: "ReLU", torch.relu: "ReLU", F.leaky_relu: "LeakyReLU",
-            F.hardtanh: "Hardtanh", torch.flatten: "Flatten", F.dropout: "Dropout"}
+    inplace_ops = {operator.iadd, operator.isub, operator.imul, operator.itruediv}
+    # function -> (layer kind, position of its inplace= argument or True if
+    # the function always works in place)
+    acts: dict[Any, tuple[str, Any]] = {
+        F.relu: ("ReLU", 1), torch.relu: ("ReLU", None), torch.relu_: ("ReLU", True),
+        F.leaky_relu: ("LeakyReLU", 2), F.leaky_relu_: ("LeakyReLU", True),
+        F.hardtanh: ("Hardtanh", 3), F.hardtanh_: ("Hardtanh", True),
+        torch.flatten: ("Flatten", None), F.dropout: ("Dropout", None)}
     methods = {"add": "add", "add_": "add", "sub": "sub", "sub_": "sub",
                "mul": "mul", "mul_": "mul", "div": "div", "div_": "div",
                "neg": "neg", "neg_": "neg"}
@@ -388,6 +491,9 @@ def _from_fx(module, max_denominator, src) -> Network:
         return arith.div(x, y, where, kw.get("rounding_mode"))
 
     def arg(a):
+        if isinstance(a, fx.Node) and aliases.stale(a) is not None:
+            raise UnsupportedLayerError(f"{src}: {where['name']!r}: " + inplace_view_error(
+                repr(aliases.stale(a)), repr(a.name)))
         if isinstance(a, fx.Node) and env.get(a) is _SHAPE:
             raise UnsupportedLayerError(
                 f"{src}: {where['name']!r}: tensor sizes may only be used to reshape")
@@ -400,6 +506,22 @@ def _from_fx(module, max_denominator, src) -> Network:
             return env[a]
         return a
 
+    def mutated(node, result: Value) -> Value:
+        """In-place op ``node`` turned its first argument into ``result``."""
+        target = node.args[0] if node.args else None
+        if not isinstance(target, fx.Node):
+            raise UnsupportedLayerError(f"{src}: {where['name']!r}: an in-place operation "
+                                        f"on a constant")
+        for k in aliases.mutate(target, where["name"]):
+            env[k] = result
+        aliases.same(node, target)
+        return result
+
+    def alias(node, how: str):
+        src_node = node.args[0] if node.args else None
+        if isinstance(src_node, fx.Node):
+            (aliases.same if how == "same" else aliases.view)(node, src_node)
+
     for node in gm.graph.nodes:
         where["name"] = str(node.target) if node.op == "call_module" else node.name
         if node.op == "placeholder":
@@ -409,24 +531,38 @@ def _from_fx(module, max_denominator, src) -> Network:
             env[node] = b.input()
         elif node.op == "call_module":
             m = mods[node.target]
-            env[node] = walker.module(m, arg(node.args[0]), _kind(m))
+            kind = _kind(m)
+            env[node] = walker.module(m, arg(node.args[0]), kind)
+            if kind in ("Identity", "Dropout"):
+                alias(node, "same")     # (eval) dropout returns its input tensor
+            elif kind == "Flatten":
+                alias(node, "view")
+            elif kind in ("ReLU", "LeakyReLU", "Hardtanh") and getattr(m, "inplace",
+                                                                        False):
+                mutated(node, env[node])
         elif node.op == "call_function" and node.target is operator.pos:
             env[node] = arg(node.args[0])
+            alias(node, "same")
         elif node.op == "call_function" and any(
                 node.target in ops for ops in (adds, subs, muls, divs, negs)):
             kind = ("add" if node.target in adds else "sub" if node.target in subs
                     else "mul" if node.target in muls else "div" if node.target in divs
                     else "neg")
             env[node] = arith_op(kind, node)
+            if node.target in inplace_ops and isinstance(node.args[0], fx.Node):
+                mutated(node, env[node])     # u += h on a tensor changes u
         elif node.op == "call_function" and node.target in acts:
-            kind = acts[node.target]
+            kind, ip = acts[node.target]
             x = arg(node.args[0])
+            inplace = ip is True or (isinstance(ip, int) and _flag(
+                node, ip, "inplace", False, src))
             if kind == "Dropout":
                 p = node.args[1] if len(node.args) > 1 else node.kwargs.get("p", 0.5)
                 tr = node.args[2] if len(node.args) > 2 else node.kwargs.get("training",
                                                                               True)
                 _check_dropout(p, tr, f"{src}: {node.name!r}")
                 env[node] = x
+                alias(node, "same")
             elif kind == "ReLU":
                 env[node] = b.activate(x, "relu", None, repr(node.name))
             elif kind == "LeakyReLU":
@@ -444,6 +580,9 @@ def _from_fx(module, max_denominator, src) -> Network:
                 env[node] = b.activate(x, "hard_tanh", None, repr(node.name))
             else:
                 env[node] = x
+                alias(node, "view")
+            if inplace and kind != "Dropout":
+                mutated(node, env[node])
         elif node.op == "call_function" and node.target is F.linear:
             x = arg(node.args[0])
             w = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
@@ -464,16 +603,25 @@ def _from_fx(module, max_denominator, src) -> Network:
             env[node] = _SHAPE
         elif node.op == "call_method" and node.target in methods:
             env[node] = arith_op(methods[node.target], node)
+            if node.target.endswith("_"):
+                mutated(node, env[node])
         elif node.op == "call_method" and node.target in ("relu", "relu_", "flatten",
                                                             "view", "reshape",
-                                                            "contiguous"):
+                                                            "contiguous", "clone",
+                                                            "detach"):
             x = arg(node.args[0])
             if node.target in ("relu", "relu_"):
                 env[node] = b.activate(x, "relu", None, repr(node.name))
+                if node.target == "relu_":
+                    mutated(node, env[node])
+            elif node.target == "clone":
+                env[node] = x           # a copy: a fresh tensor, no alias
             else:
                 # flatten/view/reshape keep a single sample's features in order;
-                # the exact network treats them as the identity on that vector.
+                # the exact network treats them as the identity on that vector
+                # (they share the memory of their input: a view)
                 env[node] = x
+                alias(node, "view")
         elif node.op == "output":
             out = node.args[0]
             if not isinstance(out, fx.Node):
@@ -486,7 +634,8 @@ def _from_fx(module, max_denominator, src) -> Network:
             raise UnsupportedLayerError(
                 f"{src}: operation {what!r} ({node.op}) at {node.name!r} is not "
                 f"supported; supported: {_supported()}, F.relu, F.leaky_relu, "
-                f"F.hardtanh, F.linear, F.dropout (eval), + - * / neg")
+                f"F.hardtanh, F.linear, F.dropout (eval), + - * / neg, in-place "
+                f"versions (+=, mul_, relu_, inplace=True)")
     if out_value is None:  # pragma: no cover - fx graphs always have an output
         raise UnsupportedLayerError(f"{src}: no output")
     where["name"] = "output"
@@ -509,6 +658,9 @@ def _from_script_graph(module, max_denominator, src) -> Network:
         raise UnsupportedLayerError(f"{src}: forward takes {len(inputs) - 1} inputs; "
                                     f"exactly one is supported")
     env: dict[Any, Any] = {inputs[0]: module}
+    # in-place ops (aten::add_, relu_, ...) change a tensor under all its
+    # names: later uses of the mutated TorchScript value see the op's result
+    aliases = Aliases()
     supported = ", ".join(TORCHSCRIPT_OPS)
     where = {"node": "input"}
     b_box: dict[str, ChainBuilder] = {}
@@ -524,6 +676,8 @@ def _from_script_graph(module, max_denominator, src) -> Network:
     def val(v):
         if v not in env:
             raise refuse(f"input %{v.debugName()} is not available")
+        if aliases.stale(v) is not None:
+            raise refuse(inplace_view_error(aliases.stale(v), f"%{v.debugName()}"))
         x = env[v]
         if x is _INPUT and "b" in b_box:
             return b_box["b"].input()
@@ -550,6 +704,25 @@ def _from_script_graph(module, max_denominator, src) -> Network:
             run_node(node)
 
     def run_node(node) -> None:
+        compute(node)
+        if not node.kind().startswith("aten::"):
+            return
+        # aliasing from the op's schema: ``Tensor(a!) self`` is changed in
+        # place, ``-> Tensor(a)`` is a view of the argument annotated (a)
+        ins, outs = list(node.inputs()), list(node.outputs())
+        writes, view_of = _schema_alias(node)
+        if writes:
+            if writes != [0]:
+                raise refuse("writing into an out= argument is not supported")
+            for k in aliases.mutate(ins[0], where["node"]):
+                env[k] = env[outs[0]]
+            aliases.same(outs[0], ins[0])
+        elif node.kind() in ("aten::dropout", "aten::feature_dropout"):
+            aliases.same(outs[0], ins[0])       # eval dropout returns its input
+        elif view_of is not None:
+            aliases.view(outs[0], ins[view_of])
+
+    def compute(node) -> None:
         kind = node.kind()
         where["node"] = node_name(node)
         outs = list(node.outputs())
@@ -576,6 +749,7 @@ def _from_script_graph(module, max_denominator, src) -> Network:
             run_block(blk.nodes())
             for o, r in zip(outs, blk.returnNode().inputs()):
                 env[o] = val(r)
+                aliases.same(o, r)
             return
         if kind == "prim::Uninitialized":      # placeholder of early returns
             env[outs[0]] = None
@@ -705,6 +879,30 @@ _INPUT = object()       # the TorchScript input before its dimension is known
 _LINEAR = ("aten::linear", "aten::matmul", "aten::mm", "aten::addmm")
 _VIEWS = ("aten::flatten", "aten::view", "aten::reshape", "aten::contiguous",
           "aten::detach", "aten::clone")
+
+
+def _schema_alias(node) -> tuple[list, int | None]:
+    """``(inputs the op writes, input its result is a view of)`` from the alias
+    annotations of a TorchScript node's schema (none for prim:: nodes)."""
+    torch = _torch()
+    try:
+        schema = torch._C.parse_schema(node.schema())
+    except Exception:       # "(no schema)"
+        return [], None
+    writes: list[int] = []
+    sets: dict[str, int] = {}
+    for j, a in enumerate(schema.arguments):
+        info = a.alias_info
+        if info is not None:
+            if info.is_write:
+                writes.append(j)
+            for name in info.before_set:
+                sets.setdefault(name, j)
+    view_of = None
+    if schema.returns and schema.returns[0].alias_info is not None:
+        view_of = next((sets[n] for n in schema.returns[0].alias_info.before_set
+                        if n in sets), None)
+    return writes, view_of
 
 
 def _python_op(kind: str, args: list, refuse):
@@ -841,19 +1039,23 @@ def to_torch(net: Network):
     torch = _torch()
     nn = torch.nn
 
-    def linear(W, b):
+    def linear(W, b, what):
         lin = nn.Linear(len(W[0]), len(W), dtype=torch.float64)
         with torch.no_grad():
-            lin.weight.copy_(torch.tensor([[float(v) for v in row] for row in W],
+            lin.weight.copy_(torch.tensor(export_rows(W, f"{what} weight"),
                                           dtype=torch.float64))
-            lin.bias.copy_(torch.tensor([float(v) for v in b], dtype=torch.float64))
+            lin.bias.copy_(torch.tensor([export_float(v, f"{what} bias row {i}")
+                                         for i, v in enumerate(b, 1)],
+                                        dtype=torch.float64))
         return lin
 
-    linears = [linear(layer.W, layer.b) for layer in net.layers]
+    alpha = export_float(net.alpha, "the leaky ReLU slope alpha")
+    linears = [linear(layer.W, layer.b, f"layer {l}")
+               for l, layer in enumerate(net.layers, start=1)]
     if net.skips:
         cls = __getattr__("PolyreluTorchNet")
-        inmap = () if net.input_map is None else (linear(*net.input_map),)
-        m = cls(linears, net.activation, float(net.alpha), net.skip_sources,
+        inmap = () if net.input_map is None else (linear(*net.input_map, "input map"),)
+        m = cls(linears, net.activation, alpha, net.skip_sources,
                 _spec_string(net), inmap)
         return m.eval()
 
@@ -861,7 +1063,7 @@ def to_torch(net: Network):
         if net.activation == "relu":
             return nn.ReLU()
         if net.activation == "leaky_relu":
-            return nn.LeakyReLU(float(net.alpha))
+            return nn.LeakyReLU(alpha)
         return nn.Hardtanh(-1.0, 1.0)
 
     mods: list = []
@@ -946,6 +1148,11 @@ def from_state_dict(state: Any, arch: str, max_denominator: int | None = None,
     for a, c in zip(widths[:-1], widths[1:]):
         mods += [torch.nn.Linear(a, c), torch.nn.ReLU()]
     seq = torch.nn.Sequential(*mods[:-1])
+    bad = next((k for k in state if not isinstance(k, str)), None)
+    if bad is not None:
+        raise ModelFileError(f"{source}: the state dict has the key {bad!r} "
+                             f"({type(bad).__name__}); its keys must be str parameter "
+                             f"names like '0.weight'")
     state = {k.removeprefix("module."): v for k, v in state.items()}
     try:
         seq.load_state_dict(state)
