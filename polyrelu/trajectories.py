@@ -1667,6 +1667,7 @@ def _circle_arc_positions(m: Circle, ts: list) -> tuple[list, float]:
     pos = {order[0]: 0.0}
     acc = 0.0
     for a, b in zip(order, order[1:]):
+        # a reported float length (elliptic integral), never compared to decide
         acc += quad(speed, a, b, epsabs=0.0, epsrel=1e-12, limit=200)[0]
         pos[b] = acc
     return [pos[t] - pos[t0] for t in ts], pos[t1] - pos[t0]
