@@ -9,6 +9,7 @@
 __version__ = "0.1.0"
 
 from .bounds import *
+from .domains import *
 from .equivalence import *
 from .exceptions import *
 from .folds import *

@@ -50,10 +50,11 @@ from typing import Any, Iterator, Optional
 
 import gmpy2
 
-from .exceptions import BackendError, DomainError, EmptyDomainError, NetworkError, ShapeError
+from .domains import as_domain
+from .exceptions import BackendError, NetworkError, ShapeError
 from .linalg import mpq_to_fraction
 from .network import Layer, Network
-from .numbers import fraction_str, to_float, to_fraction, to_vector
+from .numbers import fraction_str, to_float, to_fraction
 from .polyhedron import Polyhedron
 
 __all__ = ["Certificate", "EquivalenceResult", "Reduction", "ReductionReport",
@@ -900,28 +901,7 @@ def find_symmetry(f: Network, g: Network) -> Optional[Certificate]:
 
 def _as_domain(domain: Any, d: int) -> Optional[Polyhedron]:
     """None (R^d), a Polyhedron, or a pair (lo, hi) of box corners."""
-    if domain is None:
-        return None
-    if isinstance(domain, (tuple, list)) and len(domain) == 2:
-        lo, hi = to_vector(domain[0], "domain lo"), to_vector(domain[1], "domain hi")
-        if len(lo) != d or len(hi) != d:
-            raise DomainError(f"domain box has {len(lo)}/{len(hi)} coordinates, the "
-                              f"networks have {d} inputs")
-        domain = Polyhedron.box(lo, hi)
-    if not isinstance(domain, Polyhedron):
-        raise DomainError(f"domain must be None (R^d), a Polyhedron or a pair (lo, hi), "
-                          f"got {type(domain).__name__}")
-    if domain.ambient_dim != d:
-        raise DomainError(f"domain lives in R^{domain.ambient_dim}, the networks have "
-                          f"{d} inputs")
-    if domain.is_empty():
-        raise EmptyDomainError("the domain is empty")
-    if not domain.is_full_dimensional():
-        raise EmptyDomainError(
-            f"the domain has dimension {domain.dim} < {d}: restrict both networks to "
-            f"the slice with Network.restrict(x0, U) and use a full-dimensional "
-            f"domain of the slice parameters")
-    return domain
+    return as_domain(domain, d, who="the networks have")
 
 
 def _box_of(domain: Optional[Polyhedron], d: int):

@@ -61,6 +61,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import networkx as nx
 
+from .domains import as_domain
 from .exceptions import DomainError, NetworkError, PolyreluError, ShapeError
 from .linalg import dot, matvec, nullspace, rank, solve
 from .network import Network
@@ -294,22 +295,9 @@ def _check_net(net: Any, what: str) -> None:
         raise NetworkError(f"{what} expects a Network, got {type(net).__name__}")
 
 
-def _check_domain(net_dim: int, domain: Optional[Polyhedron]) -> Optional[Polyhedron]:
-    if domain is None:
-        return None
-    if not isinstance(domain, Polyhedron):
-        raise DomainError(f"domain must be a Polyhedron or None, got {type(domain).__name__}")
-    if domain.ambient_dim != net_dim:
-        raise DomainError(f"domain lives in dimension {domain.ambient_dim}, the input "
-                          f"dimension is {net_dim}")
-    if domain.is_empty():
-        from .exceptions import EmptyDomainError
-        raise EmptyDomainError("the domain is empty")
-    if not domain.is_full_dimensional():
-        raise DomainError(f"fold sets need a full-dimensional domain (its interior is "
-                          f"the open set Z of P&L); this domain has dimension "
-                          f"{domain.dim} in R^{net_dim}")
-    return domain
+def _check_domain(net_dim: int, domain: Any) -> Optional[Polyhedron]:
+    return as_domain(domain, net_dim, why="fold sets need a full-dimensional domain "
+                     "(its interior is the open set Z of P&L)")
 
 
 def _bbox(poly: Polyhedron):

@@ -60,7 +60,8 @@ from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from .exceptions import DomainError, EmptyDomainError, NetworkError, ShapeError
+from .domains import as_domain
+from .exceptions import DomainError, NetworkError, ShapeError
 from .numbers import to_matrix, to_vector
 
 __all__ = [
@@ -438,10 +439,9 @@ class _Domain:
     """Checked domain data shared by the engines."""
 
     def __init__(self, net, domain) -> None:
-        from .polyhedron import Polyhedron
-
         d = net.input_dim
         self.d = d
+        domain = as_domain(domain, d)
         self.P = domain
         if domain is None:
             self.rows = []
@@ -449,19 +449,6 @@ class _Domain:
             self.point = (Fraction(0),) * d
             self.box = None
             return
-        if not isinstance(domain, Polyhedron):
-            raise DomainError(f"domain must be a Polyhedron or None (R^{d}), got "
-                              f"{type(domain).__name__}")
-        if domain.ambient_dim != d:
-            raise DomainError(f"domain lives in R^{domain.ambient_dim} but the network "
-                              f"has {d} inputs")
-        if domain.is_empty():
-            raise EmptyDomainError("the domain is empty")
-        if not domain.is_full_dimensional():
-            raise EmptyDomainError(
-                f"the domain has dimension {domain.dim} < {d} (not full-dimensional); "
-                f"restrict the network to its affine hull with net.restrict(x0, U) "
-                f"or slice_domain(net, points)")
         # raw rows (a . x <= b); the minimal form is computed only where a
         # V-representation needs it (d <= VREP_MAX_DIM)
         A, b = domain.raw_inequalities
@@ -958,8 +945,8 @@ def region_of_pattern(net, pattern, domain=None, explain: bool = False):
         x = P.interior_point()
         if not all(sum((a * v for a, v in zip(ar, x)), Fraction(0)) < b for ar, b in rows):
             raise AssertionError("interior point not strictly inside")
-    r = _make_region(net, pat, x, domain, polyhedron=P) if P is not None \
-        else _make_region(net, pat, x, domain)
+    r = _make_region(net, pat, x, dom.P, polyhedron=P) if P is not None \
+        else _make_region(net, pat, x, dom.P)
     if explain:
         return PatternCheck(r, None, "full", "the region is full-dimensional")
     return r
@@ -989,8 +976,8 @@ def region_of(net, x, domain=None, engine: str = "auto") -> Region:
     xv = to_vector(x, "x")
     if len(xv) != net.input_dim:
         raise ShapeError(f"x has {len(xv)} entries, the network has {net.input_dim} inputs")
+    domain = _Domain(net, domain).P
     if domain is not None:
-        _Domain(net, domain)
         if not domain.contains(xv):
             raise DomainError(f"the point {tuple(str(v) for v in xv)} is not in the domain")
     pat = net.pattern(xv)

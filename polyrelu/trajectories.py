@@ -53,6 +53,7 @@ from typing import Any, Callable, Sequence
 
 import gmpy2
 
+from .domains import as_domain
 from .exceptions import DomainError, ShapeError
 from .linalg import mpq_to_fraction, to_mpq_matrix, to_mpq_vector
 from .network import Network
@@ -1426,10 +1427,8 @@ def distance_to_boundary(net: Network, x: Any, domain: Any = None) -> BoundaryDi
     if len(xv) != net.input_dim:
         raise ShapeError(f"point has {len(xv)} coordinates, the network has "
                          f"{net.input_dim} inputs")
-    if domain is not None and getattr(domain, "ambient_dim", net.input_dim) != net.input_dim:
-        raise DomainError("domain dimension differs from the network input dimension")
-    if domain is not None and domain.equalities[0]:
-        raise DomainError("distance_to_boundary needs a full-dimensional domain")
+    domain = as_domain(domain, net.input_dim,
+                       why="distance_to_boundary measures within the interior of D")
     pattern = net.pattern(xv)
     d2, key, foot = _squared_distance(net, xv, pattern, domain)
     if d2 is None:  # no boundary at all (an affine network on R^d)

@@ -1181,6 +1181,7 @@ def region_polyhedron(net: Network, pattern: Sequence[Sequence[int]], domain: An
     >>> region_polyhedron(net, ((1, 0),)).contains([0, 0])
     True
     """
+    from .domains import as_domain
     from .polyhedron import Polyhedron
 
     A: list[Vec] = []
@@ -1189,13 +1190,8 @@ def region_polyhedron(net: Network, pattern: Sequence[Sequence[int]], domain: An
         A.extend(Al)
         b.extend(bl)
     P = Polyhedron.from_inequalities(A, b, ambient_dim=net.input_dim)
+    domain = as_domain(domain, net.input_dim, full_dimensional=False)
     if domain is not None:
-        if getattr(domain, "ambient_dim", None) != net.input_dim:
-            from .exceptions import DomainError
-
-            raise DomainError(f"region_polyhedron: domain of dimension "
-                              f"{getattr(domain, 'ambient_dim', '?')}, the network "
-                              f"has {net.input_dim} inputs")
         P = P.intersect(domain)
     return P
 

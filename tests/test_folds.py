@@ -702,8 +702,10 @@ def test_bad_inputs_name_the_problem():
             fn("not a network", BOX)
         with pytest.raises(pr.DomainError, match="dimension"):
             fn(net, pr.Polyhedron.box([0], [1]))
-        with pytest.raises(pr.DomainError):
-            fn(net, ([0, 0], [1, 1]))
+        with pytest.raises(pr.DomainError, match="Polyhedron"):
+            fn(net, "the unit box")
+        with pytest.raises(pr.EmptyDomainError, match="dimension 1 < 2"):
+            fn(net, pr.Polyhedron.box([0, 0], [1, 0]))
     S = fold_surface(net, BOX)
     with pytest.raises(pr.NetworkError, match="width"):
         identify_first_layer(S, 0)

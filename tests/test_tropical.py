@@ -13,7 +13,7 @@ from fractions import Fraction as F
 
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from polyrelu.exceptions import LimitReached, NetworkError, PolyreluError, ShapeError
@@ -460,7 +460,8 @@ def test_tropical_form_on_skip_nets_with_dead_units_at_tie_points(seed):
     net = Network.from_weights(layers, skips={3: [1], 4: [0, 2]})
     (nu,) = tropical_form(net)
     pts = [(F(a), F(b)) for a in range(-2, 3) for b in range(-2, 3)]
-    assert any(z == 0 for x in pts for zs in net.pre_activations(x)[:-1] for z in zs)
+    # the point of the test: some grid point is a tie; skip the rare draws without one
+    assume(any(z == 0 for x in pts for zs in net.pre_activations(x)[:-1] for z in zs))
     for x in pts:
         assert nu(x) == net(x)[0]
         recs = fgh_recurrence(net, net.pattern(x))
