@@ -555,8 +555,9 @@ def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool =
     Parameters
     ----------
     net : Network
-    domain : Polyhedron or None
-        A full-dimensional polyhedron ``D`` (None: all of ``R^d``).
+    domain : None, Polyhedron or (lo, hi)
+        A full-dimensional polyhedron ``D`` (None: all of ``R^d``; a corner
+        pair: a box), checked by :func:`polyrelu.domains.as_domain`.
     merge : bool
         Merge pieces on one hyperplane whose union is convex (bounded pieces).
     max_regions, time_limit
@@ -953,7 +954,7 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
     Parameters
     ----------
     net : Network
-    domain : Polyhedron or None
+    domain : None, Polyhedron or (lo, hi)
         Full-dimensional domain ``D``; the surface lives in ``int D``.
     of : {"function", "units"}
         ``"function"``: the fold set ``F(h)``; ``"units"``: the union of the

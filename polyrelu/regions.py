@@ -585,9 +585,9 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     Parameters
     ----------
     net : Network
-    domain : Polyhedron or None
+    domain : None, Polyhedron or (lo, hi)
         Full-dimensional domain in R^d (None = all of R^d: regions may be
-        unbounded).  For a slice, restrict the network first
+        unbounded; a corner pair = a box), see :func:`polyrelu.domains.as_domain`.  For a slice, restrict the network first
         (:func:`slice_domain`).
     engine : {"auto", "fast", "tree", "lp"}
         ``"tree"`` is J&V Algorithm 2; ``"fast"`` (= ``"auto"``) the
@@ -897,7 +897,7 @@ def region_of_pattern(net, pattern, domain=None, explain: bool = False):
     ----------
     net : Network
     pattern : sequence of sequences of int
-    domain : Polyhedron or None
+    domain : None, Polyhedron or (lo, hi)
     explain : bool
         Return a :class:`PatternCheck` (with the first failing layer) instead
         of ``Region | None``.
