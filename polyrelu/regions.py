@@ -587,8 +587,8 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     net : Network
     domain : None, Polyhedron or (lo, hi)
         Full-dimensional domain in R^d (None = all of R^d: regions may be
-        unbounded; a corner pair = a box), see :func:`polyrelu.domains.as_domain`.  For a slice, restrict the network first
-        (:func:`slice_domain`).
+        unbounded; a corner pair = a box), see :func:`polyrelu.domains.as_domain`.
+        For a slice, restrict the network first (:func:`slice_domain`).
     engine : {"auto", "fast", "tree", "lp"}
         ``"tree"`` is J&V Algorithm 2; ``"fast"`` (= ``"auto"``) the
         incremental splitter; ``"lp"`` the fast engine's LP splitter in any

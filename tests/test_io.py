@@ -1671,3 +1671,18 @@ def test_io_tests_run_without_torch_and_onnx():
 
     passed = int(re.search(r"(\d+) passed", res.stdout).group(1))
     assert passed >= 30 and "skipped" not in res.stdout, res.stdout[-1000:]
+
+
+def test_arch_is_refused_for_files_that_state_their_own(tmp_path, capsys):
+    """--arch only describes a torch state dict; for a JSON/ONNX/.nnet file it
+    would be silently ignored, so it is refused, naming the file."""
+    from polyrelu.cli import main
+
+    p = tmp_path / "m.json"
+    save(load_default_model(), p)
+    with pytest.raises(ModelFileError, match=r"m\.json.*only read for torch state dicts"):
+        load(p, arch="2-8-8-1")
+    assert main(["info", str(p), "--arch", "2-8-8-1"]) == 2
+    err = capsys.readouterr().err
+    assert "m.json" in err and "--arch" in err and len(err.strip().splitlines()) == 1
+    assert main(["info", str(p)]) == 0

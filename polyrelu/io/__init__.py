@@ -83,6 +83,11 @@ def load(path: Any, arch: str | None = None,
         raise ModelFileError(f"model file not found: {path}")
     if os.path.isdir(path):
         raise ModelFileError(f"{path}: is a directory, not a model file")
+    if arch is not None and ext in (".json", ".onnx", ".nnet"):
+        # the file states its own architecture; silently ignoring arch would
+        # let a user believe it was checked
+        raise ModelFileError(f"{path}: an architecture (arch / --arch) is only read for "
+                             f"torch state dicts (.pt/.pth); a {ext} file states its own")
     if ext == ".json":
         from .jsonio import load_json
 
