@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import warnings
 from fractions import Fraction as F
 
 import numpy as np
@@ -1338,13 +1339,66 @@ def test_input_map_networks_export(tmp_path):
     p = tmp_path / "sliced.pt"
     save_torchscript(sub, p)
     assert load(p) == sub
-    # ONNX: the float64 graph computes the slice; reading it back is refused
-    # (an affine image of the input added as a skip), never a different network
+    # ONNX: the float64 graph computes the slice, and the affine value of the
+    # input read by layer 1 and by the skips is read back as the input map
     q_ = tmp_path / "sliced.onnx"
     save_onnx(sub, q_)
     ref = _reference(onnx.load(q_), np.array([[0.75, -2.5]]))
     assert [F(v) for v in ref] == list(sub(t))
-    with pytest.raises(UnsupportedLayerError, match="sliced.onnx"):
+    assert load(q_) == sub
+    # the same from torch's own exporter (a differently shaped graph)
+    q2 = tmp_path / "sliced_torch.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # the legacy exporter's deprecation notice
+        torch.onnx.export(m, (torch.zeros(1, 2, dtype=torch.float64),), str(q2),
+                          dynamo=False)
+    assert load(q2) == sub
+
+
+def _graph(nodes, inits, d_in, d_out):
+    from onnx import TensorProto, helper, numpy_helper
+
+    return helper.make_model(helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("t", TensorProto.DOUBLE, [1, d_in])],
+        [helper.make_tensor_value_info("out", TensorProto.DOUBLE, [1, d_out])],
+        [numpy_helper.from_array(np.asarray(v, dtype=np.float64), k)
+         for k, v in inits.items()]), opset_imports=[helper.make_opsetid("", 13)])
+
+
+@needs_onnx
+def test_onnx_input_map_read_only_when_the_raw_input_is_dead(tmp_path):
+    """y = A t + a read by layer 1 and a skip is the input map -- but not when
+    t itself is read again later (then nu_0 would mean two things): refused,
+    never a silently different network."""
+    from onnx import helper
+
+    A, a = [[1.0, 0.5], [-0.25, 2.0]], [0.5, -1.0]
+    W1, b1 = [[1.0, -1.0], [0.5, 0.25]], [0.0, 0.125]
+    W2, b2 = [[2.0], [-1.0]], [0.75]
+    inits = dict(A=A, a=a, W1=W1, b1=b1, W2=W2, b2=b2)
+    body = [helper.make_node("MatMul", ["t", "A"], ["ym"]),
+            helper.make_node("Add", ["ym", "a"], ["y"]),
+            helper.make_node("MatMul", ["y", "W1"], ["m1"]),
+            helper.make_node("Add", ["m1", "b1"], ["z1"]),
+            helper.make_node("Relu", ["z1"], ["h1"]),
+            helper.make_node("Add", ["h1", "y"], ["u2"])]
+    ok = _graph(body + [helper.make_node("MatMul", ["u2", "W2"], ["m2"]),
+                        helper.make_node("Add", ["m2", "b2"], ["out"])], inits, 2, 1)
+    p = tmp_path / "ok.onnx"
+    import onnx as _onnx
+
+    _onnx.save(ok, p)
+    net = load(p)
+    # independent: the graph's own float64 evaluation, exact for these dyadic numbers
+    for x in ([0.5, -1.5], [3.0, 0.25], [-2.0, -2.0]):
+        assert [F(v) for v in _reference(ok, np.array([x]))] == list(net([F(c) for c in x]))
+    assert net.input_map is not None and net.skips == ((2, (0,)),)
+    bad = _graph(body + [helper.make_node("Add", ["u2", "t"], ["u3"]),
+                         helper.make_node("MatMul", ["u3", "W2"], ["m2"]),
+                         helper.make_node("Add", ["m2", "b2"], ["out"])], inits, 2, 1)
+    q_ = tmp_path / "bad.onnx"
+    _onnx.save(bad, q_)
+    with pytest.raises(UnsupportedLayerError, match="bad.onnx"):
         load(q_)
 
 

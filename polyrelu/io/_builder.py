@@ -94,9 +94,44 @@ class ChainBuilder:
         self.activation: str | None = None
         self.alpha: Fraction | None = None
         self.activation_where = ""
+        self.input_dim = input_dim
+        self.input_map: tuple | None = None   # nu_0 = A t + a (mpq), see rebase_input
 
     def input(self, shape: tuple = ()) -> Value:
         return Value(frozenset({0}), self.widths[0], shape=shape)
+
+    def can_rebase(self, v: Value) -> bool:
+        """``v`` is an affine function of the input alone, before any layer."""
+        return not self.layers and v.sources == frozenset({0}) and not v.is_plain
+
+    def rebase_input(self, v: Value) -> Value:
+        """Make ``v = A nu_0 + c`` the new ``nu_0`` (an input map, Network
+        ``input_map``) and return it as a plain value.
+
+        A reader calls this for an affine value of the input that several ops
+        consume: ``nu_0 = A t + a`` feeding layer 1 *and* a skip is how an
+        input-mapped network (``Network.restrict`` with input skips) is
+        exported; as a composed affine map the skip could not be read back.
+        Exact: every consumer sees the same tensor, now named ``nu_0``.
+        """
+        if not self.can_rebase(v):
+            raise self.fail("internal: only an affine value of the input, before the "
+                            "first layer, can become the input map")
+        w = v.weight_map()[0]
+        n = self.widths[0]
+        A = v.A if v.A is not None else [[mpq(1) if i == j else ZERO for j in range(n)]
+                                         for i in range(n)]
+        A = [[w * a for a in row] for row in A]
+        c = v.c if v.c is not None else [ZERO] * len(A)
+        if self.input_map is not None:      # compose with the earlier map
+            A0, a0 = self.input_map
+            c = [ci + sum((r[k] * a0[k] for k in range(len(a0)) if r[k]), ZERO)
+                 for r, ci in zip(A, c)]
+            A = [[sum((r[k] * A0[k][j] for k in range(len(A0)) if r[k]), ZERO)
+                  for j in range(self.input_dim)] for r in A]
+        self.input_map = (A, c)
+        self.widths[0] = len(A)
+        return Value(frozenset({0}), len(A), shape=v.shape)
 
     # ---------------------------------------------------------- affine ops
     def linear(self, v: Value, W: list, b: list | None, shape: tuple = ()) -> Value:
@@ -244,10 +279,14 @@ class ChainBuilder:
                            [mpq_to_fraction(x) for x in b]))
             if src:
                 skips[l] = list(src)
+        imap = None
+        if self.input_map is not None:
+            imap = ([[mpq_to_fraction(x) for x in row] for row in self.input_map[0]],
+                    [mpq_to_fraction(x) for x in self.input_map[1]])
         try:
             return Network.from_weights(layers, skips=skips or None, activation=kind,
                                         alpha=self.alpha if kind == "leaky_relu" else None,
-                                        max_denominator=max_denominator)
+                                        max_denominator=max_denominator, input_map=imap)
         except PolyreluError as e:
             raise type(e)(str(self.fail(str(e)))) from None
 

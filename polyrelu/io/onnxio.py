@@ -10,7 +10,9 @@
 * ``Add`` (and ``Sub``) of two computed values when it is a residual
   connection of post-activation values (a skip, J&V eq. 46); a branch scaled
   by a positive constant (``Mul``) is folded into the weights exactly, a
-  negative one is refused (see :mod:`polyrelu.io._builder`);
+  negative one is refused (see :mod:`polyrelu.io._builder`); an affine value
+  of the input read by several operators (layer 1 and a skip) becomes the
+  network's input map ``nu_0 = A t + a`` when the raw input is read no more;
 * ``Relu``, ``LeakyRelu``, ``Clip`` with bounds ``[-1, 1]`` (hard tanh);
 * ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Identity``,
   ``Dropout`` (inference: identity; a constant ``training_mode`` true with
@@ -155,6 +157,15 @@ def onnx_to_network(model, source: str = "<onnx>",
 
     builder = ChainBuilder(d0, fail)
     vals: dict[str, Any] = {inp.name: builder.input(shape0)}
+    # how many ops still read each value: an affine value of the input read
+    # twice (layer 1 and a skip) is the network's input map
+    # (ChainBuilder.rebase_input)
+    readers: dict[str, int] = {}
+    for node in graph.node:
+        for n in node.input if node.op_type != "Shape" else ():
+            readers[n] = readers.get(n, 0) + 1
+    for o in graph.output:
+        readers[o.name] = readers.get(o.name, 0) + 1
 
     def exact(arr, what: str) -> list:
         arr = np.asarray(arr)
@@ -232,6 +243,14 @@ def onnx_to_network(model, source: str = "<onnx>",
             consts[outs[0]] = np.asarray(t)
             continue
         var_ins = [n for n in ins if n and is_var(n)]
+        for n in var_ins:
+            # rebase only when no other value of the old nu_0 is still read:
+            # it would silently change meaning with nu_0
+            if readers.get(n, 0) > 1 and builder.can_rebase(vals[n]) and not any(
+                    readers.get(m, 0) > 0 for m in vals if m != n):
+                vals[n] = builder.rebase_input(vals[n])
+        for n in ins if op != "Shape" else ():
+            readers[n] = readers.get(n, 0) - 1
         if op == "Shape" and var_ins:
             # Shape of a computed value (batch 1): feeds view(x.size(0), -1) subgraphs.
             consts[outs[0]] = np.asarray(vals[ins[0]].shape, dtype=np.int64)
@@ -533,8 +552,8 @@ def to_onnx_model(net: Network, opset: int = 13):
     nodes, inits = [], []
     nu = ["input"]
     if net.input_map is not None:
-        # nu_0 = A t + a, then the usual graph (the importer does not read it
-        # back: a skip of an affine value is not a J&V eq. 46 skip of t)
+        # nu_0 = A t + a, then the usual graph; the importer reads an affine
+        # value of the input with several readers back as the input map
         A, a = net.input_map
         inits.append(numpy_helper.from_array(farr(A, "input map weight").T.copy(),
                                              "inmap_A"))
