@@ -568,10 +568,16 @@ class _Walker:
         self.arc = arc
         self.k = 2 if arc else 1
         self.L = net.num_layers
-        self.skips = net.skip_map
+        self.skips = net.skip_sources
         self.Ws = [(to_mpq_matrix(layer.W), to_mpq_vector(layer.b)) for layer in net.layers]
         x0 = to_mpq_vector(x0)
         U = [to_mpq_vector(row) for row in U]  # d0 x k
+        self.U_in = U           # the input path's direction: depth 0 of the lengths
+        if net.input_map is not None:       # nu_0 = A x + a: compose with the path
+            A, a = (to_mpq_matrix(net.input_map[0]), to_mpq_vector(net.input_map[1]))
+            U = [[sum((r[j] * U[j][i] for j in range(len(r))), _ZERO)
+                  for i in range(self.k)] for r in A]
+            x0 = [ai + sum((rj * xj for rj, xj in zip(r, x0)), _ZERO) for r, ai in zip(A, a)]
         self.post: list[Any] = [None] * self.L  # post maps (rows of k-lists, offsets)
         self.post[0] = ([list(r) for r in U], list(x0))
         self.pre: list[Any] = [None] * (self.L + 1)  # index l = 1..L
@@ -699,8 +705,8 @@ class _Walker:
 
     def post_norms2(self) -> list:
         """Squared norms of d(nu_l)/dt for l = 0..L (segments: k = 1)."""
-        out = []
-        for l in range(self.L):
+        out = [sum((r[0] * r[0] for r in self.U_in), _ZERO)]
+        for l in range(1, self.L):
             M, _ = self.post[l]
             out.append(sum((r[0] * r[0] for r in M), _ZERO))
         M, _ = self.pre[self.L]
@@ -708,7 +714,7 @@ class _Walker:
         return out
 
     def pre_norms2(self) -> list:
-        out = [sum((r[0] * r[0] for r in self.post[0][0]), _ZERO)]
+        out = [sum((r[0] * r[0] for r in self.U_in), _ZERO)]
         for l in range(1, self.L + 1):
             M, _ = self.pre[l]
             out.append(sum((r[0] * r[0] for r in M), _ZERO))
@@ -1196,11 +1202,15 @@ def _float_layers(net: Network, x, kind: str):
     """Float images of a point after each layer (display/lengths only)."""
     import numpy as np
 
-    vals = [np.asarray(x, dtype=float)]
-    skips = net.skip_map
-    nus = [vals[0]]
+    x = np.asarray(x, dtype=float)
+    nu0 = x
+    if net.input_map is not None:       # nu_0 = A x + a feeds layer 1 and the skips
+        A, a = net.input_map
+        nu0 = np.array([[float(v) for v in r] for r in A]) @ x + np.array([float(v) for v in a])
+    skips = net.skip_sources
+    nus = [nu0]
     L = net.num_layers
-    pres = [vals[0]]
+    pres = [x]
     for l, layer in enumerate(net.layers, start=1):
         u = nus[-1].copy()
         for s in skips.get(l, ()):
@@ -1219,7 +1229,7 @@ def _float_layers(net: Network, x, kind: str):
         else:
             nu = np.clip(z, -1, 1)
         nus.append(nu)
-    return nus if kind == "post" else pres
+    return [x] + nus[1:] if kind == "post" else pres   # depth 0 is the input itself
 
 
 def _polyline_float_lengths(net, pts, kind):
@@ -1361,9 +1371,10 @@ def _hanin_rolnick_float(net: Network, x) -> float:
     forward-mode Jacobian; a display/cross-check value only)."""
     import numpy as np
 
-    d0 = net.input_dim
-    nus = [(np.asarray([float(v) for v in x]), np.eye(d0))]
-    skips = net.skip_map
+    A, a = net.input_affine                 # nu_0 = A x + a (identity without a map)
+    Af = np.array([[float(v) for v in r] for r in A]).reshape(len(A), net.input_dim)
+    nus = [(Af @ np.asarray([float(v) for v in x]) + np.array([float(v) for v in a]), Af)]
+    skips = net.skip_sources
     best = math.inf
     for l, layer in enumerate(net.layers[:-1], start=1):
         u, J = nus[-1][0].copy(), nus[-1][1].copy()

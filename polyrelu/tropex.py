@@ -805,7 +805,15 @@ def _graph_from_network(net) -> _Graph:
     _check_alpha(alpha, "network activation")
     ops = [_Op("input", "input", (), (net.input_dim,))]
     post = {0: 0}                 # layer index -> node index of nu_l
-    skips = net.skip_map
+    if net.input_map is not None:
+        # nu_0 = A t + a: an affine node (T&P Table 1 "Dense") read by layer 1
+        # and by the skips from the input
+        A, a = net.input_map
+        ops.append(_Op("input_map", "dense", (0,), (len(A),), (net.input_dim,),
+                       W=np.array([[_fr_to_q(v) for v in row] for row in A], dtype=object),
+                       b=np.array([_fr_to_q(v) for v in a], dtype=object)))
+        post[0] = 1
+    skips = net.skip_sources
     for l, layer in enumerate(net.layers, start=1):
         u = post[l - 1]
         srcs = skips.get(l, ())

@@ -1103,11 +1103,12 @@ def fgh_recurrence(net: Network, pattern: Sequence[Sequence[int]],
         raise PolyreluError(f"fgh_recurrence: skip_form must be 'paper' or "
                             f"'polynomial', not {skip_form!r}")
     d0 = net.input_dim
-    I = tuple(tuple(_ONE if i == j else _ZERO for j in range(d0)) for i in range(d0))
-    z0 = (_ZERO,) * d0
-    # (F_A, f_b, G_A, g_b) of layers 0..l-1 (J&V eqs. 15-16 for layer 0)
-    hist: list[tuple[Mat, Vec, Mat, Vec]] = [(I, z0, _zeros(d0, d0), z0)]
-    skips = net.skip_map
+    # (F_A, f_b, G_A, g_b) of layers 0..l-1 (J&V eqs. 15-16 for layer 0:
+    # F_0 = x, G_0 = 0); with an input map nu_0 = A t + a, F_0 = A t + a
+    A0, a0 = net.input_affine
+    n0 = len(A0)
+    hist: list[tuple[Mat, Vec, Mat, Vec]] = [(A0, a0, _zeros(n0, d0), (_ZERO,) * n0)]
+    skips = net.skip_sources
     L = net.num_layers
     out = []
     for l, layer in enumerate(net.layers, start=1):
@@ -1327,10 +1328,12 @@ def tropical_layers(net: Network, prune: bool = True,
         deadline = time.monotonic() + seconds
     d0 = net.input_dim
     zero = TropicalPolynomial.constant(0, d0)
-    # (F, G) of nu_0 = x: F_0 = x_i, G_0 = 0 (J&V eq. 15)
+    # (F, G) of nu_0 = x: F_0 = x_i, G_0 = 0 (J&V eq. 15); with an input map
+    # nu_0 = A t + a each F_0,i is the single monomial A_i . t + a_i
+    A0, a0 = net.input_affine
     hist: list[tuple[tuple, tuple]] = [
-        (tuple(TropicalPolynomial.variable(i, d0) for i in range(d0)), (zero,) * d0)]
-    skips = net.skip_map
+        (tuple(TropicalPolynomial.affine(r, c) for r, c in zip(A0, a0)), (zero,) * len(A0))]
+    skips = net.skip_sources
     L = net.num_layers
     out = []
     for l, layer in enumerate(net.layers, start=1):

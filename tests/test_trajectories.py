@@ -686,3 +686,45 @@ def test_curve_samples_on_a_boundary_are_not_trusted():
     assert pr.transitions(net2, [[0, 0], [-1, 1]]).count == 0
     r2 = pr.transitions(net2, pr.Curve(lambda t: (-t, t), (0, 1), lipschitz=2))
     assert r2.count == 0
+
+
+def _input_mapped(seed):
+    rng = random.Random(seed)
+    net = random_network([3, 3, 3, 3, 1], seed=seed, denominator=4, skips={3: [0, 1], 4: [0]})
+    x0 = [Fraction(rng.randint(-4, 4), 4) for _ in range(3)]
+    U = [[Fraction(rng.randint(-4, 4), 4) for _ in range(2)] for _ in range(3)]
+    return net, x0, U, net.restrict(x0, U)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10 ** 6))
+def test_input_mapped_networks_walk_like_the_lifted_path(seed):
+    """sub(t) = net(x0 + U t) for a slice with skips from the input (an input
+    map): along a path in t the transitions, patterns and the lengths of every
+    layer's image are those of net along the lifted path; depth 0 is the
+    t-path itself."""
+    net, x0, U, sub = _input_mapped(seed)
+    assert sub.input_map is not None
+
+    def lift(t):
+        return [a + sum((u * s for u, s in zip(row, t)), Fraction(0)) for a, row in zip(x0, U)]
+
+    p, q = [Fraction(-3), Fraction(2)], [Fraction(4), Fraction(-1)]
+    rs, rn = pr.transitions(sub, [p, q]), pr.transitions(net, [lift(p), lift(q)])
+    assert rs.patterns == rn.patterns
+    assert [b.local for b in rs.breakpoints] == [b.local for b in rn.breakpoints]
+    for kind in ("post", "pre"):
+        ls = pr.trajectory_length(sub, [p, q], kind=kind)
+        ln = pr.trajectory_length(net, [lift(p), lift(q)], kind=kind)
+        assert ls.lengths[0].exact == sympy.sqrt(58)        # |q - p| in t-space
+        for a, b in zip(ls.lengths[1:], ln.lengths[1:]):
+            assert sympy.simplify(a.exact - b.exact) == 0
+    c = pr.Circle([0, 0], [1, 0], [0, 1])
+    lifted = pr.Circle(lift([0, 0]), [U[i][0] for i in range(3)], [U[i][1] for i in range(3)])
+    if any(U[i][0] for i in range(3)) and any(U[i][1] for i in range(3)):
+        assert pr.transitions(sub, c).patterns == pr.transitions(net, lifted).patterns
+    t = [Fraction(1, 3), Fraction(1, 5)]
+    d = pr.distance_to_boundary(sub, t)
+    if d.squared is not None:
+        assert d.hanin_rolnick == pytest.approx(math.sqrt(d.squared), rel=1e-9)  # float display
+        assert sub.pattern(t) == d.pattern

@@ -1013,3 +1013,23 @@ def test_inplace_op_through_a_view_is_refused():
                                                               check_trace=False)):
         with pytest.raises(UnsupportedLayerError, match="in-place.*view"):
             model_outputs(m, X, "exact")
+
+
+def test_tropex_of_an_input_mapped_network():
+    """A slice of a network with skips from the input (nu_0 = A t + a): the
+    input map is an affine node of the graph; Theorem 3.3 is verified exactly
+    against Network.affine_map, and labels and maxima match the network."""
+    net = random_network([3, 3, 3, 3, 2], seed=2, denominator=4, skips={3: [0, 1], 4: [0]})
+    sub = net.restrict([Fraction(1, 2), -1, Fraction(1, 3)],
+                       [[1, Fraction(1, 4)], [Fraction(-3, 8), 2], [0, 1]])
+    assert sub.input_map is not None
+    rng = random.Random(0)
+    X = [[Fraction(rng.randint(-12, 12), rng.randint(1, 4)) for _ in range(2)]
+         for _ in range(12)]
+    E = tropex(sub, X, mode="exact")
+    assert E.checks["theorem_3_3"] is True
+    want = [sub(x) for x in X]
+    assert E.predict(X) == tuple(max(range(2), key=lambda i: (w[i], -i)) for w in want)
+    assert [max(v for v in E(x) if v is not None) for x in X] == [max(w) for w in want]
+    F = tropex(sub, X, mode="fast")
+    assert F.predict(X) == E.predict(X)

@@ -474,3 +474,29 @@ def test_bad_time_limit_is_a_polyrelu_error():
     for tl in ("abc", [1], float("nan")):
         with pytest.raises(PolyreluError, match="time_limit"):
             tropical_form(net, time_limit=tl)
+
+
+@settings(max_examples=6)
+@given(st.integers(0, 10 ** 6))
+def test_tropical_form_of_an_input_mapped_network(seed):
+    """A slice of a network with skips from the input keeps nu_0 = A t + a (an
+    input map); its tropical form and F/G/H recurrence start from F_0 = A t + a.
+    Independent checks: F - G = sub(t) = net(x0 + U t), and H - G is the
+    pre-activation Network computes, every layer."""
+    from polyrelu.network import random_network
+
+    rng = random.Random(seed)
+    net = random_network([3, 3, 3, 3, 1], seed=seed, denominator=4,
+                         skips={3: [0, 1], 4: [0]})
+    x0 = [F(rng.randint(-4, 4), 4) for _ in range(3)]
+    U = [[F(rng.randint(-4, 4), 4) for _ in range(2)] for _ in range(3)]
+    sub = net.restrict(x0, U)
+    assert sub.input_map is not None
+    (nu,) = tropical_form(sub)
+    for _ in range(8):
+        t = [F(rng.randint(-12, 12), rng.randint(1, 4)) for _ in range(2)]
+        x = [a + sum((u * s for u, s in zip(row, t)), F(0)) for a, row in zip(x0, U)]
+        assert nu(t) == sub(t)[0] == net(x)[0]
+        for rec, z in zip(fgh_recurrence(sub, sub.pattern(t)), sub.pre_activations(t)):
+            M, c = rec.pre_activation
+            assert [dot(row, t) + ci for row, ci in zip(M, c)] == list(z)

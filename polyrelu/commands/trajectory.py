@@ -75,9 +75,10 @@ def run(args) -> int:
         # Pieces of a segment x0 + t d are activation regions of the 1-input slice
         # t -> net(x0 + t d) (each region meets a segment in one interval).  The
         # slice keeps the activation and the skips; a skip from the input adds
-        # x0 + t d, whose rank is 1, so the bounds are those of widths (1, n_1, ...).
+        # x0 + t d (A (x0 + t d) + a with an input map), whose rank is 1, so the
+        # bounds are those of widths (1, n_1, ...).
         w = (1,) + tuple(net.hidden_widths) + (net.output_dim,)
-        bounds = region_bounds(w, net.activation, skips=net.skip_map,
+        bounds = region_bounds(w, net.activation, skips=net.skip_sources,
                                activation_regions=res.num_pieces,
                                domain="the segment", partial=res.partial)
     if args.json:
