@@ -1740,3 +1740,110 @@ def test_arch_is_refused_for_files_that_state_their_own(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "m.json" in err and "--arch" in err and len(err.strip().splitlines()) == 1
     assert main(["info", str(p)]) == 0
+
+
+class _Normalised(_Module):
+    """Input normalisation with buffers before the first Linear, the way
+    verification models are often written: ((2 x - 1) - mean) / std."""
+
+    def __init__(self, mean, std, shape=(2,)):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float64).reshape(shape))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float64).reshape(1, -1))
+        self.l1 = nn.Linear(2, 3).double()
+        self.l2 = nn.Linear(3, 1).double()
+        with torch.no_grad():       # dyadic weights: float64 evaluation is exact
+            self.l1.weight.copy_(torch.tensor([[1.0, -0.5], [0.25, 2.0], [-1.0, 0.75]]))
+            self.l1.bias.copy_(torch.tensor([0.5, -0.25, 0.125]))
+            self.l2.weight.copy_(torch.tensor([[1.5, -2.0, 0.5]]))
+            self.l2.bias.copy_(torch.tensor([-0.375]))
+
+    def forward(self, x):
+        x = (x * 2 - 1 - self.mean) / self.std
+        return self.l2(torch.relu(self.l1(x)))
+
+
+def _read_three_ways(m, tmp_path):
+    """The module read eagerly (torch.fx), scripted and traced, via files."""
+    out = {"eager": Network.from_torch(m)}
+    for how in ("script", "trace"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mm = torch.jit.script(m) if how == "script" else torch.jit.trace(
+                m, torch.zeros(1, 2, dtype=torch.float64))
+        p = tmp_path / f"{how}.pt"
+        torch.jit.save(mm, str(p))
+        out[how] = load(p)
+    return out
+
+
+@needs_torch
+def test_torch_input_normalisation_with_buffers(tmp_path):
+    m = _Normalised([0.5, -0.25], [4.0, 0.5]).eval()
+    # the hand-folded network: x' = (2 x - 1 - mean) / std = D x + e
+    D = [F(2, 4), F(2, 1) / F(1, 2)]
+    e = [(-1 - F(1, 2)) / 4, (-1 + F(1, 4)) / F(1, 2)]
+    W1 = [[F(1), F(-1, 2)], [F(1, 4), F(2)], [F(-1), F(3, 4)]]
+    b1 = [F(1, 2), F(-1, 4), F(1, 8)]
+    ref = Network.from_weights([
+        ([[w * d for w, d in zip(row, D)] for row in W1],
+         [bi + sum(w * c for w, c in zip(row, e)) for row, bi in zip(W1, b1)]),
+        ([[F(3, 2), F(-2), F(1, 2)]], [F(-3, 8)])])
+    for how, net in _read_three_ways(m, tmp_path).items():
+        assert net == ref, how
+        for x in ([0.75, -1.5], [-2.0, 0.25], [0.5, 0.5]):    # dyadic: exact in float64
+            assert net([F(v) for v in x])[0] == F(torch_out(m, x)[0]), (how, x)
+
+
+@needs_torch
+def test_torch_scalar_arithmetic_before_the_first_linear(tmp_path):
+    """Only numbers before the first matrix: the dimension comes from it."""
+    class M(_Module):
+        def __init__(self):
+            super().__init__()
+            self.l1, self.l2 = nn.Linear(2, 2).double(), nn.Linear(2, 1).double()
+
+        def forward(self, x):
+            return self.l2(torch.relu(self.l1(-(x / 2 + 1))))
+
+    m = M().eval()
+    nets = _read_three_ways(m, tmp_path)
+    assert nets["script"] == nets["trace"] == nets["eager"]
+    x = [F(3, 4), F(-5, 2)]
+    direct = Network.from_weights([(m.l1.weight.tolist(), m.l1.bias.tolist()),
+                                   (m.l2.weight.tolist(), m.l2.bias.tolist())])
+    assert nets["script"](x) == direct([-(v / 2 + 1) for v in x])
+
+
+@needs_torch
+def test_torch_constants_that_do_not_fit_are_refused(tmp_path):
+    bad_shape = _Normalised([0.5, -0.25, 1.0], [4.0, 0.5], shape=(3,)).eval()
+    for how, fn in (("eager", lambda: Network.from_torch(bad_shape)),
+                    ("script", lambda: Network.from_torch(torch.jit.script(bad_shape)))):
+        with pytest.raises(UnsupportedLayerError, match="does not broadcast"):
+            fn()
+    zero = _Normalised([0.5, -0.25], [4.0, 0.0]).eval()
+    with pytest.raises(UnsupportedLayerError, match="division by zero"):
+        Network.from_torch(zero)
+    with pytest.raises(UnsupportedLayerError, match="division by zero"):
+        Network.from_torch(torch.jit.script(zero))
+
+    class Mutates(_Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.zeros(2, dtype=torch.float64))
+            self.l1 = nn.Linear(2, 1).double()
+
+        def forward(self, x):
+            self.mean.add_(x)
+            return self.l1(x)
+
+    with pytest.raises(UnsupportedLayerError):
+        Network.from_torch(Mutates().eval())
+
+    class NoMatrix(_Module):
+        def forward(self, x):
+            return torch.relu(x * 2)
+
+    with pytest.raises(UnsupportedLayerError, match="linear"):
+        Network.from_torch(torch.jit.script(NoMatrix()))

@@ -28,8 +28,10 @@ Residual additions may scale a branch (``torch.add(h, f, alpha=2)``,
 folded exactly into the weights when it is a positive factor of a ReLU or
 leaky ReLU branch (``c relu(z) = relu(c z)``); a negative or inconsistent
 scale (``h - relu(W h)``), or any scaled hard tanh branch, is refused with
-the addition's name -- never read as a different network.  Numeric constants
-in ``+ - * /`` are read exactly (a float constant as its dyadic value).
+the addition's name -- never read as a different network.  Constants in
+``+ - * /`` -- numbers, 0-d tensors and per-feature tensors such as the
+``mean``/``std`` buffers of an input normalisation -- are read exactly (a
+float as its dyadic value) and folded into the adjacent layer.
 
 Consecutive ``Linear`` layers without an activation between them are composed
 exactly.  Weights (float32/float64/half) are converted exactly to dyadic
@@ -51,6 +53,7 @@ True
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 import typing
@@ -76,13 +79,15 @@ __all__ = ["from_torch", "to_torch", "load_torch_file", "from_state_dict",
 SUPPORTED_LAYERS = ("Linear", "ReLU", "LeakyReLU", "Hardtanh(-1, 1)", "Identity",
                     "Flatten", "Dropout (eval mode)", "Sequential", "residual addition "
                     "of post-activation values (scaled by a positive constant for "
-                    "ReLU / leaky ReLU)", "+ - * / by numeric constants")
+                    "ReLU / leaky ReLU)", "+ - * / by numbers and per-feature "
+                    "constants (buffers such as an input mean and std)")
 
 #: TorchScript graph operations read by the graph importer
 TORCHSCRIPT_OPS = ("aten::linear", "aten::matmul (value @ parameter)", "aten::addmm",
                    "aten::relu", "aten::leaky_relu", "aten::hardtanh(-1, 1)",
                    "aten::add / sub / rsub (with alpha)", "aten::mul / div / neg by "
-                   "constants", "aten::dropout (eval)", "aten::flatten / view / reshape "
+                   "numbers and per-feature constants (also before the first matrix)",
+                   "aten::dropout (eval)", "aten::flatten / view / reshape "
                    "/ contiguous", "aten::size", "prim::If on a constant condition",
                    "prim::GetAttr", "prim::Constant", "prim::ListConstruct",
                    "in-place forms (aten::add_, mul_, relu_, ...)")
@@ -221,7 +226,10 @@ def _number(a: Any) -> Fraction | None:
 
 
 class _Arith:
-    """``+ - * /`` of graph values (:class:`Value`) and numeric constants."""
+    """``+ - * /`` of graph values (:class:`Value`) and constants: numbers,
+    0-d tensors, and tensors of one entry per feature (shape ``(n,)`` or
+    ``(1, n)``: an input normalisation ``(x - mean) / std`` with buffers),
+    broadcast as torch does.  Every constant is read exactly."""
 
     def __init__(self, builder: ChainBuilder, src: str):
         self.b = builder
@@ -234,6 +242,24 @@ class _Arith:
     def scale(self, v: Value, k: Fraction, where: str) -> Value:
         return self.b.scale(v, [q(k)] * v.out_dim, where=where)
 
+    def const(self, a: Any, n: int, where: str) -> list | None:
+        """The constant ``a`` broadcast to ``n`` features (mpq), or None when
+        ``a`` is not a constant."""
+        k = _number(a)
+        if k is not None:
+            return [q(k)] * n
+        if not (hasattr(a, "detach") and hasattr(a, "shape")):
+            return None
+        shape = tuple(int(x) for x in a.shape)
+        numel = math.prod(shape)
+        flat = _tensor_q(a.reshape(-1), f"{self.src}: {where} constant")
+        if numel == 1:
+            return flat * n
+        if numel == n and shape[-1] == n:
+            return flat
+        raise self.refuse(where, f"a constant of shape {shape} does not broadcast "
+                                 f"against one sample of {n} features")
+
     def add(self, x: Any, y: Any, alpha: Any, where: str) -> Value:
         """``x + alpha * y`` (torch.add semantics)."""
         a = Fraction(1) if alpha is None else _number(alpha)
@@ -243,35 +269,39 @@ class _Arith:
         if xv and yv:
             return self.b.add(x, y if a == 1 else self.scale(y, a, where), where=where)
         if xv or yv:
-            v, k = (x, _number(y)) if xv else (self.scale(y, a, where), _number(x))
+            v = x if xv else self.scale(y, a, where)
+            k = self.const(y if xv else x, v.out_dim, where)
             if k is None:
-                raise self.refuse(where, "adding a tensor constant outside a Linear "
-                                         "layer is not supported (only numbers)")
-            k = k * a if xv else k
-            return self.b.add_const(v, [q(k)] * v.out_dim)
+                raise self.refuse(where, "only numbers and per-feature tensor constants "
+                                         "can be added to a computed value")
+            if xv and a != 1:
+                k = [q(a) * c for c in k]
+            return self.b.add_const(v, k)
         raise self.refuse(where, "adding two constants")
 
     def mul(self, x: Any, y: Any, where: str) -> Value:
         if isinstance(x, Value) and isinstance(y, Value):
             raise self.refuse(where, "the product of two computed values is not "
                                      "piecewise linear")
-        v, k = (x, _number(y)) if isinstance(x, Value) else (y, _number(x))
-        if not isinstance(v, Value) or k is None:
-            raise self.refuse(where, "only multiplication by a numeric constant is "
-                                     "supported")
-        return self.scale(v, k, where)
+        v, c = (x, y) if isinstance(x, Value) else (y, x)
+        k = self.const(c, v.out_dim, where) if isinstance(v, Value) else None
+        if k is None:
+            raise self.refuse(where, "only multiplication by a numeric or per-feature "
+                                     "constant is supported")
+        return self.b.scale(v, k, where=where)
 
     def div(self, x: Any, y: Any, where: str, rounding: Any = None) -> Value:
-        k = _number(y)
-        if not isinstance(x, Value) or isinstance(y, Value) or k is None:
-            raise self.refuse(where, "only division of a value by a numeric constant "
-                                     "is supported")
+        k = self.const(y, x.out_dim, where) \
+            if isinstance(x, Value) and not isinstance(y, Value) else None
+        if k is None:
+            raise self.refuse(where, "only division of a value by a numeric or "
+                                     "per-feature constant is supported")
         if rounding is not None:
             raise self.refuse(where, f"division with rounding_mode={rounding!r} is not "
                                      f"piecewise linear")
-        if k == 0:
+        if any(c == 0 for c in k):
             raise self.refuse(where, "division by zero")
-        return self.scale(x, 1 / k, where)
+        return self.b.scale(x, [1 / c for c in k], where=where)
 
 
 def _is_script(m) -> bool:
@@ -440,6 +470,7 @@ def _from_fx(module, max_denominator, src) -> Network:
         f"{src}: layer {where['name']!r}: {msg}"))
     walker = _Walker(b, where)
     env: dict[Any, Any] = {}     # fx node -> Value (or the _SHAPE marker)
+    consts: dict[Any, Any] = {}  # get_attr node -> its tensor
     # in-place ops change a tensor under all its names (the same fx node, an
     # in-place op's result, nn.Identity's output): nodes are read in execution
     # order and an in-place op rebinds its target for all later uses
@@ -466,9 +497,9 @@ def _from_fx(module, max_denominator, src) -> Network:
                "neg": "neg", "neg_": "neg"}
 
     def arith_op(kind: str, node) -> Value:
-        """+ - * / neg of values and numbers (J&V eq. 46 skips when adding)."""
+        """+ - * / neg of values and constants (J&V eq. 46 skips when adding)."""
         where = repr(node.name)
-        args = [arg(a) for a in node.args]
+        args = [arg(a, const_ok=True) for a in node.args]
         kw = node.kwargs
         if any(isinstance(a, fx.Node) for a in kw.values() if a is not None):
             raise arith.refuse(where, "keyword arguments computed in the graph")
@@ -490,7 +521,13 @@ def _from_fx(module, max_denominator, src) -> Network:
             return arith.mul(x, y, where)
         return arith.div(x, y, where, kw.get("rounding_mode"))
 
-    def arg(a):
+    def arg(a, const_ok: bool = False):
+        if isinstance(a, fx.Node) and a in consts:
+            if not const_ok:
+                raise UnsupportedLayerError(
+                    f"{src}: layer {where['name']!r} uses the constant {a.name!r} where "
+                    f"a value computed from the input is needed")
+            return consts[a]
         if isinstance(a, fx.Node) and aliases.stale(a) is not None:
             raise UnsupportedLayerError(f"{src}: {where['name']!r}: " + inplace_view_error(
                 repr(aliases.stale(a)), repr(a.name)))
@@ -501,15 +538,15 @@ def _from_fx(module, max_denominator, src) -> Network:
             if a not in env:
                 raise UnsupportedLayerError(
                     f"{src}: layer {where['name']!r} uses {a.name!r}, which is not "
-                    f"computed from the input (constants/parameters in the graph are "
-                    f"only supported inside Linear layers)")
+                    f"computed from the input (constants enter only as Linear "
+                    f"parameters or as operands of + - * /)")
             return env[a]
         return a
 
     def mutated(node, result: Value) -> Value:
         """In-place op ``node`` turned its first argument into ``result``."""
         target = node.args[0] if node.args else None
-        if not isinstance(target, fx.Node):
+        if not isinstance(target, fx.Node) or target in consts:
             raise UnsupportedLayerError(f"{src}: {where['name']!r}: an in-place operation "
                                         f"on a constant")
         for k in aliases.mutate(target, where["name"]):
@@ -628,7 +665,8 @@ def _from_fx(module, max_denominator, src) -> Network:
                 raise UnsupportedLayerError(f"{src}: forward must return one tensor")
             out_value = arg(out)
         elif node.op == "get_attr":
-            continue
+            # a buffer or parameter used outside a Linear (e.g. x - self.mean)
+            consts[node] = _get_attr(gm, node.target)
         else:
             what = getattr(node.target, "__name__", str(node.target))
             raise UnsupportedLayerError(
@@ -679,8 +717,8 @@ def _from_script_graph(module, max_denominator, src) -> Network:
         if aliases.stale(v) is not None:
             raise refuse(inplace_view_error(aliases.stale(v), f"%{v.debugName()}"))
         x = env[v]
-        if x is _INPUT and "b" in b_box:
-            return b_box["b"].input()
+        if isinstance(x, _Pending) and "b" in b_box:
+            return x.build(b_box["b"])
         return x
 
     def tensor(v, what):
@@ -689,9 +727,10 @@ def _from_script_graph(module, max_denominator, src) -> Network:
             raise refuse(f"{what} must be a parameter tensor")
         return t
 
-    # The input dimension is known at the first matrix reached; until then the
-    # input (and its views) is the _INPUT marker.
-    env[inputs[1]] = _INPUT
+    # The input dimension is known at the first matrix (or per-feature
+    # constant) reached; until then the input, its views and elementwise
+    # constant arithmetic on it are a _Pending recipe, replayed on the builder.
+    env[inputs[1]] = _Pending(lambda b: b.input())
 
     def builder(d0: int) -> ChainBuilder:
         if "b" not in b_box:
@@ -765,11 +804,11 @@ def _from_script_graph(module, max_denominator, src) -> Network:
         if kind == "prim::RaiseException":
             raise refuse("the module raises an exception for this input")
         args = [val(i) for i in ins]
-        if kind in _VIEWS and args and args[0] is _INPUT:
-            env[outs[0]] = _INPUT          # flatten / view of the input itself
+        if kind in _VIEWS and args and isinstance(args[0], _Pending):
+            env[outs[0]] = args[0]          # flatten / view of the pending input
             return
         if kind.startswith("aten::") and kind not in _LINEAR and \
-                not any(isinstance(a, Value) or a is _INPUT for a in args):
+                not any(isinstance(a, (Value, _Pending)) for a in args):
             # constants only; the builder (and so the input dimension) starts at
             # the first linear layer reached
             env[outs[0]] = _python_op(kind, args, refuse)
@@ -796,8 +835,8 @@ def _from_script_graph(module, max_denominator, src) -> Network:
                 raise refuse(f"a weight of shape {tuple(Wt.shape)} is not a matrix")
             lb = builder(int(Wt.shape[1]))
             v = val(x)
-            if v is _INPUT:
-                v = lb.input()
+            if isinstance(v, _Pending):
+                v = v.build(lb)
             if not isinstance(v, Value):
                 raise refuse("the left operand must be computed from the input")
             W = _tensor_q(Wt, f"{src}: {where['node']} weight")
@@ -813,49 +852,77 @@ def _from_script_graph(module, max_denominator, src) -> Network:
             env[outs[0]] = lb.linear(v, W, bq)
             return
         b = b_box.get("b")
-        if b is None or any(a is _INPUT for a in args):
-            raise refuse("the first operation on the input must be a linear layer "
-                         "(to know the input dimension)")
-        arith = _Arith(b, src)
         w = node_name(node)
+        if b is None and kind in _ELEMENTWISE:
+            n = next((int(a.shape[-1]) for a in args if isinstance(a, torch.Tensor)
+                      and a.numel() > 1 and a.dim() >= 1), None)
+            if n is None:
+                # x * 2, x - 1 before the first matrix: replay later
+                def replay(b2: ChainBuilder, args: list = args, kind: str = kind,
+                           w: str = w) -> Value:
+                    return arith_node(b2, kind, [a.build(b2) if isinstance(a, _Pending)
+                                                 else a for a in args], w)
+                env[outs[0]] = _Pending(replay)
+                return
+            b = builder(n)      # a per-feature constant fixes the input dimension
+            args = [a.build(b) if isinstance(a, _Pending) else a for a in args]
+        if b is None:
+            raise refuse("the first operation on the input must be a linear layer or "
+                         "elementwise arithmetic with constants (to know the input "
+                         "dimension)")
+        args = [a.build(b) if isinstance(a, _Pending) else a for a in args]
+        env[outs[0]] = arith_node(b, kind, args, w)
+
+    def arith_node(b: ChainBuilder, kind: str, args: list, w: str) -> Value:
+        """The non-matrix ops on computed values (the input's dimension known)."""
+        here, where["node"] = where["node"], w     # a replayed op names itself
+        try:
+            return _arith_node(b, kind, args, w)
+        finally:
+            where["node"] = here
+
+    def _arith_node(b: ChainBuilder, kind: str, args: list, w: str) -> Value:
+        arith = _Arith(b, src)
         x = args[0]
+        out: Value
         if kind in ("aten::relu", "aten::relu_"):
-            env[outs[0]] = b.activate(x, "relu", None, w)
+            out = b.activate(x, "relu", None, w)
         elif kind in ("aten::leaky_relu", "aten::leaky_relu_"):
             slope = _number(args[1]) if len(args) > 1 else Fraction(0.01)
-            env[outs[0]] = b.activate(x, "leaky_relu", slope, w)
+            out = b.activate(x, "leaky_relu", slope, w)
         elif kind in ("aten::hardtanh", "aten::hardtanh_"):
             lo = _number(args[1]) if len(args) > 1 else -1
             hi = _number(args[2]) if len(args) > 2 else 1
             if (lo, hi) != (-1, 1):
                 raise refuse(f"hardtanh({lo}, {hi}); only (-1, 1) is supported")
-            env[outs[0]] = b.activate(x, "hard_tanh", None, w)
+            out = b.activate(x, "hard_tanh", None, w)
         elif kind in ("aten::add", "aten::add_"):
-            env[outs[0]] = arith.add(x, args[1], args[2] if len(args) > 2 else None, w)
+            out = arith.add(x, args[1], args[2] if len(args) > 2 else None, w)
         elif kind in ("aten::sub", "aten::sub_", "aten::rsub"):
             alpha = _number(args[2]) if len(args) > 2 else Fraction(1)
             if alpha is None:
                 raise refuse("alpha is not a numeric constant")
             if kind == "aten::rsub":        # other - alpha * self
-                env[outs[0]] = arith.add(args[1], x, -alpha, w)
+                out = arith.add(args[1], x, -alpha, w)
             else:
-                env[outs[0]] = arith.add(x, args[1], -alpha, w)
+                out = arith.add(x, args[1], -alpha, w)
         elif kind in ("aten::mul", "aten::mul_"):
-            env[outs[0]] = arith.mul(x, args[1], w)
+            out = arith.mul(x, args[1], w)
         elif kind in ("aten::div", "aten::div_"):
-            env[outs[0]] = arith.div(x, args[1], w, args[2] if len(args) > 2 else None)
+            out = arith.div(x, args[1], w, args[2] if len(args) > 2 else None)
         elif kind in ("aten::neg", "aten::neg_"):
-            env[outs[0]] = arith.scale(x, Fraction(-1), w)
+            out = arith.scale(x, Fraction(-1), w)
         elif kind in ("aten::dropout", "aten::dropout_", "aten::feature_dropout"):
             _check_dropout(args[1], args[2], f"{src}: TorchScript node {w}")
-            env[outs[0]] = x
+            out = x
         elif kind in _VIEWS:
             if kind == "aten::flatten" and isinstance(args[1], int) and args[1] == 0:
                 raise refuse("flatten(start_dim=0) flattens the batch")
             # one sample's features in order: the identity (as for torch.fx)
-            env[outs[0]] = x
+            out = x
         else:
             raise refuse("this operation is not supported")
+        return out
 
     try:
         run_block(graph.nodes())
@@ -867,15 +934,34 @@ def _from_script_graph(module, max_denominator, src) -> Network:
         raise refuse(f"cannot read this node ({type(e).__name__}: "
                      f"{str(e).splitlines()[0] if str(e) else ''})") from None
     ret = list(graph.return_node().inputs())
-    if len(ret) != 1 or not isinstance(env.get(ret[0]), Value):
+    if len(ret) == 1 and isinstance(env.get(ret[0]), _Pending) and "b" not in b_box:
+        raise UnsupportedLayerError(f"{src}: no linear layer (aten::linear / matmul) or "
+                                    f"per-feature constant fixes the input dimension")
+    if len(ret) != 1 or not isinstance(val(ret[0]) if ret[0] in env else None, Value):
         raise UnsupportedLayerError(f"{src}: the TorchScript forward must return one "
                                     f"tensor computed from the input")
     b = b_box["b"]
     where["node"] = "output"
-    return b.finish(env[ret[0]], max_denominator)
+    return b.finish(val(ret[0]), max_denominator)
 
 
-_INPUT = object()       # the TorchScript input before its dimension is known
+class _Pending:
+    """A TorchScript value computed from the input before its dimension is
+    known: ``build(builder)`` replays it (the input, its views, elementwise
+    arithmetic with numbers) once the first matrix fixes the dimension."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[ChainBuilder], Value]) -> None:
+        self.build = build
+
+
+# the ops of arith_node: before the first matrix they are replayed later
+_ELEMENTWISE = ("aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::rsub",
+                "aten::mul", "aten::mul_", "aten::div", "aten::div_", "aten::neg",
+                "aten::neg_", "aten::relu", "aten::relu_", "aten::leaky_relu",
+                "aten::leaky_relu_", "aten::hardtanh", "aten::hardtanh_",
+                "aten::dropout", "aten::dropout_", "aten::feature_dropout")
 _LINEAR = ("aten::linear", "aten::matmul", "aten::mm", "aten::addmm")
 _VIEWS = ("aten::flatten", "aten::view", "aten::reshape", "aten::contiguous",
           "aten::detach", "aten::clone")
