@@ -18,6 +18,8 @@ from .exceptions import PolyreluError
 __all__ = ["main", "build_parser"]
 
 _NEGATIVE_LIST = re.compile(r"^-[0-9.][0-9.,/eE+-]*$")
+_RST_LITERAL = re.compile(r"``([^`]+)``")
+_RST_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     # plain negative numbers, so widen its matcher to comma lists of rationals.
     for parser in [p, *sub.choices.values()]:
         parser._negative_number_matcher = _NEGATIVE_LIST
+        # descriptions are the commands' docstrings: show RST markup as text
+        if parser.description:
+            parser.description = _RST_ROLE.sub(r"\1", _RST_LITERAL.sub(
+                r"\1", parser.description))
     return p
 
 
@@ -85,9 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polyrelu {args.command}: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
-        print(f"polyrelu {args.command}: error: file not found: {e.filename}",
+        # a missing input file or a directory that cannot be created (--out)
+        print(f"polyrelu {args.command}: error: {e.strerror or 'not found'}: {e.filename}",
               file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `polyrelu ... | head`: the reader left; exit quietly like other tools
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as e:   # e.g. --out naming a file, or an unwritable place
         where = f": {e.filename}" if e.filename else ""
         print(f"polyrelu {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)

@@ -164,3 +164,82 @@ def test_regions_bounds_for_skip_nets_are_not_serra(tmp_path, capsys):
                if e["kind"] == "upper" and e["value"] is not None)
     assert main(["regions", str(path), "--box", "-100,100", "--no-progress"]) == 0
     assert _upper_lines_hold(capsys.readouterr().out, n) >= 2
+
+
+ACAS = "../shared/data/onnx/ACASXU_run2a_1_1_batch_2000.onnx"
+
+
+def _err(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error" in err[0], err
+    return err[0]
+
+
+def test_messages_name_the_real_problem(tmp_path, capsys):
+    import os
+
+    import numpy as np
+
+    acas = os.path.join(os.path.dirname(__file__), "..", ACAS)
+    assert main(["demo", acas, "--out", str(tmp_path / "d")]) == 2
+    assert "demo takes a 2-input model" in _err(capsys) and not (tmp_path / "d").exists()
+    d = str(tmp_path / "m.json")
+    assert main(["export", "--to", "json", "--out", d]) == 0
+    capsys.readouterr()
+    assert main(["equiv", d, d, "--top1", "--eps", "1/10", "--box=-1,1"]) == 2
+    assert "--top1" in _err(capsys)
+    assert main(["export", "--to", "torchscript", "--out", str(tmp_path / "x.torchscript")]) == 2
+    assert ".pt / .pth / .ts" in _err(capsys) and not (tmp_path / "x.torchscript").exists()
+    (tmp_path / "a_file").write_text("x")
+    assert main(["plot", "--box=-1,1", "--out", str(tmp_path / "a_file" / "sub")]) == 2
+    assert "file not found" not in _err(capsys)
+    assert main(["regions", "--slice", "0,0", "1,1", "--box=-1,1,-1,1"]) == 2
+    msg = _err(capsys)
+    assert "R^1 needs 2 (lo,hi)" in msg and "slice parameter" in msg
+    np.save(tmp_path / "pts.npy", np.zeros((2, 2)))
+    assert main(["tropex", str(tmp_path / "pts.npy")]) == 2
+    msg = _err(capsys)
+    assert "not an .npz archive" in msg and "pickle" not in msg
+
+
+def test_rounding_is_reported_and_the_verdict_said_to_be_about_it(tmp_path, capsys):
+    """--max-denominator rounds both models; a difference below the rounding
+    disappears, so the output must say the verdict is about the rounded models."""
+    from fractions import Fraction
+
+    from polyrelu.io import load_default_model
+
+    f = load_default_model()
+    layers = [(list(map(list, W)), list(b)) for W, b in f.weights()]
+    layers[0][1][0] += Fraction(1, 2 ** 40)       # below 1/1000-rounding
+    g = type(f).from_weights(layers)
+    f.save(tmp_path / "f.json")
+    g.save(tmp_path / "g.json")
+    base = ["equiv", str(tmp_path / "f.json"), str(tmp_path / "g.json"), "--box=-1,1",
+            "--no-progress"]
+    assert main(base) == 1                        # exactly: different functions
+    capsys.readouterr()
+    assert main(base + ["--max-denominator", "1000"]) == 0
+    out = capsys.readouterr()
+    assert "verdict is about the rounded models" in out.out
+    assert out.err.count("weights rounded to denominators <= 1000") == 2
+    assert main(base + ["--max-denominator", "1000", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rounding"]["max_denominator"] == 1000
+    errs = [Fraction(e) for e in doc["rounding"]["rounding_error"]]
+    assert all(0 < e <= Fraction(1, 2000) for e in errs)
+
+
+def test_help_shows_no_rst_markup(capsys):
+    for command in COMMANDS:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "``" not in out and ":func:" not in out, command
+
+
+def test_broken_pipe_is_quiet():
+    cmd = (f"{sys.executable} -m polyrelu.cli regions --box=-10,10 --no-linear | head -n 1")
+    res = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=300)
+    assert res.stdout.strip() and "Broken pipe" not in res.stderr and \
+        "Traceback" not in res.stderr, res.stderr

@@ -1682,7 +1682,9 @@ def test_torch_non_finite_weights_name_the_file(tmp_path):
 def test_cli_export_unwritable_destination(tmp_path, capsys):
     from polyrelu.cli import main
 
-    for fmt, out in (("torchscript", tmp_path), ("onnx", tmp_path),
+    (tmp_path / "dir.pt").mkdir()          # right extension, but a directory
+    (tmp_path / "dir.onnx").mkdir()
+    for fmt, out in (("torchscript", tmp_path / "dir.pt"), ("onnx", tmp_path / "dir.onnx"),
                      ("json", tmp_path / "missing_dir" / "m.json")):
         assert main(["export", "--to", fmt, "--out", str(out)]) == 2
         err = capsys.readouterr().err
@@ -1847,3 +1849,28 @@ def test_torch_constants_that_do_not_fit_are_refused(tmp_path):
 
     with pytest.raises(UnsupportedLayerError, match="linear"):
         Network.from_torch(torch.jit.script(NoMatrix()))
+
+
+@needs_torch
+def test_torch_files_by_kind(tmp_path, recwarn):
+    """A TorchScript archive states its architecture (--arch is checked against
+    it, not misapplied); a state dict needs --arch; a whole pickled module is
+    refused with the reason -- and torch's own warnings do not leak out."""
+    torch.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+    torch.save(seq.state_dict(), tmp_path / "sd.pth")
+    torch.save(seq, tmp_path / "whole.pt")
+    torch.jit.save(torch.jit.script(seq), str(tmp_path / "ts.pt"))
+    ref = Network.from_torch(seq)
+    recwarn.clear()
+    assert load(tmp_path / "ts.pt") == ref
+    assert load(tmp_path / "ts.pt", arch="2-4-1") == ref
+    with pytest.raises(ModelFileError, match="architecture 2-4-1, not the --arch 2-8-1"):
+        load(tmp_path / "ts.pt", arch="2-8-1")
+    assert load(tmp_path / "sd.pth", arch="2-4-1") == ref
+    with pytest.raises(ModelFileError, match="sd.pth.*state dict.*--arch"):
+        load(tmp_path / "sd.pth")
+    for arch in (None, "2-4-1"):
+        with pytest.raises(ModelFileError, match="whole.pt.*pickled.*arbitrary code"):
+            load(tmp_path / "whole.pt", arch=arch)
+    assert not [w for w in recwarn if "torch" in str(w.filename)]

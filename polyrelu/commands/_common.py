@@ -55,8 +55,24 @@ def load_model(path: str | None, arch: str | None = None,
     from ..io import load, load_default_model
 
     if path is None:
-        return load_default_model()
-    return load(path, arch=arch, max_denominator=max_denominator)
+        net = load_default_model()
+        if max_denominator is not None:
+            from ..network import Network
+
+            net = Network.from_weights(net.weights(), skips=dict(net.skips),
+                                       activation=net.activation,
+                                       alpha=net.alpha if net.activation == "leaky_relu"
+                                       else None, max_denominator=max_denominator)
+    else:
+        net = load(path, arch=arch, max_denominator=max_denominator)
+    if max_denominator is not None:
+        # rounding changes the function: say so wherever the results go
+        err = net.rounding_error
+        eprint(f"note: {path or 'the embedded model'}: weights rounded to denominators "
+               f"<= {max_denominator}: largest change {fraction_str(err)}"
+               + ("; every result is about the rounded model" if err else
+                  " (the weights were already exact at that denominator)"))
+    return net
 
 
 def parse_point(text: str, where: str = "point") -> tuple[Fraction, ...]:
@@ -72,8 +88,9 @@ def parse_box(text: str, dim: int):
     if len(vals) == 2 and dim != 1:
         vals = vals * dim
     if len(vals) != 2 * dim:
-        raise DomainError(f"--box has {len(vals)} numbers; a box in R^{dim} needs "
-                          f"{2 * dim} (lo,hi per coordinate) or 2")
+        need = "2 (lo,hi)" if dim == 1 else f"{2 * dim} (lo,hi per coordinate) or 2 (the " \
+                                             f"same lo,hi for every coordinate)"
+        raise DomainError(f"--box has {len(vals)} numbers; a box in R^{dim} needs {need}")
     lo, hi = vals[0::2], vals[1::2]
     for i, (a, b) in enumerate(zip(lo, hi)):
         if a >= b:
@@ -91,7 +108,11 @@ def domain_from_args(net, args, default_box: str | None = None):
         pts = [parse_point(s, "--slice point") for s in args.slice]
         if len(pts) not in (2, 3):
             raise DomainError("--slice takes 2 or 3 points")
-        box = parse_box(args.box, len(pts) - 1) if args.box else None
+        try:
+            box = parse_box(args.box, len(pts) - 1) if args.box else None
+        except DomainError as e:
+            raise DomainError(f"{e} (with --slice, --box is the range of the "
+                              f"{len(pts) - 1} slice parameter(s) t)") from None
         # validates dimensions and affine independence of the points
         return slice_domain(net, pts, box)
     box = args.box or default_box

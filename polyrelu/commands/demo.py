@@ -15,6 +15,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from ..exceptions import ShapeError
 from ._common import add_output_args, emit_json, eprint, jsonable, load_model
 
 __all__ = ["add_parser", "run", "permuted_scaled_copy"]
@@ -94,13 +95,19 @@ def run(args) -> int:
     from ._common import domain_from_args
 
     t_start = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     say = eprint if args.json else print
     doc: dict = {}
 
     net = load_model(args.model)
+    if net.input_dim != 2:
+        # the demo draws regions and folds in the plane; bigger models have
+        # their own commands with limits
+        raise ShapeError(f"demo takes a 2-input model; {args.model} has {net.input_dim} "
+                         f"inputs -- use `polyrelu regions` (with --max-regions / "
+                         f"--time-limit), `polyrelu plot --slice` or `polyrelu equiv`")
     net, domain = domain_from_args(net, args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     say(f"model: {net!r}  ({sum(len(W) * len(W[0]) + len(b) for W, b in net.weights())} "
         f"exact rational parameters)")
     doc["model"] = {"architecture": net.architecture, "activation": net.activation,

@@ -9,7 +9,7 @@ both exact outputs.  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
 
 from __future__ import annotations
 
-from ..exceptions import ShapeError
+from ..exceptions import DomainError, ShapeError
 from ..numbers import fraction_str, to_fraction
 from ._common import (
     add_domain_args,
@@ -72,10 +72,15 @@ def run(args) -> int:
         raise ShapeError(f"{args.model_a} has {f.input_dim} inputs but {args.model_b} "
                          f"has {g.input_dim}")
     arch = (f.architecture, g.architecture)
+    rounded = (f.rounding_error, g.rounding_error) if args.max_denominator is not None \
+        else None
     f, domain = domain_from_args(f, args)
     g, _ = domain_from_args(g, args)
     on_slice = _slice_map(args)
     eps = to_fraction(args.eps, "--eps")
+    if args.top1 and eps != 0:
+        raise DomainError("--eps bounds the difference of the outputs; --top1 compares "
+                          "the predicted classes instead: give one of them")
     res = equivalent(f, g, domain=domain, eps=eps,
                      mode="top1" if args.top1 else "exact",
                      time_limit=args.time_limit, max_regions=args.max_regions,
@@ -88,6 +93,10 @@ def run(args) -> int:
         doc = res.as_dict()
         doc["models"] = [args.model_a, args.model_b]
         doc["architectures"] = list(arch)
+        if rounded is not None:
+            # the verdict is about the rounded models, not the files
+            doc["rounding"] = {"max_denominator": args.max_denominator,
+                               "rounding_error": [fraction_str(e) for e in rounded]}
         if on_slice is not None:
             # the networks were restricted to x = x0 + U t: the counterexample
             # is a slice parameter t; this is the model input x
@@ -106,6 +115,11 @@ def run(args) -> int:
         what = "argmax (top1)" if args.top1 else (
             "outputs" if eps == 0 else f"outputs up to eps = {args.eps}")
         print(f"domain: {dom}; comparing {what}")
+        if rounded is not None:
+            print(f"weights rounded to denominators <= {args.max_denominator} "
+                  f"(largest change f: {fraction_str(rounded[0])}, g: "
+                  f"{fraction_str(rounded[1])}): the verdict is about the rounded "
+                  f"models")
         print(res.summary())
         if x_in is not None:
             print("the counterexample is a slice parameter t; model input x = ["

@@ -58,14 +58,17 @@ def _all_float64(net, alpha_float32: bool = False) -> bool:
 
 
 def run(args) -> int:
+    from ..exceptions import ModelFileError
+
+    # write only names that polyrelu (and the format's tools) read back
+    want = {"json": (".json",), "torchscript": (".pt", ".pth", ".ts"), "onnx": (".onnx",)}
+    if not args.out.lower().endswith(want[args.to]):
+        raise ModelFileError(f"--out {args.out}: a {args.to} export needs a "
+                             f"{' / '.join(want[args.to])} name")
     net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
     if args.to == "json":
         from ..io import save
 
-        if not args.out.lower().endswith(".json"):
-            from ..exceptions import ModelFileError
-
-            raise ModelFileError(f"--out {args.out}: a JSON export needs a .json name")
         save(net, args.out)
         exact = True
     elif args.to == "torchscript":

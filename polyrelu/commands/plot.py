@@ -255,8 +255,9 @@ def run(args) -> int:
            tuple(max(v[j] for v in V) for j in range(net.input_dim)))
     where = (f"slice through {' '.join(args.slice)}" if args.slice
              else f"box {args.box or DEFAULT_BOX}")
-    counts = (f"{len(regs)} activation regions, "
-              + (f"{n_lin} linear regions" if n_lin is not None else "linear regions n/a"))
+    counts = (f"{len(regs)} activation region{'' if len(regs) == 1 else 's'}, "
+              + (f"{n_lin} linear region{'' if n_lin == 1 else 's'}" if n_lin is not None
+                 else "linear regions n/a"))
 
     os.makedirs(args.out, exist_ok=True)
     import matplotlib

@@ -131,7 +131,7 @@ def run(args) -> int:
             nlin = "?" if lin is None else len(lin)
             plot_regions(rs, ax=ax, color_by="map",
                          title=f"{net.architecture}: {len(rs)} activation regions, "
-                               f"{nlin} linear regions")
+                               f"{nlin} linear region{'' if nlin == 1 else 's'}")
             files["png"] = os.path.join(args.out, "regions.png")
             fig.savefig(files["png"], dpi=110)
             plt.close(fig)

@@ -113,6 +113,12 @@ def _load_data(path: str, model, max_points: int | None, model_path: str = "mode
         raise ShapeError(f"--max-points must be a positive integer, got {max_points}")
     if not os.path.exists(path):
         raise FileNotFoundError(2, "no such file", path)
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        # np.load would try to unpickle it and talk about allow_pickle
+        raise ModelFileError(f"{path}: not an .npz archive (DATA is an .npz with an "
+                             f"array X of points, e.g. np.savez(path, X=points))")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: np.asarray(z[k]) for k in z.files}

@@ -1251,42 +1251,91 @@ def from_state_dict(state: Any, arch: str, max_denominator: int | None = None,
     return from_torch(seq, max_denominator=max_denominator, source=source)
 
 
+def _archive_kind(path: str) -> str:
+    """``"script"`` (a TorchScript archive: it holds code), ``"pickle"`` (a
+    ``torch.save`` zip: data only) or ``"other"``."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return "other"
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return "other"
+    if any("/code/" in n or n.endswith("/constants.pkl") for n in names):
+        return "script"
+    if any(n.endswith("/data.pkl") for n in names):
+        return "pickle"
+    return "other"
+
+
+def _first_line(e: BaseException) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+
+
 def load_torch_file(path: Any, arch: str | None = None,
                     max_denominator: int | None = None) -> Network:
-    """Read a TorchScript archive, or a state dict when ``arch`` is given."""
+    """Read a TorchScript archive, or a state dict when ``arch`` is given.
+
+    A TorchScript archive states its own architecture: with ``arch`` it is
+    read as such and ``arch`` is checked against it.  A whole module pickled
+    with ``torch.save(model)`` is refused with a clear message (unpickling
+    runs arbitrary code); save ``torch.jit.script(model)`` or the state dict.
+    """
+    import warnings
+
     torch = _torch()
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(f"model file not found: {path}")
-    if arch is not None:
+    kind = _archive_kind(path)
+    if arch is not None and kind != "script":
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")     # torch's notes go to the user as errors
+                state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:
+            if kind == "pickle" and "weights_only" in str(e):
+                raise ModelFileError(_pickled_module_message(path)) from None
             raise ModelFileError(f"{path}: cannot read a torch state dict (malformed "
-                                 f"or truncated): {type(e).__name__}: "
-                                 f"{str(e).splitlines()[0] if str(e) else ''}") from None
+                                 f"or truncated): {_first_line(e)}") from None
         if isinstance(state, dict) and "state_dict" in state and isinstance(
                 state["state_dict"], dict):
             state = state["state_dict"]
         return _file_errors(path, lambda: from_state_dict(state, arch, max_denominator,
                                                           source=path))
     try:
-        module = torch.jit.load(path, map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = torch.jit.load(path, map_location="cpu")
     except Exception as e:
-        hint = ""
-        try:
-            import zipfile
-
-            if zipfile.is_zipfile(path):
-                hint = (" (if this is a state dict saved with torch.save, pass its "
-                        "architecture: arch='2-16-16-1' / --arch 2-16-16-1)")
-        except OSError:
-            pass
+        if kind == "pickle":
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    state = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception:
+                raise ModelFileError(_pickled_module_message(path)) from None
+            raise ModelFileError(f"{path}: a torch.save file of {type(state).__name__}, "
+                                 f"not a TorchScript archive: if it is a state dict, "
+                                 f"pass its architecture (arch='2-16-16-1' / --arch "
+                                 f"2-16-16-1)") from None
         raise ModelFileError(f"{path}: not a readable TorchScript archive (malformed "
-                             f"or truncated){hint}: {type(e).__name__}: "
-                             f"{str(e).splitlines()[0] if str(e) else ''}") from None
-    return _file_errors(path, lambda: from_torch(module, max_denominator=max_denominator,
-                                                 source=path))
+                             f"or truncated): {_first_line(e)}") from None
+    net = _file_errors(path, lambda: from_torch(module, max_denominator=max_denominator,
+                                                source=path))
+    if arch is not None and net.architecture != str(arch).strip():
+        raise ModelFileError(f"{path}: a TorchScript archive of architecture "
+                             f"{net.architecture}, not the --arch {arch} given")
+    return net
+
+
+def _pickled_module_message(path: str) -> str:
+    return (f"{path}: a whole torch object pickled with torch.save (not a state dict "
+            f"or TorchScript archive); unpickling it would run arbitrary code, so it "
+            f"is not read: save torch.jit.script(model) or model.state_dict() (read "
+            f"with --arch) instead")
 
 
 def _file_errors(path: str, build):
