@@ -243,3 +243,35 @@ def test_broken_pipe_is_quiet():
     res = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=300)
     assert res.stdout.strip() and "Broken pipe" not in res.stderr and \
         "Traceback" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("point", ["1/3,-2", "5,7/2", "-9,9"])
+def test_regions_at_a_point_is_certified(point, capsys):
+    """--at: the region of one point.  Independent checks from the JSON alone:
+    x satisfies the inequalities, the interior point satisfies them strictly and
+    has x's pattern, and the exact distance equals min (b - a.x)^2 / |a|^2 over
+    the facets (x inside a convex polyhedron given by its facets)."""
+    from fractions import Fraction
+
+    from polyrelu.io import load_default_model
+
+    assert main(["regions", "--at", point, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    net = load_default_model()
+    x = [Fraction(v) for v in point.split(",")]
+    reg = doc["region"]
+    A = [[Fraction(v) for v in row] for row in reg["inequalities"]["A"]]
+    b = [Fraction(v) for v in reg["inequalities"]["b"]]
+    y = [Fraction(v) for v in reg["interior_point"]]
+    assert all(sum(a * v for a, v in zip(row, x)) <= c for row, c in zip(A, b))
+    assert all(sum(a * v for a, v in zip(row, y)) < c for row, c in zip(A, b))
+    assert tuple(map(tuple, reg["pattern"])) == net.pattern(y) == net.pattern(x)
+    assert not doc["on_boundary"]
+    want = min((c - sum(a * v for a, v in zip(row, x))) ** 2 / sum(a * a for a in row)
+               for row, c in zip(A, b))
+    assert Fraction(doc["distance"]["squared"]) == want
+    M = [[Fraction(v) for v in row] for row in reg["affine_map"]["M"]]
+    c0 = [Fraction(v) for v in reg["affine_map"]["c"]]
+    assert [sum(m * v for m, v in zip(row, y)) + ci for row, ci in zip(M, c0)] == list(net(y))
+    assert main(["regions", "--at", point]) == 0
+    assert "distance from x to the boundary: sqrt(" in capsys.readouterr().out

@@ -10,6 +10,9 @@ and skips; Montufar's lower bound on the maximum over ReLU weights).
 ``--json`` prints every region: pattern, minimal H-representation, exact
 affine map and interior point (numbers as strings), and the bounds.
 ``--out DIR`` writes ``regions.json`` and, for 2-D domains, ``regions.png``.
+``--at POINT`` skips the enumeration and reports only the activation region
+containing POINT (certified: it is checked exactly), its affine map and the
+exact distance from POINT to the region's boundary.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ def add_parser(sub) -> None:
     p.add_argument("--no-linear", action="store_true",
                    help="skip merging into linear regions (faster for many regions)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--at", metavar="POINT", default=None,
+                   help="only the region containing POINT (comma-separated exact "
+                        "numbers, in the coordinates of the --slice parameters when "
+                        "slicing): pattern, minimal inequalities, affine map, interior "
+                        "point, exact distance from POINT to the boundary")
 
 
 def _region_doc(i, r, with_hrep: bool = True) -> dict:
@@ -86,6 +94,8 @@ def run(args) -> int:
 
     net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
     net, domain = domain_from_args(net, args, default_box=DEFAULT_BOX)
+    if args.at is not None:
+        return _run_at(net, domain, args)
     it = regions(net, domain, engine=args.engine, max_regions=args.max_regions,
                  time_limit=args.time_limit, progress=not args.no_progress)
     rs = list(it)
@@ -151,4 +161,58 @@ def run(args) -> int:
     print("  " + str(bounds).replace("\n", "\n  "))
     for path in files.values():
         eprint(f"wrote {path}")
+    return 0
+
+
+def _run_at(net, domain, args) -> int:
+    """``--at POINT``: the region of one point, certified, without enumerating."""
+    from ..exceptions import ShapeError
+    from ..numbers import fraction_str
+    from ..regions import region_of
+    from ..trajectories import distance_to_boundary
+    from ._common import parse_point
+
+    x = parse_point(args.at, "--at")
+    if len(x) != net.input_dim:
+        raise ShapeError(f"--at has {len(x)} coordinates, the "
+                         f"{'slice' if args.slice else 'model'} has {net.input_dim}")
+    r = region_of(net, x, domain)
+    on_boundary = r.pattern != net.pattern(x)
+    dist = None if on_boundary else distance_to_boundary(net, x, domain)
+    model = args.model or "<embedded default model>"
+    doc = {"model": model, "architecture": net.architecture, "point": list(x),
+           "domain": _domain_doc(domain), "on_boundary": on_boundary,
+           "region": _region_doc(0, r)}
+    if dist is not None:
+        doc["distance"] = {"squared": dist.squared, "float": dist.value,
+                           "nearest": None if dist.nearest is None else list(dist.nearest),
+                           "foot": None if dist.foot is None else list(dist.foot)}
+    if args.json:
+        emit_json(doc)
+        return 0
+    pt = ", ".join(fraction_str(v) for v in x)
+    print(f"model: {model} ({net.architecture}, {net.activation}); domain: "
+          f"{_domain_label(net, domain, args)}")
+    print(f"point x = ({pt})")
+    if on_boundary:
+        print("x lies on a region boundary (its own pattern's region has no interior); "
+              "this is a neighbouring region whose closure contains x")
+    print("pattern: " + "|".join("".join(str(b) for b in layer) for layer in r.pattern))
+    A, b = r.polyhedron.inequalities
+    print(f"region: {len(A)} facet inequalities (A x <= b, minimal, exact; all in "
+          f"--json)")
+    for row, c in list(zip(A, b))[:12]:
+        terms = " ".join(f"{'+' if v > 0 else '-'} {fraction_str(abs(v))}*x{j + 1}"
+                         for j, v in enumerate(row) if v)
+        print(f"  {terms.lstrip('+ ')} <= {fraction_str(c)}")
+    if len(A) > 12:
+        print(f"  ... {len(A) - 12} more")
+    print("interior point: (" + ", ".join(fraction_str(v) for v in r.interior_point) + ")")
+    if dist is not None:
+        where = ("the domain" if dist.nearest and dist.nearest[0] == "domain" else
+                 f"neuron {dist.nearest[1] + 1} of layer {dist.nearest[0]}"
+                 if dist.nearest else "none")
+        print(f"distance from x to the boundary: sqrt({fraction_str(dist.squared)}) "
+              f"(~{dist.value:.6g}), at {where}" if dist.squared is not None else
+              "the region has no boundary (the network is affine here)")
     return 0
