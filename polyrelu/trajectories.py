@@ -332,7 +332,16 @@ def _sym(x: Any):
         raise DomainError(
             f"arc angle {x!r} is a float; give it exactly, e.g. sympy.pi/2, 0 or "
             f"'pi/4' (only angles with rational tan(angle/2) offsets are exact)")
-    return sympy.sympify(x)
+    try:
+        # a string is parsed as a sympy expression ("pi/4"); it must be a number
+        y = sympy.sympify(x)
+    except (sympy.SympifyError, TypeError, SyntaxError):
+        raise DomainError(f"cannot read the arc angle {x!r}; give an exact angle "
+                          f"such as 0, 'pi/2' or sympy.pi/4") from None
+    if not (getattr(y, "is_number", False) and y.is_real):
+        raise DomainError(f"the arc angle {x!r} is not a real number; give an exact "
+                          f"angle such as 0, 'pi/2' or sympy.pi/4")
+    return y
 
 
 @dataclass(frozen=True)
@@ -751,6 +760,11 @@ class Transitions:
         intervals) and for a walk stopped by ``max_transitions`` or
         ``time_limit`` (``partial``; ``reason`` says why): then ``count`` and
         ``patterns`` cover an initial part of the path only.
+    stop : float, Fraction or None
+        For a partial walk, the global parameter where it stopped: the walked
+        part is the path from its start up to ``stop`` (a float -- segment
+        index + t for polylines, the angle for circles -- or the exact
+        Fraction ``t`` for curves).  None for a complete walk.
     """
 
     net: Network
@@ -763,6 +777,7 @@ class Transitions:
     reason: str = ""
     gaps: tuple = ()
     spans: tuple = field(default=(), repr=False)
+    stop: Any = None
 
     @property
     def count(self) -> int:
@@ -809,13 +824,8 @@ class Transitions:
     def output_transitions(self) -> int:
         """Breakpoints where the network's affine map (in input space) changes."""
         cache: dict = {}
-
-        def amap(p):
-            if p not in cache:
-                cache[p] = self.net.affine_map(p)
-            return cache[p]
-
-        return sum(1 for b in self.breakpoints if amap(b.before) != amap(b.after))
+        return sum(1 for b in self.breakpoints
+                   if _map_changes(self.net, b.before, b.after, b.flips, cache))
 
     @property
     def num_linear_pieces(self) -> int:
@@ -837,6 +847,73 @@ class Transitions:
                 "exact": self.exact, "partial": self.partial, "reason": self.reason}
 
 
+def _map_changes(net: Network, p: Pattern, q: Pattern, flips, cache: dict) -> bool:
+    """Exact: is the network's affine map (in input space) on the region of the
+    pattern ``p`` different from that on ``q``?  (Both patterns are realized.)
+
+    One flipped neuron (l, i) -- the usual case -- is decided without building
+    the maps: the patterns agree elsewhere, so ``net_q - net_p = g Delta(x)``
+    with ``g`` the output's sensitivity to ``nu_(l,i)`` under the common
+    downstream pattern and ``Delta = phi_q(z) - phi_p(z)`` for the common
+    affine pre-activation ``z`` of (l, i).  ``z`` is not constant in x: then
+    its piece would be the same in both realized patterns.  So the map changes
+    iff ``Delta`` is not identically zero (a slope change, or an offset change
+    at equal slopes) and ``g != 0``.  Several flips: compare the exact maps.
+    """
+    if len(flips) != 1:
+        for r in (p, q):
+            if r not in cache:
+                cache[r] = net.affine_map(r)
+        return cache[p] != cache[q]
+    (l, i), = flips
+    sp, op = net._piece_affine(p[l - 1][i])
+    sq, oq = net._piece_affine(q[l - 1][i])
+    if sp == sq and op == oq:
+        return False  # Delta = 0
+    return _sensitivity_nonzero(net, q, l, i)
+
+
+def _sensitivity_nonzero(net: Network, pattern: Pattern, l: int, i: int) -> bool:
+    """Exact: is d(output)/d(nu_(l,i)) nonzero on the region of ``pattern``?
+    Forward mode from the unit vector e_i at depth l through layers > l
+    (slopes of ``pattern``, skips included), sparse: dead units drop out."""
+    L = net.num_layers
+    slopes = {}
+    d: dict = {l: {i: _ONE}}  # depth -> {unit: derivative}, nonzeros only
+    skips = net.skip_sources
+    for m in range(l + 1, L + 1):
+        inp = dict(d.get(m - 1, {}))
+        for s in skips.get(m, ()):
+            for j, x in d.get(s, {}).items():
+                inp[j] = inp.get(j, _ZERO) + x
+        inp = {j: x for j, x in inp.items() if x}
+        if not inp and not any(d.get(s) for m2 in range(m + 1, L + 1)
+                               for s in skips.get(m2, ())):
+            return False  # nothing left to carry, not even by a later skip
+        W, _ = net._q_layers[m - 1]
+        dz = {}
+        for r, row in enumerate(W):
+            acc = _ZERO
+            for j, x in inp.items():
+                w = row[j]
+                if w:
+                    acc += w * x
+            if acc:
+                dz[r] = acc
+        if m == L:
+            return bool(dz)
+        out = {}
+        for r, x in dz.items():
+            piece = pattern[m - 1][r]
+            if piece not in slopes:
+                sl = net._piece_affine(piece)[0]
+                slopes[piece] = mpq(sl.numerator, sl.denominator)
+            if slopes[piece]:
+                out[r] = slopes[piece] * x
+        d[m] = out
+    return False
+
+
 def _segment_parts(path: Polyline):
     for j, (p, q) in enumerate(path._segments()):
         d = tuple(b - a for a, b in zip(p, q))
@@ -849,14 +926,22 @@ def _arc_parts(path: Circle):
         yield j, path.center, U, True, s0, s1, k
 
 
+def _param_value(k, arc, pos: _Num) -> float:
+    """The global parameter (float) of the local position ``pos`` on piece ``k``."""
+    if not arc:
+        return k + float(pos.fraction())
+    return k * math.pi / 2 + 2 * math.atan(float(pos))
+
+
 def _breakpoint(k, x0, U, arc, pos: _Num, before, after, offset=0) -> Breakpoint:
     if not arc:
         t = pos.fraction()
         pt = tuple(a + t * u[0] for a, u in zip(x0, U))
-        return Breakpoint(k, "segment", k + float(t) + offset, tuple(float(v) for v in pt),
+        return Breakpoint(k, "segment", _param_value(k, arc, pos) + offset,
+                          tuple(float(v) for v in pt),
                           pt, before, after, _flips(before, after), pos, offset)
     sf = float(pos)
-    angf = k * math.pi / 2 + 2 * math.atan(sf) + float(offset)
+    angf = _param_value(k, arc, pos) + float(offset)
     ca, sa = (1 - sf * sf) / (1 + sf * sf), 2 * sf / (1 + sf * sf)
     pt = tuple(float(c) + ca * float(u[0]) + sa * float(u[1]) for c, u in zip(x0, U))
     exact = None
@@ -909,7 +994,7 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     breakpoints: list[Breakpoint] = []
     patterns: list[Pattern] = []
     spans: list[_Span] = []
-    partial, reason = False, ""
+    partial, reason, stop = False, "", None
     prev: Pattern | None = None
     first: Pattern | None = None
     for part, x0, U, arc, s0, s1, kq in parts:
@@ -949,6 +1034,7 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
         spans.append(_Span(part, span_start, e if partial else end, w.pattern(), norms))
         prev = w.pattern()
         if partial:
+            stop = _param_value(kq, arc, e)
             break
     closed = bool(path.closed) and not partial
     if closed and prev != first:
@@ -962,7 +1048,7 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
         patterns.pop()  # the last piece continues the first one
     # a walk stopped by a limit is not the exact answer for the path
     return Transitions(net, path, tuple(patterns), tuple(breakpoints), closed,
-                       not partial, partial, reason, (), tuple(spans))
+                       not partial, partial, reason, (), tuple(spans), stop)
 
 
 def activation_patterns(net: Network, path: Any) -> tuple:
@@ -1005,7 +1091,7 @@ def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int
         return cache[t]
 
     gaps, bps, pats = [], [], []
-    partial, reason = False, ""
+    partial, reason, stop = False, "", None
     stack = [(t0, t1)]
     last, pending = sample(t0)[1], []  # last trusted pattern; gaps since then
     if last is not None:
@@ -1017,6 +1103,7 @@ def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int
             partial = True
             reason = "max_samples reached" if len(cache) >= max_samples else \
                 "time limit reached"
+            stop = a  # leaves come in order: everything left of [a, b] is done
             break
         _, pa, ha = sample(a)
         _, pb, hb = sample(b)
@@ -1055,7 +1142,7 @@ def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int
     elif closed and len(pats) > 1:
         pats.pop()
     return Transitions(net, curve, tuple(pats), tuple(bps), closed, False, partial,
-                       reason, tuple(gaps), ())
+                       reason, tuple(gaps), (), stop)
 
 
 def _certified_halfwidth(d2: Fraction, Lip: Fraction, err: Fraction) -> Fraction:
@@ -1104,9 +1191,10 @@ class TrajectoryLength:
     ``kind="pre"``), L = output).
 
     ``exact`` is True only for a complete walk of a polyline.  A walk stopped
-    by a limit is ``partial``: for a polyline the lengths are then the exact
-    lengths of the image of the walked initial part (lower bounds for the
-    whole path); ``exact`` is False.
+    by a limit is ``partial``: the lengths are then those of the image of the
+    walked initial part, the path up to ``transitions.stop`` (lower bounds for
+    the whole path) -- exact sums of square roots for a polyline, floats for
+    circles and curves; ``exact`` is False.
     """
 
     lengths: tuple
@@ -1200,24 +1288,32 @@ def trajectory_length(net: Network, path: Any, *, kind: str = "post",
 
 def _float_layers(net: Network, x, kind: str):
     """Float images of a point after each layer (display/lengths only)."""
+    return [im[0] for im in _float_layers_batch(net, [x], kind)]
+
+
+def _float_layers_batch(net: Network, X, kind: str):
+    """Float images of the rows of ``X`` after each layer (display/lengths only):
+    one array of shape (n, width) per depth 0..L.  The weights are converted to
+    floats once -- converting them per point dominated the length computation."""
     import numpy as np
 
-    x = np.asarray(x, dtype=float)
-    nu0 = x
+    X = np.asarray(X, dtype=float).reshape(-1, net.input_dim)
+    nu0 = X
     if net.input_map is not None:       # nu_0 = A x + a feeds layer 1 and the skips
         A, a = net.input_map
-        nu0 = np.array([[float(v) for v in r] for r in A]) @ x + np.array([float(v) for v in a])
+        nu0 = X @ np.array([[float(v) for v in r] for r in A]).T \
+            + np.array([float(v) for v in a])
     skips = net.skip_sources
     nus = [nu0]
     L = net.num_layers
-    pres = [x]
+    pres = [X]
     for l, layer in enumerate(net.layers, start=1):
-        u = nus[-1].copy()
+        u = nus[-1]
         for s in skips.get(l, ()):
             u = u + nus[s]
-        W = np.array([[float(a) for a in r] for r in layer.W])
+        W = np.array([[float(a) for a in r] for r in layer.W]).reshape(layer.out_dim, -1)
         b = np.array([float(a) for a in layer.b])
-        z = W @ u + b
+        z = u @ W.T + b
         pres.append(z)
         if l == L:
             nus.append(z)
@@ -1229,46 +1325,44 @@ def _float_layers(net: Network, x, kind: str):
         else:
             nu = np.clip(z, -1, 1)
         nus.append(nu)
-    return [x] + nus[1:] if kind == "post" else pres   # depth 0 is the input itself
+    return [X] + nus[1:] if kind == "post" else pres   # depth 0 is the input itself
 
 
 def _polyline_float_lengths(net, pts, kind):
     import numpy as np
 
-    imgs = [_float_layers(net, p, kind) for p in pts]
-    L = net.num_layers
-    out = []
-    for l in range(L + 1):
-        arr = np.array([im[l] for im in imgs])
-        out.append(float(np.sum(np.linalg.norm(np.diff(arr, axis=0), axis=1))))
-    return out
+    return [float(np.sum(np.linalg.norm(np.diff(im, axis=0), axis=1)))
+            for im in _float_layers_batch(net, pts, kind)]
 
 
 def _circle_lengths(net, path: Circle, res: Transitions, kind: str):
-    """Float lengths for arcs: a fine sampling that includes every breakpoint."""
+    """Float lengths for arcs: a fine sampling that includes every breakpoint,
+    of the walked arc only when the walk stopped early (up to ``res.stop``)."""
+    import numpy as np
+
     t0, t1 = (float(a) for a in path.angles())
-    ts = sorted(set([t0, t1] + [b.value for b in res.breakpoints if t0 <= b.value <= t1]
-                    + list(_linspace(t0, t1, 4001))))
-    c = [float(a) for a in path.center]
-    u = [float(a) for a in path.u]
-    v = [float(a) for a in path.v]
-    pts = [[ci + math.cos(t) * ui + math.sin(t) * vi for ci, ui, vi in zip(c, u, v)]
-           for t in ts]
+    if res.partial:
+        t1 = res.stop
+    ts = np.unique(np.concatenate([
+        np.linspace(t0, t1, 4001),
+        [b.value for b in res.breakpoints if t0 <= b.value <= t1]]))
+    c, u, v = (np.array([float(a) for a in w]) for w in (path.center, path.u, path.v))
+    pts = c + np.cos(ts)[:, None] * u + np.sin(ts)[:, None] * v
     vals = _polyline_float_lengths(net, pts, kind)
     return tuple(LayerLength(l, v) for l, v in enumerate(vals))
 
 
 def _curve_lengths(net, path: Curve, res: Transitions, kind: str):
+    """Float lengths of the refined polyline, of the walked part [t0, res.stop]
+    only when the refinement stopped early."""
     t0, t1 = path.t_range
+    if res.partial:
+        t1 = res.stop
     n = 4000
     pts = [[float(a) for a in path.point(t0 + (t1 - t0) * Fraction(i, n))]
            for i in range(n + 1)]
     vals = _polyline_float_lengths(net, pts, kind)
     return tuple(LayerLength(l, v) for l, v in enumerate(vals))
-
-
-def _linspace(a: float, b: float, n: int):
-    return [a + (b - a) * i / (n - 1) for i in range(n)]
 
 
 # =====================================================================

@@ -1,6 +1,7 @@
 """Tests for polyrelu.trajectories: exact transitions, lengths, distances."""
 
 import math
+import os
 import random
 from fractions import Fraction
 
@@ -494,6 +495,188 @@ def test_circle_length_float():
     assert tl.values[1] == pytest.approx(math.pi + 4, rel=1e-5)
 
 
+# Independent float64 image of points under a network (numpy forward pass from
+# the weights, no polyrelu helper): lengths are float-only reported values, so
+# the comparisons below use float tolerances.
+def _np_images(net, X):
+    import numpy as np
+
+    X = np.asarray(X, dtype=float)
+    nus = [X]
+    imgs = [X]
+    for l, layer in enumerate(net.layers, start=1):
+        u = nus[-1]
+        for s in net.skip_sources.get(l, ()):
+            u = u + nus[s]
+        W = np.array([[float(a) for a in r] for r in layer.W])
+        b = np.array([float(a) for a in layer.b])
+        z = u @ W.T + b
+        if l == net.num_layers:
+            imgs.append(z)
+            break
+        if net.activation == "relu":
+            nu = np.maximum(z, 0.0)
+        elif net.activation == "leaky_relu":
+            nu = np.where(z >= 0, z, float(net.alpha) * z)
+        else:
+            nu = np.clip(z, -1.0, 1.0)
+        nus.append(nu)
+        imgs.append(nu)
+    return imgs
+
+
+def _np_chord_lengths(net, X, chunk=20000):
+    import numpy as np
+
+    X = np.asarray(X, dtype=float)
+    out = np.zeros(net.num_layers + 1)
+    for i in range(0, len(X) - 1, chunk):  # chunks share their end points
+        ims = _np_images(net, X[i:i + chunk + 1])
+        out += [np.sum(np.linalg.norm(np.diff(im, axis=0), axis=1)) for im in ims]
+    return [float(x) for x in out]
+
+
+def _np_circle_lengths(net, path, a, b, n=2000001):
+    import numpy as np
+
+    t = np.linspace(a, b, n)
+    c, u, v = (np.array([float(x) for x in w]) for w in (path.center, path.u, path.v))
+    X = c + np.cos(t)[:, None] * u + np.sin(t)[:, None] * v
+    return _np_chord_lengths(net, X)
+
+
+_PATHS = {"circle": lambda: pr.Circle([0, 0], [1, 0], [0, 1]),
+          "ellipse": lambda: pr.Circle([F(1, 3), 0], [2, 0], [F(1, 2), F(1, 2)]),
+          "arc": lambda: pr.Circle([F(1, 3), 0], [2, 0], [F(1, 2), F(1, 2)], (0, "pi"))}
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("which", sorted(_PATHS))
+def test_partial_circle_lengths_are_those_of_the_walked_arc(which, k):
+    net = random_network([2, 8, 8, 1], seed=0)
+    path = _PATHS[which]()
+    full = pr.trajectory_length(net, path)
+    part = pr.trajectory_length(net, path, max_transitions=k)
+    bps = full.transitions.breakpoints
+    res = part.transitions
+    assert len(bps) > k + 1
+    assert part.partial and not part.exact and res.count == k
+    t0 = float(path.angles()[0])
+    c, u, v = path.center, path.u, path.v
+    # the walk stops at the next event after the k-th breakpoint: the input
+    # length is the arc length up to a point between breakpoints k and k + 1
+    lo = _arc_length(c, u, v, t0, bps[k - 1].value, 200001)
+    hi = _arc_length(c, u, v, t0, bps[k].value, 200001)
+    assert lo * (1 - 1e-9) <= part.values[0] <= hi * (1 + 1e-9)
+    stop = res.stop
+    assert bps[k - 1].value <= stop <= bps[k].value
+    assert part.values[0] == pytest.approx(_arc_length(c, u, v, t0, stop, 200001), rel=1e-7)
+    if which == "circle":  # unit circle: the length is the walked angle
+        assert part.values[0] == pytest.approx(stop - (-math.pi), rel=1e-7)
+    assert list(part.values) == pytest.approx(_np_circle_lengths(net, path, t0, stop),
+                                              rel=1e-6)
+    for a, b in zip(part.values, full.values):  # a sub-path's image is no longer
+        assert a <= b * (1 + 1e-9)
+    assert part.values[0] < full.values[0]
+
+
+def test_tiny_time_limit_on_a_circle_is_partial_and_consistent():
+    net = random_network([2, 8, 8, 1], seed=0)
+    full = pr.transitions(net, pr.unit_circle())
+    tl = pr.trajectory_length(net, pr.unit_circle(), time_limit=0)
+    res = tl.transitions
+    assert tl.partial and not tl.exact and "time limit" in tl.reason and not res.closed
+    assert res.count == 0 and res.patterns == full.patterns[:1]
+    assert -math.pi < res.stop <= full.breakpoints[0].value
+    assert tl.values[0] == pytest.approx(res.stop + math.pi, rel=1e-7)
+    assert list(tl.values) == pytest.approx(
+        _np_circle_lengths(net, pr.unit_circle(), -math.pi, res.stop), rel=1e-6)
+    assert pr.transitions(net, pr.unit_circle()).stop is None  # a complete walk
+
+
+def test_partial_polyline_reports_where_it_stopped():
+    net = random_network([2, 5, 4, 1], seed=7)
+    p, q = [F(-3), F(-2)], [F(4), F(5)]
+    full = pr.transitions(net, [p, q])
+    tl = pr.trajectory_length(net, [p, q], max_transitions=2)
+    stop = tl.transitions.stop
+    assert full.breakpoints[1].value <= stop <= full.breakpoints[2].value
+    assert tl.values[0] == pytest.approx(stop * math.dist([-3, -2], [4, 5]), rel=1e-12)
+
+
+def test_partial_curve_lengths_are_those_of_the_walked_part():
+    net = random_network([2, 4, 4, 1], seed=3)
+    curve = pr.tractrix()
+    full = pr.trajectory_length(net, curve, resolution=F(1, 2**16))
+    part = pr.trajectory_length(net, curve, resolution=F(1, 2**16), max_samples=60)
+    res = part.transitions
+    assert part.partial and "max_samples" in part.reason
+    t0, stop = curve.t_range[0], res.stop
+    assert isinstance(stop, Fraction) and t0 < stop < curve.t_range[1]
+    assert all(b.key <= stop for b in res.breakpoints)
+    # the tractrix's arc length from t0 to stop (closed form)
+    assert part.values[0] == pytest.approx(curve.arc_length(float(t0), float(stop)), rel=1e-6)
+    ts = [t0 + (stop - t0) * F(i, 20000) for i in range(20001)]
+    want = _np_chord_lengths(net, [[float(a) for a in curve.point(t)] for t in ts])
+    assert list(part.values) == pytest.approx(want, rel=1e-5)
+    for a, b in zip(part.values, full.values):
+        assert a <= b * (1 + 1e-9)
+    assert part.values[0] < full.values[0]
+
+
+_ACAS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "onnx",
+                     "ACASXU_run2a_1_1_batch_2000.onnx")
+
+
+@pytest.mark.skipif(not os.path.exists(_ACAS), reason="ACAS Xu model not available")
+def test_partial_circle_lengths_on_acas():
+    import polyrelu.io
+
+    acas = polyrelu.io.load(_ACAS)
+    circle = pr.Circle([0] * 5, [1, 0, 0, 0, 0], [0, 1, 0, 0, 0])
+    tl = pr.trajectory_length(acas, circle, max_transitions=10)
+    res = tl.transitions
+    assert tl.partial and res.count == 10 and -math.pi < res.stop < math.pi
+    assert tl.values[0] == pytest.approx(res.stop + math.pi, rel=1e-7)
+    assert list(tl.values) == pytest.approx(
+        _np_circle_lengths(acas, circle, -math.pi, res.stop, n=200001), rel=1e-5)
+
+
+def _brute_output_transitions(net, res):
+    return sum(1 for b in res.breakpoints
+               if net.affine_map(b.before) != net.affine_map(b.after))
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from(["relu", "leaky_relu", "hard_tanh"]))
+def test_output_transitions_match_the_affine_maps(seed, act):
+    rng = random.Random(seed)
+    skips = {3: [1]} if rng.random() < 0.5 else None
+    alpha = F(1, 4) if act == "leaky_relu" else None
+    net = random_network([2, 4, 4, 2], seed=seed, skips=skips, activation=act, alpha=alpha)
+    paths = [pr.Circle([0, 0], [3, 0], [0, 3]),
+             [_rand_point(rng, 2, scale=30), _rand_point(rng, 2, scale=30)]]
+    for path in paths:
+        res = pr.transitions(net, path)
+        assert res.output_transitions == _brute_output_transitions(net, res)
+    # dead-ish nets: many flips do not reach the output
+    sparse = pr.Network.from_weights([([[1, 0], [0, 1], [1, 1]], [0, F(1, 2), 0]),
+                                      ([[1, 0, 0], [0, 0, 1]], [0, 0]), ([[1, 0]], [0])],
+                                     activation=act, alpha=alpha)
+    for path in paths:
+        res = pr.transitions(sparse, path)
+        assert res.output_transitions == _brute_output_transitions(sparse, res)
+
+
+def test_output_transitions_with_simultaneous_flips():
+    # two copies of one neuron flip at the same point: the general comparison
+    net = pr.Network.from_weights([([[1, 0], [1, 0], [0, 1]], [0, 0, 0]),
+                                   ([[1, -1, 1]], [0])])
+    res = pr.transitions(net, [[-1, -1], [1, 2]])
+    assert any(len(b.flips) == 2 for b in res.breakpoints)
+    assert res.output_transitions == _brute_output_transitions(net, res) == 1
+
+
 # ------------------------------------------------------------------ distance
 
 @settings(max_examples=15, deadline=None)
@@ -637,6 +820,26 @@ def test_cli_trajectory_partial_is_not_exact(tmp_path, capsys):
     assert doc["lengths_exact"] is False
 
 
+def test_cli_partial_circle_lengths_are_the_walked_arc(tmp_path, capsys):
+    import json
+
+    from polyrelu.cli import main
+
+    net = random_network([2, 8, 8, 1], seed=0)
+    path = tmp_path / "net.json"
+    net.save(path)
+    args = ["trajectory", str(path), "--circle", "0,0", "1,0", "0,1", "--max-transitions", "1"]
+    assert main(args + ["--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    stop = float(doc["stop"])
+    assert doc["lengths_partial"] is True and -math.pi < stop < math.pi
+    want = pr.trajectory_length(net, pr.unit_circle(), max_transitions=1)
+    assert [x["value"] for x in doc["lengths"]] == list(want.values)
+    assert doc["lengths"][0]["value"] == pytest.approx(stop + math.pi, rel=1e-7)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "walked part only" in out and f"up to parameter ~{stop:.6g}" in out
+
 def test_cli_trajectory_hard_tanh_bounds_hold(tmp_path, capsys):
     import json
 
@@ -728,3 +931,11 @@ def test_input_mapped_networks_walk_like_the_lifted_path(seed):
     if d.squared is not None:
         assert d.hanin_rolnick == pytest.approx(math.sqrt(d.squared), rel=1e-9)  # float display
         assert sub.pattern(t) == d.pattern
+
+
+def test_arc_angles_must_be_exact_numbers():
+    for bad in ("banana", "x + 1", "1/0 +"):
+        with pytest.raises(pr.DomainError, match="arc angle"):
+            pr.Circle([0, 0], [1, 0], [0, 1], (0, bad))
+    arc = pr.Circle([0, 0], [1, 0], [0, 1], (0, "pi/2"))
+    assert arc.t_range == (0, sympy.pi / 2)

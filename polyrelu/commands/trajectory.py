@@ -31,7 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("--arc", nargs=2, metavar=("T0", "T1"), default=None,
                    help='angle range for --circle, exact, e.g. 0 "pi/2" (default: full)')
     p.add_argument("--closed", action="store_true", help="close the --line polyline")
-    p.add_argument("--max-transitions", type=int, default=None)
+    p.add_argument("--max-transitions", type=int, default=None, metavar="N",
+                   help="stop after N transitions (partial result: counts are lower "
+                        "bounds, lengths those of the walked part)")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--show", type=int, default=20,
                    help="breakpoints to list in the summary (default 20)")
@@ -98,6 +100,8 @@ def run(args) -> int:
                          str(x.exact), "value": x.value} for x in tl.lengths],
             "lengths_exact": tl.exact,
             "lengths_partial": tl.partial,
+            # the walked part ends at this path parameter (None: the whole path)
+            "stop": None if res.stop is None else str(res.stop),
             "bounds": None if bounds is None else bounds.as_dict(),
         }
         emit_json(doc)
@@ -110,7 +114,8 @@ def run(args) -> int:
     part = " (partial: at least)" if res.partial else ""
     if res.partial:
         eprint(f"partial result: {res.reason}")
-        print(f"PARTIAL ({res.reason}): only an initial part of the path was walked")
+        upto = "" if res.stop is None else f" (up to parameter ~{float(res.stop):.6g})"
+        print(f"PARTIAL ({res.reason}): only an initial part of the path was walked{upto}")
     print(f"transitions (points where the activation pattern changes): {res.count}{part}")
     print(f"pieces with one activation pattern: {res.num_pieces}{part}")
     print(f"pieces with one affine map (linear): {res.num_linear_pieces}{part}")
