@@ -16,6 +16,12 @@ side is nonempty-open iff ``inf h < 0`` (resp. ``sup h > 0``) over the cell.
   + c`` (weak duality, evaluated in exact integers/rationals); a bound ``>= 0``
   proves that ``h`` does not cut.
 * Anything undecided goes to :class:`~polyrelu.polyhedron.Polyhedron` (exact).
+
+The float LP sees each integer row divided by a power of two (entries below
+1): the exact rows of deep layers grow beyond 1e20 (HiGHS's infinity) and
+beyond the float range; the duals are scaled back exactly for the
+certificate.  Cells are split depth first over the neurons
+(:meth:`LPSplitter.split`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,17 @@ def _dot_frac(m, p) -> Fraction:
         if a:
             s += a * x
     return s
+
+
+def _shift(m, c) -> int:
+    """Bit length of the largest entry of the integer row ``(m, c)``."""
+    return max(max((abs(v) for v in m), default=0), abs(c)).bit_length()
+
+
+def _scaled(v: int, e: int) -> float:
+    """``v / 2**e`` correctly rounded (int true division: no overflow for
+    ``|v| < 2**e``; float proposal input only)."""
+    return v / (1 << e) if e else float(v)
 
 
 class LPSplitter:
@@ -96,9 +113,15 @@ class LPSplitter:
         from scipy.optimize import linprog  # float proposal only
 
         d = self.inet.d
-        A = np.array([[-float(v) for v in mm] for mm, _ in cons]).reshape(len(cons), d)
-        b = np.array([float(cc) for _, cc in cons])
-        obj = -np.array([float(v) for v in gm])
+        # rows scaled by powers of two to entries below 1: the integer rows of
+        # deep layers exceed 1e20 (HiGHS's infinity) or the float range
+        shifts = [_shift(mm, cc) for mm, cc in cons]
+        A = np.array([[-_scaled(v, e) for v in mm] for (mm, _), e in zip(cons, shifts)])
+        A = A.reshape(len(cons), d)
+        b = np.array([_scaled(cc, e) for (_, cc), e in zip(cons, shifts)])
+        eg = _shift(gm, gc)
+        obj = -np.array([_scaled(v, eg) for v in gm])
+        self._shifts = (shifts, eg)
         bounds = [(None, None)] * d
         if self.box is not None:
             bounds = [(float(lo), float(hi)) for lo, hi in zip(*self.box)]
@@ -141,7 +164,11 @@ class LPSplitter:
         # max g = -min(-g); for the min problem with A x <= b, duals lambda = -marginals >= 0
         if not np.isfinite(y).all():
             return False
-        lam = [to_fraction(float(max(-v, 0.0))) for v in y]
+        # duals of the scaled rows / objective (_float_propose_lp): the
+        # multiplier of integer row i is lam_i' * 2**(eg - e_i) (exact)
+        shifts, eg = self._shifts
+        lam = [to_fraction(float(max(-v, 0.0))) * Fraction(2) ** (eg - e)
+               for v, e in zip(y, shifts)]
         # exact: for x in cell, A x <= b  =>  -g(x) >= (-gm + A^T lam) x - lam.b - gc ...
         # g(x) = gm.x + gc = (gm - A^T lam).x + lam.(A x) + gc <= (gm - A^T lam).x + lam.b + gc
         d = self.inet.d
@@ -163,58 +190,65 @@ class LPSplitter:
         """Yield ``(pieces, cell)`` for the cells of layer ``node.l``."""
         inet, ts = self.inet, self.ts
         n = inet.widths[node.l]
-        cells = [([0] * n, cell)]
-        for i in range(n):
-            self.check()
-            new_cells = []
-            for pcs, (cons, p) in cells:
-                self.check()   # per cell: one unit of a wide layer can take seconds
-                todo = [(0, cons, p)]
-                done = []
-                for t in ts:
-                    nxt = []
-                    m, c = node.exact_line(i, t)
-                    if not any(m):
-                        # constant pre-activation on the whole space
-                        for cnt, cc, pp in todo:
-                            if c == 0:
-                                done.append((inet.constant_piece(Fraction(t)), cc, pp))
-                            elif c > 0:
-                                nxt.append((cnt + 1, cc, pp))
-                            else:
-                                done.append((cnt, cc, pp))
-                        todo = nxt
-                        continue
+        # depth-first over the neurons (a stack of partly split cells): the
+        # first cell is complete after n steps, not after the whole layer's
+        # arrangement (limits); children are pushed in reverse, so cells come
+        # out in the order of a breadth-first split
+        stack = [(0, [0] * n, cell)]
+        while stack:
+            i, pcs, (cons, p) = stack.pop()
+            if i == n:
+                yield pcs, (cons, p)
+                continue
+            self.check()   # per cell and neuron: one float LP each (ms)
+            todo = [(0, cons, p)]
+            done = []
+            for t in ts:
+                nxt = []
+                m, c = node.exact_line(i, t)
+                if not any(m):
+                    # constant pre-activation on the whole space
                     for cnt, cc, pp in todo:
-                        hp = _dot_frac(m, pp) + c
-                        if hp == 0:
-                            qa, qb = self._both_sides(cc, pp, m)
-                            nxt.append((cnt + 1, cc + [(m, c)], qa))
-                            done.append((cnt, cc + [([-v for v in m], -c)], qb))
-                            self.stats["splits"] += 1
-                            continue
-                        s = 1 if hp > 0 else -1
-                        q = self._other_side(cc, pp, m, c, s)
-                        if q is None:
-                            (nxt if s > 0 else done).append((cnt + (s > 0), cc, pp))
-                            continue
-                        self.stats["splits"] += 1
-                        pos = (m, c)
-                        neg = ([-v for v in m], -c)
-                        if s > 0:
-                            nxt.append((cnt + 1, cc + [pos], pp))
-                            done.append((cnt, cc + [neg], q))
+                        if c == 0:
+                            done.append((inet.constant_piece(Fraction(t)), cc, pp))
+                        elif c > 0:
+                            nxt.append((cnt + 1, cc, pp))
                         else:
-                            nxt.append((cnt + 1, cc + [pos], q))
-                            done.append((cnt, cc + [neg], pp))
+                            done.append((cnt, cc, pp))
                     todo = nxt
-                done.extend(todo)
-                for cnt, cc, pp in done:
-                    p2 = list(pcs) if len(done) > 1 else pcs
+                    continue
+                for cnt, cc, pp in todo:
+                    hp = _dot_frac(m, pp) + c
+                    if hp == 0:
+                        qa, qb = self._both_sides(cc, pp, m)
+                        nxt.append((cnt + 1, cc + [(m, c)], qa))
+                        done.append((cnt, cc + [([-v for v in m], -c)], qb))
+                        self.stats["splits"] += 1
+                        continue
+                    s = 1 if hp > 0 else -1
+                    q = self._other_side(cc, pp, m, c, s)
+                    if q is None:
+                        (nxt if s > 0 else done).append((cnt + (s > 0), cc, pp))
+                        continue
+                    self.stats["splits"] += 1
+                    pos = (m, c)
+                    neg = ([-v for v in m], -c)
+                    if s > 0:
+                        nxt.append((cnt + 1, cc + [pos], pp))
+                        done.append((cnt, cc + [neg], q))
+                    else:
+                        nxt.append((cnt + 1, cc + [pos], q))
+                        done.append((cnt, cc + [neg], pp))
+                todo = nxt
+            done.extend(todo)
+            if len(done) == 1:
+                pcs[i] = done[0][0]
+                stack.append((i + 1, pcs, (done[0][1], done[0][2])))
+            else:
+                for cnt, cc, pp in reversed(done):
+                    p2 = list(pcs)
                     p2[i] = cnt
-                    new_cells.append((p2, (cc, pp)))
-            cells = new_cells
-        yield from cells
+                    stack.append((i + 1, p2, (cc, pp)))
 
     def _both_sides(self, cons, p, m):
         """Interior points on both sides of h through the interior point p."""

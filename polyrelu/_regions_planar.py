@@ -162,7 +162,7 @@ class PlanarSplitter:
 
     # -- one node ----------------------------------------------------------
     def split(self, node: Node, verts: list, edges: list):
-        """Yield ``(pieces, verts, edges)`` for the cells of layer ``node.l``."""
+        """Yield ``(pieces, (verts, edges))`` for the cells of layer ``node.l``."""
         inet, ts = self.inet, self.ts
         n = inet.widths[node.l]
         Vf = np.array([[v.fx, v.fy] for v in verts])
@@ -185,7 +185,7 @@ class PlanarSplitter:
         cand = np.flatnonzero(undecided).tolist()
         self.stats["candidates"] += len(cand)
         if not cand:
-            yield pieces, verts, edges
+            yield pieces, (verts, edges)
             return
         # float values of the parent vertices for the candidate neurons
         vc, bcand = vals[:, cand].tolist(), bnd[:, cand].tolist()
@@ -239,7 +239,13 @@ class PlanarSplitter:
                         p2[i] = cnt
                         new_cells.append((p2, cv, ce))
             cells = new_cells
-        yield from cells
+        # hand the cells out one by one and drop each: the caller descends
+        # into a cell while this generator is suspended (regions._dfs), and
+        # holding the finished ones would only feed the garbage collector
+        cells.reverse()
+        while cells:
+            pcs, vs, es = cells.pop()
+            yield pcs, (vs, es)
 
 
 def _clip(verts: list, edges: list, signs: list, h: tuple):
@@ -362,7 +368,9 @@ class IntervalSplitter:
                     p2[i] = cnt
                     new_cells.append((p2, x, y))
             cells = new_cells
-        for pcs, a, b in cells:
+        cells.reverse()   # one by one, dropping each (PlanarSplitter.split)
+        while cells:
+            pcs, a, b = cells.pop()
             yield pcs, (a, b)
 
     def _pt_sign(self, node, i, t, pt, lo, hi, vals, bnd):

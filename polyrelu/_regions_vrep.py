@@ -20,6 +20,11 @@ reduced by the gcd of its coordinates.
 Thresholds: the sign of ``z - t`` at a generator ``(X, W)`` is the sign of
 ``m . X + (c - t) W``, so a direction (``W = 0``) is never shifted by ``t``
 (hard tanh on ``R^d``): the float filter subtracts ``t W``, not ``t``.
+
+A node's cells are split depth first over its candidate neurons and handed
+out one by one (:meth:`VRepSplitter.split`); vertices shared with cells of
+other nodes may carry another node's float values (``tag``), which are
+recomputed on use.
 """
 
 from __future__ import annotations
@@ -193,51 +198,64 @@ class VRepSplitter:
         vc, bc = vals[:, cand].tolist(), bnd[:, cand].tolist()
         for j, v in enumerate(verts):
             v.tag, v.vals, v.bnds = node, vc[j], bc[j]
-        cells = [(pieces, verts, cons)]
-        for ci, i in enumerate(cand):
-            self.check()
-            new_cells = []
-            for pcs, vs, cs in cells:
-                todo = [(0, vs, cs)]
-                done = []
-                for t in ts:
-                    nxt = []
-                    for c0, cv, cc in todo:
-                        fresh = [v for v in cv if v.tag is not node]
-                        if fresh:
-                            self._tag(node, fresh, cand)
-                        signs = []
-                        for v in cv:
-                            if v.tag is node:
-                                sv = v.vals[ci] - t * v.w if t else v.vals[ci]
-                                if abs(sv) * _SHRINK > v.bnds[ci] + TINY:
-                                    signs.append(1 if sv > 0 else -1)
-                                    continue
-                            signs.append(self._sign(node, v, ci, i, t, cand))
-                        hi, lo = max(signs), min(signs)
-                        if hi <= 0 and lo < 0:
-                            done.append((c0, cv, cc))
-                        elif lo >= 0 and hi > 0:
-                            nxt.append((c0 + 1, cv, cc))
-                        elif hi == 0:
-                            done.append((inet.constant_piece(Fraction(t)), cv, cc))
-                        else:
-                            self.stats["splits"] += 1
-                            m, c = node.exact_line(i, t)
-                            row = tuple(m) + (c,)
-                            (pv, pc), (nv, nc) = self._cut(cv, cc, signs, row,
-                                                           (node.l, i, t))
-                            nxt.append((c0 + 1, pv, pc))
-                            done.append((c0, nv, nc))
-                    todo = nxt
-                done.extend(todo)
-                for c0, cv, cc in done:
-                    p2 = list(pcs) if len(done) > 1 else pcs
+        # depth-first over the candidate neurons (a stack of partly split
+        # cells): the first cell is complete after one root-to-leaf path, so a
+        # region can be reported before the layer's other cells exist (limits);
+        # children are pushed in reverse, so cells come out in the same order
+        # as a breadth-first split would give them
+        k = len(cand)
+        stack = [(0, pieces, verts, cons)]
+        while stack:
+            ci, pcs, cv0, cc0 = stack.pop()
+            if ci == k:
+                yield pcs, (cv0, cc0)
+                continue
+            i = cand[ci]
+            todo = [(0, cv0, cc0)]
+            done = []
+            for t in ts:
+                nxt = []
+                for c0, cv, cc in todo:
+                    fresh = [v for v in cv if v.tag is not node]
+                    if fresh:
+                        self._tag(node, fresh, cand)
+                    signs = []
+                    for v in cv:
+                        if v.tag is node:
+                            sv = v.vals[ci] - t * v.w if t else v.vals[ci]
+                            if abs(sv) * _SHRINK > v.bnds[ci] + TINY:
+                                signs.append(1 if sv > 0 else -1)
+                                continue
+                        signs.append(self._sign(node, v, ci, i, t, cand))
+                    hi, lo = max(signs), min(signs)
+                    if hi <= 0 and lo < 0:
+                        done.append((c0, cv, cc))
+                    elif lo >= 0 and hi > 0:
+                        nxt.append((c0 + 1, cv, cc))
+                    elif hi == 0:
+                        done.append((inet.constant_piece(Fraction(t)), cv, cc))
+                    else:
+                        # a cut is the expensive step: the deadline is checked
+                        # here and at every cell yielded (_dfs), so at most
+                        # len(cand) cheap sign steps run between two checks
+                        self.check()
+                        self.stats["splits"] += 1
+                        m, c = node.exact_line(i, t)
+                        row = tuple(m) + (c,)
+                        (pv, pc), (nv, nc) = self._cut(cv, cc, signs, row,
+                                                       (node.l, i, t))
+                        nxt.append((c0 + 1, pv, pc))
+                        done.append((c0, nv, nc))
+                todo = nxt
+            done.extend(todo)
+            if len(done) == 1:
+                pcs[i] = done[0][0]
+                stack.append((ci + 1, pcs, done[0][1], done[0][2]))
+            else:
+                for c0, cv, cc in reversed(done):
+                    p2 = list(pcs)
                     p2[i] = c0
-                    new_cells.append((p2, cv, cc))
-            cells = new_cells
-        for pcs, vs, cs in cells:
-            yield pcs, (vs, cs)
+                    stack.append((ci + 1, p2, cv, cc))
 
     def _cut(self, verts, cons, signs, row, hid):
         d = self.d

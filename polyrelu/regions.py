@@ -25,7 +25,14 @@ Two engines give identical sets of patterns:
   coordinates), keep exact vertices with incidence sets
   (:mod:`polyrelu._regions_vrep`); other domains split with float LP
   proposals verified exactly (:mod:`polyrelu._regions_lp`).
-  ``engine="lp"`` forces the LP splitter.
+  ``engine="lp"`` forces the LP splitter.  Nodes are visited depth first
+  and lazily; the V-representation (d >= 3) and LP splitters also cut a
+  node's cell depth first over its neurons, finishing each piece (down to
+  complete regions) before its sibling is cut, so regions stream from the
+  start and ``max_regions`` / ``time_limit`` stop with complete regions even
+  where one layer alone cuts the domain into millions of cells (5-D
+  inputs).  The 1-D / 2-D splitters cut a node's cell completely first (at
+  most O(n^2) pieces in the plane).
 
 Filtered predicates: a float value ``v`` of a pre-activation decides its sign
 only when ``|v| > bound`` with a bound that provably dominates every error
@@ -255,7 +262,11 @@ class Region:
 
     @property
     def bounded(self) -> bool:
+        """Whether the region is bounded: a V-representation, or a bounded
+        domain (cached on the shared domain), says so without any LP."""
         if "_hverts" in self._cache or "_interval" in self._cache:
+            return True
+        if self.domain is not None and self.domain.bounded:
             return True
         return self.polyhedron.bounded
 
@@ -683,8 +694,7 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
         root_cell = root
 
         def split(node, cell):
-            for pcs, vs, es in splitter.split(node, cell[0], cell[1]):
-                yield pcs, (vs, es)
+            return splitter.split(node, cell[0], cell[1])
 
         def finish(pattern, cell):
             vs, es = cell
@@ -763,30 +773,49 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
 def _dfs(inet, root_cell, split, finish, stats, ctl, L):
     """Depth-first over pattern prefixes: split each cell by the next layer.
 
+    Fully lazy: a node's cells are drawn one at a time from its splitter
+    (itself depth-first over the layer's neurons) and each is descended into
+    before the next is made, so the first region is complete after one
+    root-to-leaf path -- with limits, regions arrive early even when one
+    layer has millions of cells (5-D inputs).  The order of the regions is
+    that of splitting every node completely first.
+
     The float work runs under ``quiet()`` (overflow in a float shadow is
     expected and handled, :mod:`polyrelu._regions_maps`), entered once per
-    batch of regions rather than per node; a batch is yielded outside it.
+    batch of regions rather than per node; a batch is yielded outside it
+    (the suspended splitters run only inside it).
     """
     from ._regions_maps import Node, quiet
 
+    last = L - 1
     with quiet():
-        stack = [(inet.root(), root_cell)]
+        root = inet.root()
+        stack = [(root, (), split(root, root_cell))]
+    stats["nodes"] += 1
+    clock = time.perf_counter
     while stack:
         batch: list = []
         stop = None
+        t_batch = clock()
         with quiet():
             try:
-                while stack and len(batch) < 64:
+                # a batch ends after 64 regions or 20 ms with one: the first
+                # regions reach a caller with limits without delay
+                while stack and len(batch) < 64 and not (batch and clock() - t_batch > 0.02):
                     ctl.check()
-                    node, cell = stack.pop()
-                    stats["nodes"] += 1
-                    prefix = tuple(pcs for _, pcs in node.chain)
-                    children = list(split(node, cell))
-                    if node.l == L - 1:
-                        batch.extend(finish(prefix + (tuple(pcs),), c) for pcs, c in children)
+                    node, prefix, cells = stack[-1]
+                    nxt = next(cells, None)
+                    if nxt is None:
+                        stack.pop()
+                        continue
+                    pcs, c = nxt
+                    if node.l == last:
+                        batch.append(finish(prefix + (tuple(pcs),), c))
                     else:
-                        for pcs, c in reversed(children):
-                            stack.append((Node(inet, node, tuple(pcs)), c))
+                        pre = prefix + (tuple(pcs),)
+                        child = Node(inet, node, pre[-1])
+                        stats["nodes"] += 1
+                        stack.append((child, pre, split(child, c)))
             except _Stop as e:  # the time limit: report what was found first
                 stop = e
         yield from batch

@@ -658,3 +658,280 @@ def test_error_messages_name_the_place():
         Polyhedron.from_inequalities([[1, float("nan")]], [1])
     with pytest.raises(PolyhedronError, match=r"lo\[1\]"):
         Polyhedron.box([0, 2], [1, 1])
+
+
+# ------------------------------------------- float-proposed minimal forms
+
+
+def _fresh_in_mode(mode, A, b, d):
+    """A fresh polyhedron whose minimal form (and == key) is computed in ``mode``."""
+    with fast_path(mode):
+        P = Polyhedron.from_inequalities(A, b, ambient_dim=d)
+        hash(P)
+        len(P.inequalities[0])
+    return P
+
+
+def _assert_minimal(P, d):
+    """Independent of the minimal form's method: every kept row is an input
+    row, and dropping any one of them enlarges the set (exact LP)."""
+    Ao, bo = P.inequalities
+    Eo, fo = P.equalities
+    raw_A, raw_b = P.raw_inequalities
+    for i, a, c in zip(P.facet_indices, Ao, bo):
+        assert (raw_A[i], raw_b[i]) == (a, c)
+    for i in range(len(Ao)):
+        rest = Polyhedron.from_inequalities(Ao[:i] + Ao[i + 1:], bo[:i] + bo[i + 1:],
+                                            equalities=(Eo, fo) if Eo else None,
+                                            ambient_dim=d)
+        with fast_path(False):
+            r = rest.maximize(Ao[i])
+        assert r.status == "unbounded" or r.value > bo[i]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 5).flatmap(lambda d: st.tuples(
+    st.just(d),
+    st.lists(st.lists(st.integers(-4, 4), min_size=d, max_size=d).filter(any),
+             min_size=2, max_size=12),
+    st.lists(st.integers(1, 5), min_size=12, max_size=12),
+    st.lists(st.integers(-3, 3), min_size=d, max_size=d).filter(any),
+    st.sets(st.sampled_from(["dup", "scaled", "weaker", "equality", "touch"])))))
+def test_fast_minimal_form_matches_cdd(case):
+    """Floats propose facets / redundant rows (checked by exact points and
+    multipliers); cdd's canonicalisation is the reference, on degenerate
+    inputs too: duplicate and scaled rows, implicit equalities, redundant
+    rows touching a vertex (a float LP optimum exactly at b: undecided by
+    floats, left to the exact LPs)."""
+    d, normals, rhs, c, kinds = case
+    A = [list(a) for a in normals]
+    b = [F(v) for v in rhs[:len(A)]]
+    for j in range(d):  # a box keeps it bounded (its rows may be redundant)
+        A += [[int(i == j) for i in range(d)], [-int(i == j) for i in range(d)]]
+        b += [F(6), F(6)]
+    if "dup" in kinds:
+        A.append(list(A[0]))
+        b.append(b[0])
+    if "scaled" in kinds:
+        A.append([3 * v for v in A[1]])
+        b.append(3 * b[1])
+    if "weaker" in kinds:
+        A.append([2 * v for v in A[0]])
+        b.append(2 * b[0] + 1)
+    if "touch" in kinds:
+        # c . x <= max c . x over P: valid, tight at a vertex (or a face)
+        with fast_path(False):
+            top = Polyhedron.from_inequalities(A, b).maximize(c)
+        A.append(list(c))
+        b.append(top.value)
+    if "equality" in kinds:
+        A.append([-v for v in A[0]])
+        b.append(-b[0])
+    reset_backend_stats()
+    fast = _fresh_in_mode(True, A, b, d)
+    stats = backend_stats()
+    ref = _fresh_in_mode(False, A, b, d)
+    assert fast == ref and hash(fast) == hash(ref)
+    assert len(fast.inequalities[0]) == len(ref.inequalities[0])
+    assert fast.dim == ref.dim
+    if fast.dim > 0:   # (a point has no inequalities left to decide)
+        assert stats.get("canon.fast_ok", 0) > 0   # the float proposals decided rows
+    if not fast.is_empty():
+        _assert_minimal(fast, d)
+
+
+def _random_region_rows(d, m, seed):
+    """Rows of a random polytope in R^d with the origin inside: normals with
+    53-bit float entries (like the rows of a network region), a box."""
+    import random
+
+    rng = random.Random(seed)
+    A = [[rng.gauss(0.0, 1.0) for _ in range(d)] for _ in range(m)]
+    b = [rng.uniform(0.2, 2.0) for _ in range(m)]
+    for j in range(d):
+        A += [[float(i == j) for i in range(d)], [-float(i == j) for i in range(d)]]
+        b += [1.0, 1.0]
+    return A, b
+
+
+@pytest.mark.parametrize("d, m, seed, reference", [
+    (8, 30, 0, "cdd"), (10, 60, 1, "exact LPs"), (12, 40, 2, "exact LPs")])
+def test_fast_minimal_form_auto_higher_dimension(d, m, seed, reference, monkeypatch):
+    """From dimension 6 the default mode proposes with float LPs (counted in
+    backend_stats); the answer equals cdd's canonicalisation, or (where cdd
+    takes too long for a unit test) the exact Clarkson LPs of the default
+    mode with the float proposals switched off."""
+    import polyrelu.polyhedron as ph
+
+    A, b = _random_region_rows(d, m, seed)
+    reset_backend_stats()
+    fast = _fresh_in_mode("auto", A, b, d)
+    assert backend_stats().get("canon.fast_ok", 0) == len(A)   # every row certified
+    if reference == "cdd":
+        ref = _fresh_in_mode(False, A, b, d)
+    else:
+        monkeypatch.setattr(ph, "_AUTO_FLOAT_CANON_DIM", 10 ** 6)
+        reset_backend_stats()
+        ref = _fresh_in_mode("auto", A, b, d)
+        assert "canon.fast_ok" not in backend_stats() and backend_stats()["cdd.lp"] > 0
+    assert fast == ref
+    assert len(fast.inequalities[0]) == len(ref.inequalities[0])
+
+
+def test_fast_minimal_form_without_highspy(monkeypatch):
+    """Without highspy's warm-started solver the proposals come from scipy's
+    linprog; same exact answer."""
+    import polyrelu.polyhedron as ph
+
+    A, b = _random_region_rows(8, 25, 3)
+    with_highs = _fresh_in_mode(True, A, b, 8)
+    monkeypatch.setattr(ph, "_highs_class", lambda: None)
+    reset_backend_stats()
+    with_scipy = _fresh_in_mode(True, A, b, 8)
+    assert backend_stats().get("canon.fast_ok", 0) > 0
+    assert with_highs == with_scipy == _fresh_in_mode(False, A, b, 8)
+
+
+def test_fast_minimal_form_prints_nothing(capfd):
+    """The float solver must not write to stdout (``--json`` output)."""
+    A, b = _random_region_rows(8, 20, 4)
+    _fresh_in_mode(True, A, b, 8)
+    out, _ = capfd.readouterr()
+    assert out == ""
+
+
+@pytest.mark.parametrize("multipliers", ["duals", "none"])
+def test_fast_minimal_form_rejects_bad_proposals(monkeypatch, multipliers):
+    """Proposals are only proposals: with every float verdict swapped (facets
+    proposed redundant with their LP duals, or with no multipliers at all so
+    that only the residual bound |a|_1 M can reject them; redundant rows
+    proposed facets with the strict interior point as "violating" point),
+    the exact checks reject all of them and the exact LPs decide."""
+    import polyrelu.polyhedron as ph
+
+    if multipliers == "none":
+        real_mult = ph._exact_multipliers
+        monkeypatch.setattr(ph, "_exact_multipliers", lambda y, exps, e_obj, skip:
+                            {} if e_obj else real_mult(y, exps, e_obj, skip))
+
+    real = ph._DualLP.solve
+
+    def swapped(self, f, cap=None):
+        out = real(self, f, cap)
+        if out is None or cap is None:
+            return out
+        v, y, x = out
+        b = float(self.Fb[cap])
+        return (b - 0.5 if v > b else b + 0.5), y, x
+
+    A, b = _random_region_rows(8, 25, 5)
+    ref = _fresh_in_mode(False, A, b, 8)
+    monkeypatch.setattr(ph._DualLP, "solve", swapped)
+    monkeypatch.setattr(ph, "_point_past", lambda FA, Fb, p, y0, x, gone: y0)
+    reset_backend_stats()
+    bad = _fresh_in_mode(True, A, b, 8)
+    stats = backend_stats()
+    assert stats.get("canon.fast_ok", 0) == 0 and stats["canon.fast_fail"] == len(A)
+    assert bad == ref
+    _assert_minimal(bad, 8)
+
+
+# ----------------------------------------------------------- boundedness
+
+
+def _bounded_by_generators(P):
+    """The reference: no rays and no lines (double description)."""
+    return P.is_empty() or (not P.rays and not P.lines)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda d: st.tuples(
+    st.just(d),
+    st.lists(st.tuples(st.lists(st.integers(-3, 3), min_size=d, max_size=d),
+                       st.integers(-2, 4)), min_size=0, max_size=9),
+    st.lists(st.tuples(st.lists(st.integers(-2, 2), min_size=d, max_size=d),
+                       st.integers(-2, 2)), min_size=0, max_size=2))))
+def test_bounded_matches_generators(case):
+    """bounded (axis rows, recession-cone LPs or float multipliers) agrees
+    with the double description in every mode, for bounded, unbounded,
+    lower-dimensional and empty polyhedra."""
+    d, rows, eqs = case
+    A = [r[0] for r in rows]
+    b = [r[1] for r in rows]
+    E = [e[0] for e in eqs]
+    f = [e[1] for e in eqs]
+    want = _bounded_by_generators(Polyhedron.from_inequalities(
+        A, b, equalities=(E, f) if E else None, ambient_dim=d))
+    for mode in (True, False, "auto"):
+        with fast_path(mode):
+            P = Polyhedron.from_inequalities(A, b, equalities=(E, f) if E else None,
+                                             ambient_dim=d)
+            assert P.bounded == want
+
+
+def test_bounded_axis_rows_need_no_computation():
+    """Rows containing +-e_j for every j (a box among the rows, as in every
+    region of a box domain) prove boundedness with no LP and no vertex
+    enumeration, whatever the other rows (here 70 of them in R^40)."""
+    import random
+
+    rng = random.Random(0)
+    d = 40
+    A = [[F(rng.randint(-9, 9), rng.randint(1, 9)) for _ in range(d)] for _ in range(70)]
+    b = [F(rng.randint(1, 9)) for _ in range(70)]
+    P = Polyhedron.box([0] * d, [1] * d).intersect(Polyhedron.from_inequalities(A, b))
+    reset_backend_stats()
+    assert P.bounded
+    assert backend_stats() == {}
+    # an equality along e_j bounds x_j from both sides
+    Q = Polyhedron.from_inequalities([[1, 0], [-1, 0]], [1, 1], equalities=([[0, 2]], [1]))
+    reset_backend_stats()
+    assert Q.bounded and backend_stats() == {}
+
+
+@pytest.mark.parametrize("mode", [True, False, "auto"])
+def test_bounded_without_vertex_enumeration(mode):
+    """A simplex in R^12 without upper bounds on the coordinates (x >= 0,
+    sum x <= 1) and the same set opened up (sum x <= 1 dropped): decided by
+    recession-cone LPs or exact multipliers, never by the vertices."""
+    d = 12
+    A = [[-int(i == j) for i in range(d)] for j in range(d)] + [[1] * d]
+    b = [0] * d + [1]
+    with fast_path(mode):
+        reset_backend_stats()
+        assert Polyhedron.from_inequalities(A, b).bounded
+        assert not Polyhedron.from_inequalities(A[:-1], b[:-1]).bounded
+        # tilted (x = T y): only the row -y_0 <= 0 stays axis-aligned
+        T = [[F(1)] + [F(0)] * (d - 1)] + [[F(int(i == j)) + F(int(i == j - 1), 2)
+                                            for i in range(d)] for j in range(1, d)]
+        At = [[sum(F(a) * T[k][i] for k, a in enumerate(row)) for i in range(d)]
+              for row in A]
+        assert Polyhedron.from_inequalities(At, b).bounded
+        assert "cdd.generators" not in backend_stats()
+
+
+def test_bounded_rejects_bad_float_multipliers(monkeypatch):
+    """A float solver that claims every direction is a combination of the
+    rows (status 0, made-up multipliers) cannot make an unbounded
+    polyhedron bounded: the exact residual check rejects the multipliers."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import polyrelu.polyhedron as ph
+
+    # unbounded in R^7: x_0 free upwards; no axis row bounds every coordinate
+    d = 7
+    A = [[-1] + [0] * (d - 1)] + [[1 if i == j else (-1 if i == j + 1 else 0)
+                                   for i in range(d)] for j in range(1, d - 1)]
+    A += [[0] * (d - 1) + [1], [0] * (d - 1) + [-1]]
+    b = [0] * len(A)
+    with fast_path(True):
+        P = Polyhedron.from_inequalities(A, b)
+        assert not P.is_empty()
+        monkeypatch.setattr(ph, "_linprog", lambda c, **kw: SimpleNamespace(
+            status=0, x=np.ones(len(c))))
+        reset_backend_stats()
+        assert not P.bounded
+        assert backend_stats().get("bounded.fast_fail") == 1
+    assert _bounded_by_generators(Polyhedron.from_inequalities(A, b)) is False

@@ -312,6 +312,66 @@ def test_limits_partial():
     assert len(list(it)) == 2 and it.partial
 
 
+def _check_each_region(net, dom, rs):
+    """Each region on its own, exactly: the pattern is the network's pattern at
+    the rational interior point, and the polyhedron is full-dimensional."""
+    check_regions(net, dom, rs, volumes=False)
+    for r in rs:
+        assert net.pattern(r.interior_point) == r.pattern
+        assert r.polyhedron.is_full_dimensional()
+        assert r.polyhedron.contains(r.interior_point)
+
+
+@pytest.mark.parametrize("engine", ["fast", "lp"])
+def test_limits_first_regions_early_in_5d(engine):
+    """5 inputs, 3 x 30 units: the first layer alone cuts [-1, 1]^5 into
+    38138 cells.  Splitting all of them before descending took 28 s for 3
+    regions (fast) and gave none in 60 s (lp); depth first, the first
+    regions are complete after one root-to-leaf path."""
+    net = random_network([5, 30, 30, 30, 1], seed=1)
+    D = pr.Polyhedron.box([-1] * 5, [1] * 5)
+    it = regions(net, D, engine=engine, max_regions=4, time_limit=20)
+    rs = list(it)
+    assert len(rs) == 4 and it.partial and "max_regions" in it.reason
+    assert it.stats["seconds"] < 10
+    # a layer-by-layer split would cut thousands of cells first; depth first
+    # cuts at most one per unit on each path to the (batch of) regions made
+    assert it.stats["splits"] <= 2 * (64 + sum(net.hidden_widths))
+    _check_each_region(net, D, rs)
+
+
+def test_limits_time_limit_met_in_5d():
+    """The deadline is checked at every cut and every cell: a 2 s limit ends
+    within a fraction of a second (it overshot by 1.5 s at 9 s before), with
+    the regions found so far, each complete."""
+    net = random_network([5, 30, 30, 30, 1], seed=1)
+    D = pr.Polyhedron.box([-1] * 5, [1] * 5)
+    it = regions(net, D, time_limit=2)
+    rs = list(it)
+    assert it.partial and "time limit" in it.reason
+    assert 2 <= it.stats["seconds"] < 2.5
+    assert len(rs) > 100
+    _check_each_region(net, D, rs[:: max(1, len(rs) // 40)])
+
+
+@pytest.mark.parametrize("widths, act", [([4, 6, 5, 1], "relu"), ([4, 5, 4, 1], "hard_tanh"),
+                                         ([5, 5, 4, 1], "relu"), ([4, 4, 4, 1], "leaky_relu")])
+def test_depth_first_complete_runs_agree(widths, act):
+    """Depth-first splitting changes when regions are found, not which: the
+    complete runs of the vrep and LP splitters give the tree engine's set,
+    and every prefix of a limited run is the complete run's prefix."""
+    net = random_network(widths, seed=3, activation=act)
+    d = widths[0]
+    D = pr.Polyhedron.box([-1] * d, [1] * d)
+    tree = patterns(net, D, "tree")
+    for engine in ("fast", "lp"):
+        full = list(regions(net, D, engine=engine))
+        assert sorted(r.pattern for r in full) == tree
+        few = list(regions(net, D, engine=engine, max_regions=7))
+        assert [r.pattern for r in few] == [r.pattern for r in full[:7]]
+    _check_each_region(net, D, full)
+
+
 def test_bad_domains():
     net = random_network([2, 3, 1], seed=0)
     with pytest.raises(DomainError):
