@@ -31,7 +31,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._regions_maps import IntNet, Node
-from .numbers import to_fraction
+from .numbers import scaled_float_rows, to_fraction
 
 __all__ = ["LPSplitter"]
 
@@ -42,17 +42,6 @@ def _dot_frac(m, p) -> Fraction:
         if a:
             s += a * x
     return s
-
-
-def _shift(m, c) -> int:
-    """Bit length of the largest entry of the integer row ``(m, c)``."""
-    return max(max((abs(v) for v in m), default=0), abs(c)).bit_length()
-
-
-def _scaled(v: int, e: int) -> float:
-    """``v / 2**e`` correctly rounded (int true division: no overflow for
-    ``|v| < 2**e``; float proposal input only)."""
-    return v / (1 << e) if e else float(v)
 
 
 class LPSplitter:
@@ -115,12 +104,10 @@ class LPSplitter:
         d = self.inet.d
         # rows scaled by powers of two to entries below 1: the integer rows of
         # deep layers exceed 1e20 (HiGHS's infinity) or the float range
-        shifts = [_shift(mm, cc) for mm, cc in cons]
-        A = np.array([[-_scaled(v, e) for v in mm] for (mm, _), e in zip(cons, shifts)])
-        A = A.reshape(len(cons), d)
-        b = np.array([_scaled(cc, e) for (_, cc), e in zip(cons, shifts)])
-        eg = _shift(gm, gc)
-        obj = -np.array([_scaled(v, eg) for v in gm])
+        F, shifts = scaled_float_rows([list(mm) + [cc] for mm, cc in cons], d + 1)
+        A, b = -F[:, :d], F[:, d]
+        Fg, (eg,) = scaled_float_rows([list(gm) + [gc]])
+        obj = -Fg[0, :d]
         self._shifts = (shifts, eg)
         bounds = [(None, None)] * d
         if self.box is not None:

@@ -41,6 +41,7 @@ __all__ = [
     "Matrix",
     "to_float",
     "float_matrix",
+    "scaled_float_rows",
 ]
 
 Vector = tuple  # tuple[Fraction, ...]
@@ -266,6 +267,25 @@ def rationalize(values: Any, max_denominator: int | None) -> tuple[Any, Fraction
 def to_float(x: Fraction) -> float:
     """Nearest float of an exact value (for display and float proposals only)."""
     return float(x)
+
+
+def scaled_float_rows(rows: Sequence[Sequence[int]], ncols: int | None = None):
+    """Float rows ``row / 2**e`` (``e`` = bit length of the row's largest
+    entry, so entries are below 1) and the exponents, for float proposals of
+    integer rows too large for floats or for an LP solver's infinity (rows of
+    deep network layers).  Int true division is correctly rounded and cannot
+    overflow here; the exponents scale multipliers back exactly.  ``ncols``
+    fixes the shape when ``rows`` may be empty.
+
+    >>> F, e = scaled_float_rows([[3, -4], [2 ** 2000, 1]])
+    >>> F.tolist(), e
+    ([[0.375, -0.5], [0.5, 0.0]], [3, 2001])
+    """
+    import numpy as np
+
+    exps = [max((abs(v) for v in r), default=0).bit_length() for r in rows]
+    return np.array([[v / (1 << e) for v in r] for r, e in zip(rows, exps)],
+                    dtype=float).reshape(len(rows), -1 if ncols is None else ncols), exps
 
 
 def float_matrix(rows: Sequence[Sequence[Fraction]]):

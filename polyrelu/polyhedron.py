@@ -41,7 +41,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Protocol, Sequence
 from .exceptions import BackendError, PolyhedronError, ShapeError
 from .linalg import dot as _dot
 from .linalg import rref, solve
-from .numbers import fraction_str, to_matrix, to_vector
+from .numbers import fraction_str, scaled_float_rows, to_matrix, to_vector
 
 __all__ = [
     "Polyhedron",
@@ -704,17 +704,6 @@ def _fast_ray(A: Mat, E: Mat, c: Vec, d: int) -> bool:
 _PROPOSAL_TOL = 1e-9  # float margin for proposing "facet" / "redundant" (decides nothing)
 
 
-def _normalised_floats(rows: Sequence[Sequence[int]]) -> tuple[Any, list[int]]:
-    """Float rows ``row / 2**e_p`` with entries below 1 and the exponents ``e_p``
-    (fast path).  Int true division is correctly rounded and cannot overflow
-    here, whatever the size of the integers (rows of deep network layers)."""
-    import numpy as np
-
-    exps = [max(abs(v) for v in r).bit_length() for r in rows]
-    return np.array([[v / (1 << e) for v in r] for r, e in zip(rows, exps)],
-                    dtype=float).reshape(len(rows), -1), exps
-
-
 def _exact_multipliers(y: Any, exps: Sequence[int], e_obj: int, skip: Any) -> dict:
     """Float duals ``y`` of normalised rows as exact multipliers of the
     integer rows: ``obj / 2**e_obj ~ sum_p y_p row_p / 2**e_p`` gives
@@ -878,7 +867,7 @@ def _float_canon_proposals(G: Sequence[Sequence[int]], y0: Vec) -> Optional[tupl
     import numpy as np
 
     k = len(G[0]) - 1
-    F, exps = _normalised_floats(G)
+    F, exps = scaled_float_rows(G)
     FA, Fb = F[:, :k], F[:, k]
     y0f = np.array([float(v) for v in y0])
     if not (np.isfinite(F).all() and np.isfinite(y0f).all()):
@@ -1982,7 +1971,7 @@ def _fast_cone_pointed_zero(A: Mat, E: Mat, d: int) -> bool:
     nA = sum(1 for a in A if any(a))
     if not rows:
         return False
-    F, exps = _normalised_floats(rows)
+    F, exps = scaled_float_rows(rows)
     if not np.isfinite(F).all():
         return False
     bounds = [(0, None)] * nA + [(None, None)] * (len(rows) - nA)

@@ -55,14 +55,7 @@ def load_model(path: str | None, arch: str | None = None,
     from ..io import load, load_default_model
 
     if path is None:
-        net = load_default_model()
-        if max_denominator is not None:
-            from ..network import Network
-
-            net = Network.from_weights(net.weights(), skips=dict(net.skips),
-                                       activation=net.activation,
-                                       alpha=net.alpha if net.activation == "leaky_relu"
-                                       else None, max_denominator=max_denominator)
+        net = load_default_model(max_denominator)
     else:
         net = load(path, arch=arch, max_denominator=max_denominator)
     if max_denominator is not None:

@@ -122,10 +122,10 @@ def save(net: Network, path: Any) -> None:
     save_json(net, path)
 
 
-def load_default_model() -> Network:
+def load_default_model(max_denominator: int | None = None) -> Network:
     """The embedded 2-8-8-1 ReLU demo network (trained on J&V's phi_2 on
     [-10, 10]^2 by ``polyrelu/data/train_default_model.py``, which ships
-    with it), exact.
+    with it), exact (or rounded as :func:`load` rounds with ``max_denominator``).
 
     >>> load_default_model().input_dim
     2
@@ -139,4 +139,5 @@ def load_default_model() -> Network:
         raise ModelFileError(f"the embedded default model polyrelu/data/"
                              f"{DEFAULT_MODEL} is missing from this installation"
                              ) from None
-    return loads(text, source=f"polyrelu/data/{DEFAULT_MODEL}")
+    return loads(text, source=f"polyrelu/data/{DEFAULT_MODEL}",
+                 max_denominator=max_denominator)

@@ -865,7 +865,6 @@ def _from_script_graph(module, max_denominator, src) -> Network:
                 env[outs[0]] = _Pending(replay)
                 return
             b = builder(n)      # a per-feature constant fixes the input dimension
-            args = [a.build(b) if isinstance(a, _Pending) else a for a in args]
         if b is None:
             raise refuse("the first operation on the input must be a linear layer or "
                          "elementwise arithmetic with constants (to know the input "
