@@ -23,7 +23,7 @@ quick: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 docs: install
-	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+	$(BIN)/sphinx-build -n -W --keep-going -b html docs docs/_build/html
 
 bench: install
 	$(BIN)/python -m benchmarks regions

@@ -1,6 +1,6 @@
 """The ``polyrelu`` command line.
 
-Each command lives in :mod:`polyrelu.commands.<name>` with ``add_parser`` and
+Each command lives in ``polyrelu.commands.<name>`` with ``add_parser`` and
 ``run``.  Bad input exits with code 2 and a one-line message, never a traceback.
 """
 

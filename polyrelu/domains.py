@@ -40,7 +40,7 @@ def as_domain(domain: Any, d: int, *, full_dimensional: bool = True,
 
     Parameters
     ----------
-    domain : None, Polyhedron or (lo, hi)
+    domain : None, Polyhedron or box
         None means R^d; a pair of corners means the box ``lo <= x <= hi``.
     d : int
         Input dimension of the network(s).
@@ -59,6 +59,8 @@ def as_domain(domain: Any, d: int, *, full_dimensional: bool = True,
     EmptyDomainError
         An empty domain, or (with ``full_dimensional``) one without interior.
 
+    Examples
+    --------
     >>> as_domain(Polyhedron.box([0], [1]), 2)
     Traceback (most recent call last):
     ...

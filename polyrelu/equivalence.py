@@ -247,6 +247,8 @@ class Certificate:
             When the certificate does not fit ``g`` (layer sizes, skips that tie
             layers together, a non-homogeneous activation with scales != 1).
 
+        Examples
+        --------
         >>> g = Network.from_weights([([[1], [2]], [0, 1]), ([[1, 1]], [0])])
         >>> Certificate(((1, 0),), ((1, 1),)).apply(g).layers[0].b
         (Fraction(1, 1), Fraction(0, 1))
@@ -1378,8 +1380,9 @@ class EquivalenceResult:
         (``reduced``) when ``certificate_for == "reduced"``.
     counterexample : tuple of Fraction or None
         A rational input in the domain where the networks differ.
-    outputs : (f(x), g(x)) or None
-        Exact outputs of the *original* networks at the counterexample.
+    outputs : tuple or None
+        ``(f(x), g(x))``: exact outputs of the *original* networks at the
+        counterexample.
     difference : tuple of Fraction or None
         ``f(x) - g(x)`` at the counterexample.
     partial : bool
@@ -1926,7 +1929,7 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     f, g : Network
         Same input and output dimensions; architectures, skips and activations
         may differ.
-    domain : None, Polyhedron or (lo, hi)
+    domain : None, Polyhedron or box
         None is all of R^d; otherwise a full-dimensional rational polyhedron
         (use :meth:`Network.restrict` for slices).
     eps : rational
@@ -1964,6 +1967,8 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     :func:`polyrelu.regions.regions` and decides every cell by exact
     comparison / exact LP.
 
+    Examples
+    --------
     >>> f = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])  # relu(x) - relu(-x)
     >>> g = Network.from_weights([([[1], [-1]], [0, 0]), ([[2, -2]], [0])])
     >>> h = Network.from_weights([([[2], [-2]], [0, 0]), ([["1/2", "-1/2"]], [0])])

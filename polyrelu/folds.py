@@ -37,7 +37,7 @@ How inclusions are decided (exactly):
   the cell's vertices (an exact LP for unbounded cells).
 * "Is a convex polyhedron ``Q`` covered by a finite union of closed convex
   polyhedra?" (dependency-graph edges, generality condition 1) is decided by
-  exact recursive subtraction in ``Q``'s affine hull (:func:`_covered`).
+  exact recursive subtraction in ``Q``'s affine hull (``_covered``).
 
 Hyperplanes are normalised exactly so that the first nonzero entry of ``w``
 is ``1`` (:func:`normalize_hyperplane`): a hyperplane is a *set*, so its
@@ -555,7 +555,7 @@ def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool =
     Parameters
     ----------
     net : Network
-    domain : None, Polyhedron or (lo, hi)
+    domain : None, Polyhedron or box
         A full-dimensional polyhedron ``D`` (None: all of ``R^d``; a corner
         pair: a box), checked by :func:`polyrelu.domains.as_domain`.
     merge : bool
@@ -647,7 +647,7 @@ class PiecewiseLinearSurface:
 
     Attributes
     ----------
-    layers : tuple of tuples of PiecewiseHyperplane
+    layers : tuple of tuple of PiecewiseHyperplane
         ``layers[k-1]`` is the order-``k`` layer; ``box_k S`` is the union of
         layers 1..k.  Unique up to indexing within a layer (Lemma A.6).
     order : dict
@@ -664,8 +664,12 @@ class PiecewiseLinearSurface:
         The region enumeration stopped early (``reason`` says why): the
         layers then describe the regions found, not the whole fold set.
 
+    Notes
+    -----
     Build one with :func:`fold_surface` or :meth:`from_pieces`.
 
+    Examples
+    --------
     >>> import polyrelu as pr
     >>> D = pr.Polyhedron.box([-2, -2], [2, 2])
     >>> line = pr.Polyhedron.box([-2, 0], [2, 0])                  # x2 = 0, full
@@ -868,7 +872,7 @@ class PiecewiseLinearSurface:
         Nodes are named ``"H<order>.<i>"``; node attributes ``order`` (int),
         ``hyperplane`` (exact string), ``w`` and ``b`` (exact strings),
         ``pieces`` (exact vertex lists as a string), ``num_pieces`` (int) --
-        all GraphML-safe.  :attr:`node_of` maps piecewise hyperplanes to names.
+        all GraphML-safe.  ``node_of`` maps piecewise hyperplanes to names.
         """
         if self._graph is not None:
             return self._graph.copy()
@@ -954,7 +958,7 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
     Parameters
     ----------
     net : Network
-    domain : None, Polyhedron or (lo, hi)
+    domain : None, Polyhedron or box
         Full-dimensional domain ``D``; the surface lives in ``int D``.
     of : {"function", "units"}
         ``"function"``: the fold set ``F(h)``; ``"units"``: the union of the
@@ -1031,6 +1035,8 @@ def fold_surface_on_image(net: Network, domain: Polyhedron, layer: int
         Skip connections (the truncation is not a network), ``layer`` out of
         ``1..L-1``.
 
+    Examples
+    --------
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]),
     ...                                ([[1, -1], [1, 1]], [0, -1]), ([[1, 1]], [0])])

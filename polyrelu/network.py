@@ -132,8 +132,8 @@ class Network:
 
         Parameters
         ----------
-        layers : list of (W, b)
-            W a list of rows (out x in); entries int, Fraction, str ("3/4") or
+        layers : list of tuple
+            Pairs ``(W, b)``, W a list of rows (out x in); entries int, Fraction, str ("3/4") or
             float (converted exactly).  The last pair is the affine output layer.
         skips : dict, optional
             ``{target_layer: [source_layers]}``; 0 is the input.  A skip k -> l
@@ -145,11 +145,13 @@ class Network:
         max_denominator : int, optional
             Round every weight to the nearest fraction with at most this
             denominator; the largest change is kept in ``rounding_error``.
-        input_map : (A, a), optional
-            The network's input is ``t`` and ``nu_0 = A t + a`` (A has as many
+        input_map : tuple, optional
+            A pair ``(A, a)``: the network's input is ``t`` and ``nu_0 = A t + a`` (A has as many
             rows as layer 1 has columns).  Without skips from the input it is
             folded into layer 1 exactly (``input_map`` is then None).
 
+        Examples
+        --------
         >>> Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])]).widths
         (2, 2, 1)
         """
@@ -261,7 +263,7 @@ class Network:
 
     @property
     def num_layers(self) -> int:
-        """L: the number of affine layers (hidden layers + output)."""
+        """The number L of affine layers (hidden layers + output)."""
         return len(self.layers)
 
     @property

@@ -62,7 +62,7 @@ def to_fraction(value: Any, where: str | None = None) -> Fraction:
 
     Parameters
     ----------
-    value : int, Fraction, float, str, or an exact rational type
+    value : int, Fraction, float, str or rational
         The value.  Floats are converted exactly (no rounding).
     where : str, optional
         Where the value comes from (e.g. ``"layer 2, row 3"``), for the error.
@@ -74,6 +74,8 @@ def to_fraction(value: Any, where: str | None = None) -> Fraction:
     NumberError
         Anything that is not a real rational number.
 
+    Examples
+    --------
     >>> to_fraction("-1.25")
     Fraction(-5, 4)
     """
@@ -228,17 +230,21 @@ def rationalize(values: Any, max_denominator: int | None) -> tuple[Any, Fraction
 
     Parameters
     ----------
-    values : number or (nested) sequence of numbers
+    values : rational or sequence
+        A number or a (nested) sequence of numbers.
     max_denominator : int or None
         ``None`` converts exactly.  Otherwise every value becomes the closest
         fraction with denominator at most ``max_denominator``.
 
     Returns
     -------
-    converted, max_change : (same nesting of Fractions as tuples, Fraction)
-        ``max_change`` is the largest absolute change the rounding made
-        (0 when exact).
+    converted : Fraction or tuple
+        The values as Fractions, nested as ``values`` is, sequences as tuples.
+    max_change : Fraction
+        The largest absolute change the rounding made (0 when exact).
 
+    Examples
+    --------
     >>> rationalize([0.1, 0.5], 10)
     ((Fraction(1, 10), Fraction(1, 2)), Fraction(1, 180143985094819840))
     """

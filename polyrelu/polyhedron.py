@@ -267,6 +267,8 @@ class LPResult:
         ``A^T y + E^T z = c`` and ``b^T y + f^T z = value``.  Excluded from
         ``==`` and ``repr``: different solvers may give different duals.
 
+    Examples
+    --------
     >>> LPResult("optimal", Fraction(1), (Fraction(1),)).status
     'optimal'
     """
@@ -1456,7 +1458,7 @@ class Polyhedron:
 
     @property
     def inequalities(self) -> tuple[Mat, Vec]:
-        """Minimal inequalities ``(A, b)``: no redundant rows, no implicit equalities.
+        """Minimal inequalities ``(A, b)``; no redundant rows, no implicit equalities.
 
         Rows keep the scaling they were given with.  Empty polyhedron: the
         single row ``0 x <= -1``.

@@ -18,13 +18,13 @@ Two engines give identical sets of patterns:
   the next layer's hyperplanes, one neuron at a time.  All cells of one
   parent share the pre-activation map of the next layer, kept as a float
   shadow with a rigorous error radius plus lazily computed exact integer
-  rows (:mod:`polyrelu._regions_maps`).  Bounded 1-D and 2-D domains keep an
+  rows (``polyrelu._regions_maps``).  Bounded 1-D and 2-D domains keep an
   exact V-representation and split by exact polygon clipping with filtered
-  vertex signs (:mod:`polyrelu._regions_planar`); bounded domains up to
+  vertex signs (``polyrelu._regions_planar``); bounded domains up to
   dimension 6, and R^d up to dimension 4 (orthant by orthant, in homogeneous
   coordinates), keep exact vertices with incidence sets
-  (:mod:`polyrelu._regions_vrep`); other domains split with float LP
-  proposals verified exactly (:mod:`polyrelu._regions_lp`).
+  (``polyrelu._regions_vrep``); other domains split with float LP
+  proposals verified exactly (``polyrelu._regions_lp``).
   ``engine="lp"`` forces the LP splitter.  Nodes are visited depth first
   and lazily; the V-representation (d >= 3) and LP splitters also cut a
   node's cell depth first over its neurons, finishing each piece (down to
@@ -37,7 +37,7 @@ Two engines give identical sets of patterns:
 Filtered predicates: a float value ``v`` of a pre-activation decides its sign
 only when ``|v| > bound`` with a bound that provably dominates every error
 (conversion of exact values to float, float propagation of the maps through
-the layers, the evaluation itself; see :mod:`polyrelu._regions_maps`);
+the layers, the evaluation itself; see ``polyrelu._regions_maps``);
 otherwise the sign is computed in exact integer arithmetic.
 
 Conventions (SPEC): ReLU bit 1 = active (``z >= 0``), 0 = inactive; a neuron
@@ -121,17 +121,21 @@ class Region:
 
     Attributes
     ----------
-    pattern : tuple of tuples of int
+    pattern : tuple of tuple of int
         One tuple per hidden layer (SPEC: ReLU 1 = active, 0 = inactive).
     interior_point : tuple of Fraction
         A rational point strictly inside the region (verified exactly).
     net, domain
         The network and the domain (None = R^d) the region belongs to.
 
+    Notes
+    -----
     ``polyhedron``, ``affine_map``, ``layer_maps``, ``constraints`` and
     ``vertices`` are exact and computed on first use.  Regions compare and
     hash by pattern (regions of one enumeration have distinct patterns).
 
+    Examples
+    --------
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1, -1]], [0]), ([[2]], [1])])
     >>> r = region_of(net, [1, 0])
@@ -262,7 +266,7 @@ class Region:
 
     @property
     def bounded(self) -> bool:
-        """Whether the region is bounded: a V-representation, or a bounded
+        """Whether the region is bounded; a V-representation, or a bounded
         domain (cached on the shared domain), says so without any LP."""
         if "_hverts" in self._cache or "_interval" in self._cache:
             return True
@@ -596,7 +600,7 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     Parameters
     ----------
     net : Network
-    domain : None, Polyhedron or (lo, hi)
+    domain : None, Polyhedron or box
         Full-dimensional domain in R^d (None = all of R^d: regions may be
         unbounded; a corner pair = a box), see :func:`polyrelu.domains.as_domain`.
         For a slice, restrict the network first (:func:`slice_domain`).
@@ -620,6 +624,8 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     DomainError, EmptyDomainError
         Wrong dimension, empty or not full-dimensional domain.
 
+    Examples
+    --------
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1], [-1]], [0, 1]), ([[1, 1]], [0])])
     >>> sorted(r.pattern for r in regions(net, pr.Polyhedron.box([-3], [3])))
@@ -925,12 +931,14 @@ def region_of_pattern(net, pattern, domain=None, explain: bool = False):
     Parameters
     ----------
     net : Network
-    pattern : sequence of sequences of int
-    domain : None, Polyhedron or (lo, hi)
+    pattern : sequence of sequence of int
+    domain : None, Polyhedron or box
     explain : bool
         Return a :class:`PatternCheck` (with the first failing layer) instead
         of ``Region | None``.
 
+    Examples
+    --------
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1, 0], [-1, 0]], [0, -1]), ([[1, 1]], [0])])
     >>> region_of_pattern(net, [[0, 1]]) is None   # x <= 0 and x <= -1

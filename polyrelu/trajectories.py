@@ -808,7 +808,7 @@ class Transitions:
 
     @cached_property
     def layer_changes(self) -> tuple:
-        """Per hidden layer: points where that layer's pattern changes."""
+        """Per hidden layer, the points where that layer's pattern changes."""
         counts = [0] * (self.net.num_layers - 1)
         for b in self.breakpoints:
             for l in {l for l, _ in b.flips}:
@@ -967,16 +967,21 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     Parameters
     ----------
     net : Network
-    path : sequence of points, :class:`Polyline`, :class:`Circle` or :class:`Curve`
-    max_transitions, time_limit : optional limits; the result is then
-        ``partial`` with a ``reason`` and not ``exact``: it covers an initial
-        part of the path (the breakpoints found are exact).
-    resolution, max_samples : refinement controls for a :class:`Curve` only.
+    path : sequence, :class:`Polyline`, :class:`Circle` or :class:`Curve`
+        A polyline as a sequence of points, or a path object.
+    max_transitions, time_limit : int or float, optional
+        Limits; the result is then ``partial`` with a ``reason`` and not
+        ``exact``: it covers an initial part of the path (the breakpoints
+        found are exact).
+    resolution, max_samples : Fraction or int
+        Refinement controls for a :class:`Curve` only.
 
     Returns
     -------
     Transitions
 
+    Examples
+    --------
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])])
     >>> res = pr.transitions(net, pr.Circle([0, 0], [1, 0], [0, 1]))

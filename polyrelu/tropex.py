@@ -1690,10 +1690,12 @@ class TropExFunction:
         Shape of one input (points are flattened to ``d`` coordinates).
     labels : tuple of int
         The network's label (first argmax) of every data point.
-    outputs : array (D, s)
-        The network's outputs at the data points (mpq objects or float64).
-    rows, consts : arrays (D, R, d) and (D, R)
-        Per data point the numerator terms (``R = s + 1``: all ``s`` outputs;
+    outputs : numpy.ndarray
+        The network's outputs at the data points, shape ``(D, s)`` (mpq
+        objects or float64).
+    rows, consts : numpy.ndarray
+        Shapes ``(D, R, d)`` and ``(D, R)``: per data point the numerator
+        terms (``R = s + 1``: all ``s`` outputs;
         ``R = 2`` with ``outputs="label"``: the label's) and, last, the
         denominator term.
     kept : "all" or "label"
@@ -1759,7 +1761,7 @@ class TropExFunction:
 
     @property
     def terms(self) -> tuple:
-        """Numerator terms per class (deduplicated): ``terms[i]`` holds the
+        """Numerator terms per class, deduplicated; ``terms[i]`` holds the
         ``a+_{k,i}`` of the data points labelled ``i`` (T&P eq. 2)."""
         if "_terms" not in self.__dict__:
             per = tuple(self._term_groups(i, [k for k, lab in enumerate(self.labels)
@@ -1936,8 +1938,9 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
         residual module, eager or TorchScript -- scripted or traced) of the
         layers in :data:`TROPEX_SUPPORTED`.  Batch-norm and dropout are read
         in eval mode (a layer *traced* in training mode is rejected).
-    X : array of shape ``(D, *input_shape)``
-        Data points; labels are the network's own (first argmax).
+    X : numpy.ndarray or sequence
+        Data points, shape ``(D, *input_shape)``; labels are the network's own
+        (first argmax).
     mode : {"exact", "fast"}
         Exact rationals, or torch float64 batched over ``batch_size`` points.
     outputs : {"all", "label"}
@@ -1953,6 +1956,8 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
         records the largest float deviation in ``E.checks`` (labels must agree
         except on float ties).
 
+    Examples
+    --------
     >>> from polyrelu.network import random_network
     >>> net = random_network([2, 4, 3], seed=2)
     >>> E = tropex(net, [[1, 0], [0, 1], ["1/2", -2]])

@@ -172,12 +172,14 @@ class TropicalPolynomial:
 
     Parameters
     ----------
-    terms : iterable of (a, c)
-        ``a`` a sequence of ``nvars`` rationals (the exponent vector), ``c`` a
+    terms : iterable of tuple
+        Pairs ``(a, c)``: ``a`` a sequence of ``nvars`` rationals (the exponent vector), ``c`` a
         rational (the coefficient).  At least one term.
     nvars : int, optional
         Number of variables; required only to check ``terms`` against it.
 
+    Examples
+    --------
     >>> p = TropicalPolynomial([([1, 0], 0), ([0, 1], 0), ([0, 0], "1/2")])
     >>> print(p)
     max(1/2, x2, x1)
@@ -1007,8 +1009,8 @@ class LayerFGH:
         1..L (L = the output layer, which has no activation: F is None).
     bits : tuple of int or None
         The layer's pattern (our convention, 1 = active); None for the output.
-    F_A, f_b, G_A, g_b, H_A, h_b : exact matrices / vectors (``F_A``/``f_b``
-        None for the output layer).
+    F_A, f_b, G_A, g_b, H_A, h_b : tuple
+        Exact matrices / vectors (``F_A``/``f_b`` None for the output layer).
     """
 
     layer: int
@@ -1022,13 +1024,14 @@ class LayerFGH:
 
     @property
     def pre_activation(self) -> tuple[Mat, Vec]:
-        """``(H_A - G_A, h_b - g_b)``: the pre-activation map ``z_l = M x + c``
-        on the region (J&V eqs. 33-35)."""
+        """The pre-activation map ``z_l = M x + c`` on the region, as
+        ``(H_A - G_A, h_b - g_b)`` (J&V eqs. 33-35)."""
         return _msub(self.H_A, self.G_A), _vsub(self.h_b, self.g_b)
 
     @property
     def post_activation(self) -> tuple[Mat, Vec] | None:
-        """``(F_A - G_A, f_b - g_b)``: ``nu_l = F - G`` on the region (eq. 5)."""
+        """The post-activation map ``nu_l = F - G`` on the region, as
+        ``(F_A - G_A, f_b - g_b)`` (eq. 5)."""
         if self.F_A is None or self.f_b is None:
             return None
         return _msub(self.F_A, self.G_A), _vsub(self.f_b, self.g_b)
@@ -1080,14 +1083,19 @@ def fgh_recurrence(net: Network, pattern: Sequence[Sequence[int]],
 
     Parameters
     ----------
-    net : Network (ReLU)
-    pattern : one tuple of bits per hidden layer (1 = active)
+    net : Network
+        A ReLU network.
+    pattern : sequence of sequence of int
+        One tuple of bits per hidden layer (1 = active).
     skip_form : {"paper", "polynomial"}
 
     Returns
     -------
-    tuple of LayerFGH, layers 1..L
+    tuple of LayerFGH
+        Layers 1..L.
 
+    Examples
+    --------
     >>> net = Network.from_weights([([[1, -1], [1, 1]], [0, -1]), ([[1, 2]], ["1/2"])])
     >>> rec = fgh_recurrence(net, ((1, 0),))
     >>> [[str(v) for v in row] for row in rec[0].G_A]     # W- x
@@ -1306,6 +1314,8 @@ def tropical_layers(net: Network, prune: bool = True,
         Seconds; beyond it :class:`~polyrelu.exceptions.LimitReached` (a
         partial tropical form would be meaningless, so nothing is returned).
 
+    Examples
+    --------
     >>> net = Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])
     >>> [len(p) for p in tropical_layers(net)[-1].H]   # |x| = max(x, -x) - 0
     [2]

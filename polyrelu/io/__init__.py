@@ -68,6 +68,8 @@ def load(path: Any, arch: str | None = None,
     UnsupportedLayerError
         A layer or operator polyrelu cannot represent exactly.
 
+    Examples
+    --------
     >>> import os, tempfile
     >>> p = os.path.join(tempfile.mkdtemp(), "m.json")
     >>> save(load_default_model(), p)

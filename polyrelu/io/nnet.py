@@ -15,7 +15,7 @@ layers (``W_1 diag(1/range)``, bias ``b_1 - W_1 diag(1/range) mean``;
 piecewise-linear-representable inside our model without extra layers, so the
 loaded network **equals the .nnet network on the input box [min, max]** (and
 extends it affinely-in-the-first-layer outside).  The box is returned by
-:func:`read_nnet` as :class:`NNetInfo.input_box`.
+:func:`read_nnet` as the ``input_box`` of its :class:`NNetInfo`.
 
 Some ACAS Xu files (e.g. ``ACASXU_run2a_*``) carry the normalisation of all
 seven ACAS Xu variables while the network uses five inputs: the min/max lines

@@ -10,7 +10,7 @@
 * ``Add`` (and ``Sub``) of two computed values when it is a residual
   connection of post-activation values (a skip, J&V eq. 46); a branch scaled
   by a positive constant (``Mul``) is folded into the weights exactly, a
-  negative one is refused (see :mod:`polyrelu.io._builder`); an affine value
+  negative one is refused (see ``polyrelu.io._builder``); an affine value
   of the input read by several operators (layer 1 and a skip) becomes the
   network's input map ``nu_0 = A t + a`` when the raw input is read no more;
 * ``Relu``, ``LeakyRelu``, ``Clip`` with bounds ``[-1, 1]`` (hard tanh);

@@ -1110,7 +1110,7 @@ def to_torch(net: Network):
     """An equivalent float64 ``torch.nn.Module`` (float: non-dyadic weights round).
 
     ``nn.Sequential`` of ``Linear`` + activation without skips; a small
-    :class:`PolyreluTorchNet` (skips and an input map in its
+    ``PolyreluTorchNet`` (skips and an input map in its
     ``polyrelu_spec``) otherwise.
 
     >>> from polyrelu import Network

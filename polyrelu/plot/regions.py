@@ -79,6 +79,8 @@ def plot_regions(region_list: Sequence, ax=None, *, color_by: str = "region",
     boundaries : bool
         Draw the region boundaries.
 
+    Examples
+    --------
     >>> import polyrelu as pr
     >>> net = pr.network.random_network([2, 3, 1], seed=0)
     >>> rs = list(pr.regions(net, pr.Polyhedron.box([-1, -1], [1, 1])))
