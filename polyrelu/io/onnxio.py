@@ -527,15 +527,36 @@ def _fold_constant(node, at: dict, args: list, fail):
 
 
 # ------------------------------------------------------------------ export
-def to_onnx_model(net: Network, opset: int = 13):
+#: default export opsets: 13 (IR version 7) covers MatMul/Add/Relu/Clip in
+#: float64; onnxruntime implements a float64 LeakyRelu only from LeakyRelu-16
+#: (opset 16, IR version 8), so leaky ReLU networks are written with that
+DEFAULT_OPSET = 13
+LEAKY_RELU_OPSET = 16
+
+
+def to_onnx_model(net: Network, opset: int | None = None):
     """A float64 ONNX model of ``net`` (MatMul/Add/activation; skips as Add).
 
     Float64 rounds rationals that are not dyadic; leaky ReLU's slope is an ONNX
     float attribute (float32).  Re-import is exact for dyadic weights.
+
+    ``opset`` defaults to the lowest one onnxruntime runs in float64
+    (:data:`DEFAULT_OPSET`, or :data:`LEAKY_RELU_OPSET` for leaky ReLU), and
+    the model carries the lowest IR version that opset needs -- not the
+    installed onnx library's newest, which common runtimes refuse.  Every
+    model passes ``onnx.checker.check_model(model, full_check=True)``.
+
+    >>> from polyrelu import Network
+    >>> m = to_onnx_model(Network.from_weights([([[1, -1]], [0]), ([[2]], [1])]))
+    >>> m.ir_version, m.opset_import[0].version
+    (7, 13)
     """
     onnx = _import_onnx()
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
+
+    if opset is None:
+        opset = LEAKY_RELU_OPSET if net.activation == "leaky_relu" else DEFAULT_OPSET
 
     def farr(M, what):
         return np.array(export_rows(M, what), dtype=np.float64)
@@ -597,13 +618,14 @@ def to_onnx_model(net: Network, opset: int = 13):
         [helper.make_tensor_value_info("output", TensorProto.DOUBLE,
                                        ["N", net.output_dim])],
         initializer=inits)
-    model = helper.make_model(graph, producer_name="polyrelu",
-                              opset_imports=[helper.make_opsetid("", opset)])
-    onnx.checker.check_model(model)
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(graph, producer_name="polyrelu", opset_imports=opsets,
+                              ir_version=helper.find_min_ir_version_for(opsets))
+    onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def save_onnx(net: Network, path: Any, opset: int = 13) -> None:
+def save_onnx(net: Network, path: Any, opset: int | None = None) -> None:
     """Write a float64 ONNX model of ``net`` (see :func:`to_onnx_model`)."""
     onnx = _import_onnx()
     path = os.fspath(path)
