@@ -15,7 +15,9 @@ weights) is read back into ``net.rounding_error``.  A network with an input
 map (:meth:`~polyrelu.network.Network.restrict` of a net with skips from the
 input) is written as version 2 with ``"input_map": {"A": [[...]], "a": [...]}``
 so that a reader of version 1 refuses it instead of ignoring the key; other
-networks are written as version 1.  Extra keys (``"metadata"``) are allowed.
+networks are written as version 1.  ``"metadata"`` is free-form; any other
+key that is not part of the format (a misspelled ``"aLpha"`` would otherwise
+leave the default slope in place) is an error naming the key.
 
 Numbers: strings are the canonical form.  JSON *numbers* are text too, so
 :func:`loads` / :func:`load_json` read a non-integer number as its exact
@@ -43,7 +45,7 @@ from typing import Any
 
 from ..exceptions import ModelFileError, PolyreluError
 from ..network import Network
-from ..numbers import fraction_str, to_fraction
+from ..numbers import fraction_str, int_from_str, to_fraction
 
 __all__ = ["FORMAT", "VERSION", "to_json_dict", "from_json_dict", "save_json",
            "load_json", "dumps", "loads"]
@@ -51,6 +53,24 @@ __all__ = ["FORMAT", "VERSION", "to_json_dict", "from_json_dict", "save_json",
 FORMAT = "polyrelu-network"
 #: newest format version read and written (2 = with an input map)
 VERSION = 2
+#: the keys of a network document and of a layer object
+KEYS = ("format", "version", "architecture", "activation", "alpha", "layers", "skips",
+        "input_map", "rounding_error", "metadata")
+LAYER_KEYS = ("W", "b")
+
+
+def _unknown_keys(obj: dict, known: tuple, where: str) -> str | None:
+    """The message for the first key of ``obj`` not in ``known``, or None."""
+    import difflib
+
+    for key in obj:
+        if key not in known:
+            lower = {k.lower(): k for k in known}
+            close = difflib.get_close_matches(str(key).lower(), lower, n=1, cutoff=0.6)
+            hint = f"; did you mean {lower[close[0]]!r}?" if close else ""
+            return (f"{where}unknown key {key!r} (the keys are "
+                    f"{', '.join(repr(k) for k in known)}){hint}")
+    return None
 
 
 def to_json_dict(net: Network, metadata: dict | None = None) -> dict:
@@ -126,6 +146,9 @@ def from_json_dict(doc: Any, source: str = "<json>",
     if version > VERSION or version < 1:
         raise fail(f"unsupported format version {version} (this polyrelu reads "
                    f"versions 1 to {VERSION})")
+    bad = _unknown_keys(doc, KEYS, "")
+    if bad:
+        raise fail(bad)
     activation = doc.get("activation", "relu")
     if not isinstance(activation, str):
         raise fail(f"'activation' must be a string, got {activation!r}")
@@ -135,6 +158,10 @@ def from_json_dict(doc: Any, source: str = "<json>",
     layers = []
     try:
         for l, layer in enumerate(layers_doc, start=1):
+            bad = isinstance(layer, dict) and _unknown_keys(layer, LAYER_KEYS,
+                                                            f"layer {l}: ")
+            if bad:
+                raise fail(bad)
             if not isinstance(layer, dict) or "W" not in layer or "b" not in layer:
                 raise fail(f"layer {l}: expected an object with keys 'W' and 'b'")
             W, b = layer["W"], layer["b"]
@@ -236,7 +263,7 @@ def loads(text: str, source: str = "<json>",
     try:
         # Non-integer JSON numbers are decimal text: read them exactly (the
         # module docstring), not through a binary float.
-        doc = json.loads(text, parse_float=to_fraction)
+        doc = json.loads(text, parse_float=to_fraction, parse_int=int_from_str)
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{source}: malformed or truncated JSON: {e.msg} at "
                              f"line {e.lineno}, column {e.colno} (char {e.pos})"
