@@ -110,11 +110,15 @@ def onnx_to_network(model, source: str = "<onnx>",
         raise ModelFileError(f"{source}: the graph has no "
                              f"{'inputs' if not graph.input else 'outputs'}: not a "
                              f"complete ONNX model (empty or truncated file?)")
+    _check_names(model, source)
     opset = None
     for imp in model.opset_import:
         if imp.domain in ("", "ai.onnx"):
             opset = imp.version
-    if opset is not None and opset < 7:
+    if opset is None:
+        raise ModelFileError(f"{source}: no opset_import for the default ONNX domain: "
+                             f"the operators have no defined meaning")
+    if opset < 7:
         raise ModelFileError(f"{source}: ONNX opset {opset} is not supported "
                              f"(opset 7 onward)")
 
@@ -213,6 +217,7 @@ def onnx_to_network(model, source: str = "<onnx>",
             raise UnsupportedLayerError(str(fail(
                 f"operator domain {node.domain!r} is not supported; supported ops: "
                 f"{', '.join(SUPPORTED_OPS)}")))
+        _check_schema(node, opset, fail)
         try:
             at = _attrs(node)
         except Exception as e:
@@ -451,6 +456,96 @@ def onnx_to_network(model, source: str = "<onnx>",
         raise UnsupportedLayerError(f"{source}: output of shape {out.shape} is not a "
                                     f"single feature row")
     return builder.finish(out, max_denominator)
+
+
+def _check_names(model, source: str) -> None:
+    """Every name the reader uses is text.  ONNX strings are UTF-8; protobuf
+    hands out the raw bytes of a string that is not, and such a name would
+    otherwise fail deep inside the reader (or match another by accident)."""
+    graph = model.graph
+
+    def check(v, what: str) -> None:
+        if not isinstance(v, str):
+            raise ModelFileError(f"{source}: {what} is not valid UTF-8 text "
+                                 f"({bytes(v)[:40]!r}): a damaged ONNX file")
+
+    for imp in model.opset_import:
+        check(imp.domain, "an opset_import domain")
+    for kind, values in (("graph input", graph.input), ("graph output", graph.output),
+                         ("initializer", graph.initializer)):
+        for k, v in enumerate(values):
+            check(v.name, f"the name of {kind} {k}")
+    for idx, node in enumerate(graph.node):
+        check(node.name, f"the name of node {idx}")
+        where = f"node {idx} {node.name!r}"
+        check(node.op_type, f"the op type of {where}")
+        check(node.domain, f"the domain of {where}")
+        for k, n in enumerate(node.input):
+            check(n, f"input {k} of {where}")
+        for k, n in enumerate(node.output):
+            check(n, f"output {k} of {where}")
+        for a in node.attribute:
+            check(a.name, f"an attribute name of {where}")
+
+
+def _count(lo: int, hi: int) -> str:
+    if lo == hi:
+        return str(lo)
+    if hi >= 2 ** 30:                     # variadic
+        return f"at least {lo}"
+    return f"{lo} to {hi}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _check_schema(node, opset: int, fail) -> None:
+    """Refuse a node that does not fit its operator's schema in the model's
+    opset (``onnx.defs.get_schema``): the number of inputs and outputs, a
+    required input left empty, unknown, duplicated, mistyped or missing
+    attributes.  Without this an ``Identity`` with two inputs would drop one
+    and an unknown attribute would be ignored -- a different network than
+    the file states.  An operator without a schema is left to the reader,
+    which names it as unsupported."""
+    from onnx import AttributeProto, defs
+
+    op = node.op_type
+    try:
+        schema = defs.get_schema(op, opset, "")
+    except defs.SchemaError:
+        if op in SUPPORTED_OPS or op in _CONST_OPS:
+            raise fail(f"there is no operator {op} in ONNX opset {opset}") from None
+        return
+    n_in, n_out = len(node.input), len(node.output)
+    if not schema.min_input <= n_in <= schema.max_input:
+        raise fail(f"the node has {_plural(n_in, 'input')}; {op} takes "
+                   f"{_count(schema.min_input, schema.max_input)} (opset {opset} schema)")
+    if not schema.min_output <= n_out <= schema.max_output:
+        raise fail(f"the node has {_plural(n_out, 'output')}; {op} has "
+                   f"{_count(schema.min_output, schema.max_output)} (opset {opset} schema)")
+    single = defs.OpSchema.FormalParameterOption.Single
+    for k, (name, formal) in enumerate(zip(node.input, schema.inputs)):
+        if not name and formal.option == single:
+            raise fail(f"input {k} ({formal.name}) of {op} is required but empty")
+    known = schema.attributes
+    seen = set()
+    for a in node.attribute:
+        if a.name in seen:
+            raise fail(f"attribute {a.name!r} is given twice")
+        seen.add(a.name)
+        if a.name not in known:
+            have = ", ".join(repr(k) for k in known) or "none"
+            raise fail(f"unknown attribute {a.name!r} for {op} (opset {opset} schema; its "
+                       f"attributes: {have})")
+        want = known[a.name].type.name
+        got = AttributeProto.AttributeType.Name(a.type) if a.type in \
+            AttributeProto.AttributeType.values() else str(a.type)
+        if want != got:
+            raise fail(f"attribute {a.name!r} of {op} must be {want}, got {got}")
+    for name, attr in known.items():
+        if attr.required and name not in seen:
+            raise fail(f"{op} requires the attribute {name!r}")
 
 
 def _check_dropout(ins: list, at: dict, const, is_var, fail) -> None:
