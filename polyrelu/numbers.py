@@ -39,6 +39,7 @@ __all__ = [
     "to_vector",
     "to_matrix",
     "fraction_str",
+    "brief",
     "int_str",
     "int_from_str",
     "unlimited_int_digits",
@@ -68,6 +69,40 @@ _LONG_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
 
 def _where(where: str | None) -> str:
     return f" at {where}" if where else ""
+
+
+def brief(value: Any, width: int = 40) -> str:
+    """A short text of a value for a message: exact when short, else
+    abbreviated -- a 5000-digit number in a file must not make a 5000-character
+    error (nor fail in ``str`` beyond Python's digit limit).
+
+    >>> brief(Fraction(3, 4)), brief("x" * 100)
+    ('3/4', "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (100 characters)")
+    >>> brief(Fraction(10) ** 5000 / 3)
+    'about 3.33333e+4999'
+    """
+    if isinstance(value, (str, bytes)):
+        if len(value) <= width:
+            return repr(value)
+        return f"{value[:30]!r}... ({len(value)} characters)"
+    if isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+        x = Fraction(value)
+        n, d = abs(x.numerator), x.denominator
+        if n.bit_length() < 4 * width and d.bit_length() < 4 * width:
+            text = fraction_str(x)
+            if len(text) <= width:
+                return text
+        if n == 0:
+            return "0"
+        # log10 |x| from the leading 60 bits of n and d (display only)
+        def log10(k: int) -> float:
+            shift = max(k.bit_length() - 60, 0)
+            return math.log10(k >> shift) + shift * math.log10(2)
+        e10 = log10(n) - log10(d)
+        exp = math.floor(e10)
+        return f"about {'-' if x < 0 else ''}{10 ** (e10 - exp):.6g}e{exp:+d}"
+    text = repr(value)
+    return text if len(text) <= width else text[:width] + "..."
 
 
 def to_fraction(value: Any, where: str | None = None) -> Fraction:
@@ -105,9 +140,9 @@ def to_fraction(value: Any, where: str | None = None) -> Fraction:
     if isinstance(value, str):
         text = value.strip()
         m = _EXPONENT.search(text)
-        if m and abs(int(m.group(1))) > MAX_DECIMAL_EXPONENT:
+        if m and (len(m.group(1)) > 12 or abs(int(m.group(1))) > MAX_DECIMAL_EXPONENT):
             # Fraction("1e999999999") would build a billion-digit integer
-            raise NumberError(f"decimal exponent of {value[:40]!r} is beyond "
+            raise NumberError(f"decimal exponent of {brief(value)} is beyond "
                               f"+-{MAX_DECIMAL_EXPONENT}{_where(where)}")
         try:
             out = Fraction(text) if len(text) < _LONG_TEXT else _parse_long(text)
@@ -115,10 +150,10 @@ def to_fraction(value: Any, where: str | None = None) -> Fraction:
             low = text.lower().lstrip("+-")
             if low in ("nan", "inf", "infinity"):
                 raise NonFiniteError(
-                    f"non-finite value {value!r}{_where(where)}"
+                    f"non-finite value {brief(value)}{_where(where)}"
                 ) from None
             raise NumberError(
-                f"cannot read {value!r} as a rational number{_where(where)}"
+                f"cannot read {brief(value)} as a rational number{_where(where)}"
             ) from None
         return out
     # numpy scalars, gmpy2, sympy, flint: anything exposing an exact ratio.

@@ -43,7 +43,7 @@ def run(args) -> int:
         from ..io import save
 
         save(net, args.out)
-        exact = True
+        report = ExportReport()
     elif args.to == "torchscript":
         from ..io.torchio import save_torchscript
 
@@ -54,8 +54,6 @@ def run(args) -> int:
 
         save_onnx(net, args.out)
         report = export_report(net, alpha_float32=True)
-    if args.to == "json":
-        report = ExportReport()
     if args.json:
         emit_json({"model": args.model or "<embedded default model>", "format": args.to,
                    "out": args.out, "architecture": net.architecture,

@@ -44,8 +44,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..exceptions import ModelFileError, PolyreluError
-from ..network import Network
-from ..numbers import fraction_str, int_from_str, to_fraction
+from ..network import ACTIVATIONS, Network
+from ..numbers import brief, fraction_str, int_from_str, to_fraction
 
 __all__ = ["FORMAT", "VERSION", "to_json_dict", "from_json_dict", "save_json",
            "load_json", "dumps", "loads"]
@@ -138,28 +138,29 @@ def from_json_dict(doc: Any, source: str = "<json>",
         raise fail(f"expected a JSON object, got {type(doc).__name__}")
     fmt = doc.get("format")
     if fmt != FORMAT:
-        raise fail(f"not a polyrelu network file (format is {fmt!r}, expected "
+        raise fail(f"not a polyrelu network file (format is {brief(fmt)}, expected "
                    f"{FORMAT!r})")
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise fail(f"'version' must be an integer, got {version!r}")
+        raise fail(f"'version' must be an integer, got {brief(version)}")
     if version > VERSION or version < 1:
-        raise fail(f"unsupported format version {version} (this polyrelu reads "
+        raise fail(f"unsupported format version {brief(version)} (this polyrelu reads "
                    f"versions 1 to {VERSION})")
     bad = _unknown_keys(doc, KEYS, "")
     if bad:
         raise fail(bad)
     activation = doc.get("activation", "relu")
-    if not isinstance(activation, str):
-        raise fail(f"'activation' must be a string, got {activation!r}")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise fail(f"'activation' must be one of {', '.join(ACTIVATIONS)}, got "
+                   f"{brief(activation)}")
     layers_doc = doc.get("layers")
     if not isinstance(layers_doc, list) or not layers_doc:
         raise fail("'layers' must be a non-empty list of {\"W\": ..., \"b\": ...}")
     layers = []
     try:
         for l, layer in enumerate(layers_doc, start=1):
-            bad = isinstance(layer, dict) and _unknown_keys(layer, LAYER_KEYS,
-                                                            f"layer {l}: ")
+            bad = _unknown_keys(layer, LAYER_KEYS, f"layer {l}: ") \
+                if isinstance(layer, dict) else None
             if bad:
                 raise fail(bad)
             if not isinstance(layer, dict) or "W" not in layer or "b" not in layer:
@@ -179,11 +180,17 @@ def from_json_dict(doc: Any, source: str = "<json>",
         for t, s in skips_doc.items():
             if not isinstance(s, list) or not all(
                     isinstance(k, int) and not isinstance(k, bool) for k in s):
-                raise fail(f"skips[{t!r}] must be a list of integer layer indices")
-            try:
-                skips[int(t)] = s
-            except ValueError:
-                raise fail(f"skip target {t!r} is not a layer index") from None
+                raise fail(f"skips[{brief(t)}] must be a list of integer layer indices")
+            if not (t.isascii() and t.isdigit() and len(t) < 10):
+                raise fail(f"skip target {brief(t)} is not a layer index")
+            # indices checked here (Network checks them too) so that a huge
+            # number is named briefly
+            L = len(layers)
+            if not 2 <= int(t) <= L or any(not 0 <= k < L for k in s):
+                raise fail(f"skips[{brief(t)}] = [{', '.join(brief(k, 12) for k in s[:6])}"
+                           f"{', ...' if len(s) > 6 else ''}]: a skip goes from a layer "
+                           f"0..{L - 1} (0 = the input) to a target layer 2..{L}")
+            skips[int(t)] = s
         alpha = doc.get("alpha")
         if alpha is not None:
             alpha = _num(alpha, "alpha")
@@ -204,10 +211,10 @@ def from_json_dict(doc: Any, source: str = "<json>",
         if "rounding_error" in doc:
             r = doc["rounding_error"]
             if not isinstance(r, (str, int, float, Fraction)) or isinstance(r, bool):
-                raise fail(f"'rounding_error' must be a rational number, got {r!r}")
+                raise fail(f"'rounding_error' must be a rational number, got {brief(r)}")
             recorded = _num(r, "rounding_error")
             if recorded < 0:
-                raise fail(f"'rounding_error' must not be negative, got {r!r}")
+                raise fail(f"'rounding_error' must not be negative, got {brief(r)}")
         net = Network.from_weights(layers, skips=skips, activation=activation,
                                    alpha=alpha, max_denominator=max_denominator,
                                    input_map=imap)
@@ -221,7 +228,7 @@ def from_json_dict(doc: Any, source: str = "<json>",
         raise ModelFileError(f"{source}: {e}") from None
     arch = doc.get("architecture")
     if arch is not None and arch != net.architecture:
-        raise fail(f"'architecture' says {arch!r} but the weights have shape "
+        raise fail(f"'architecture' says {brief(arch)} but the weights have shape "
                    f"{net.architecture}")
     return net
 

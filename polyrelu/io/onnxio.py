@@ -38,6 +38,7 @@ True
 
 from __future__ import annotations
 
+import math
 import os
 from fractions import Fraction
 from typing import Any
@@ -49,6 +50,10 @@ from ._builder import ChainBuilder, Value, export_float, export_rows, fractions_
 
 __all__ = ["load_onnx", "onnx_to_network", "save_onnx", "to_onnx_model",
            "SUPPORTED_OPS"]
+
+#: largest input size read (2^24 entries; ImageNet's 3 x 224 x 224 is 150,528):
+#: a corrupted dimension such as 2^40 would otherwise allocate terabytes
+MAX_INPUT_SIZE = 2 ** 24
 
 SUPPORTED_OPS = ("MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Neg", "Relu",
                  "LeakyRelu", "Clip", "Flatten", "Reshape", "Squeeze", "Unsqueeze",
@@ -118,7 +123,7 @@ def onnx_to_network(model, source: str = "<onnx>",
     if opset is None:
         raise ModelFileError(f"{source}: no opset_import for the default ONNX domain: "
                              f"the operators have no defined meaning")
-    if opset < 7:
+    if opset < 7 or opset >= 2 ** 31:
         raise ModelFileError(f"{source}: ONNX opset {opset} is not supported "
                              f"(opset 7 onward)")
 
@@ -153,7 +158,11 @@ def onnx_to_network(model, source: str = "<onnx>",
     if not dims:
         raise UnsupportedLayerError(f"{source}: input {inp.name!r} has no static shape")
     shape0 = tuple(dims)
-    d0 = int(np.prod(shape0))
+    d0 = math.prod(shape0)
+    if d0 > MAX_INPUT_SIZE:
+        raise UnsupportedLayerError(
+            f"{source}: input {inp.name!r} of shape {shape0} has {d0} entries; polyrelu "
+            f"reads networks of at most {MAX_INPUT_SIZE} inputs")
     where = {"node": "input"}
 
     def fail(msg: str) -> ModelFileError:
@@ -538,7 +547,7 @@ def _check_schema(node, opset: int, fail) -> None:
             have = ", ".join(repr(k) for k in known) or "none"
             raise fail(f"unknown attribute {a.name!r} for {op} (opset {opset} schema; its "
                        f"attributes: {have})")
-        want = known[a.name].type.name
+        want = known[a.name].type.name      # type: ignore[attr-defined]  # an enum
         got = AttributeProto.AttributeType.Name(a.type) if a.type in \
             AttributeProto.AttributeType.values() else str(a.type)
         if want != got:
