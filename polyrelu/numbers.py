@@ -22,9 +22,12 @@ No other module converts numbers its own way.
 from __future__ import annotations
 
 import collections.abc as _abc_c
+import contextlib
 import math
 import numbers as _abc
 import re
+import sys
+import threading
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
@@ -36,11 +39,17 @@ __all__ = [
     "to_vector",
     "to_matrix",
     "fraction_str",
+    "brief",
+    "int_str",
+    "int_from_str",
+    "unlimited_int_digits",
+    "is_digit_limit_error",
     "rationalize",
     "Vector",
     "Matrix",
     "to_float",
     "float_matrix",
+    "sqrt_float",
     "scaled_float_rows",
 ]
 
@@ -51,10 +60,49 @@ Matrix = tuple  # tuple[tuple[Fraction, ...], ...]
 #: largest |exponent| of a decimal string ("1e5000" is 5001 digits, exact)
 MAX_DECIMAL_EXPONENT = 100_000
 _EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
+#: strings at least this long are parsed by :func:`_parse_long` (GMP), not by
+#: ``Fraction(str)``, whose int conversion stops at Python's digit limit
+_LONG_TEXT = 4000
+_LONG_RATIO = re.compile(r"([+-]?)(\d+)/(\d+)")
+_LONG_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
 
 
 def _where(where: str | None) -> str:
     return f" at {where}" if where else ""
+
+
+def brief(value: Any, width: int = 40) -> str:
+    """A short text of a value for a message: exact when short, else
+    abbreviated -- a 5000-digit number in a file must not make a 5000-character
+    error (nor fail in ``str`` beyond Python's digit limit).
+
+    >>> brief(Fraction(3, 4)), brief("x" * 100)
+    ('3/4', "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (100 characters)")
+    >>> brief(Fraction(10) ** 5000 / 3)
+    'about 3.33333e+4999'
+    """
+    if isinstance(value, (str, bytes)):
+        if len(value) <= width:
+            return repr(value)
+        return f"{value[:30]!r}... ({len(value)} characters)"
+    if isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+        x = Fraction(value)
+        n, d = abs(x.numerator), x.denominator
+        if n.bit_length() < 4 * width and d.bit_length() < 4 * width:
+            text = fraction_str(x)
+            if len(text) <= width:
+                return text
+        if n == 0:
+            return "0"
+        # log10 |x| from the leading 60 bits of n and d (display only)
+        def log10(k: int) -> float:
+            shift = max(k.bit_length() - 60, 0)
+            return math.log10(k >> shift) + shift * math.log10(2)
+        e10 = log10(n) - log10(d)
+        exp = math.floor(e10)
+        return f"about {'-' if x < 0 else ''}{10 ** (e10 - exp):.6g}e{exp:+d}"
+    text = repr(value)
+    return text if len(text) <= width else text[:width] + "..."
 
 
 def to_fraction(value: Any, where: str | None = None) -> Fraction:
@@ -94,20 +142,20 @@ def to_fraction(value: Any, where: str | None = None) -> Fraction:
     if isinstance(value, str):
         text = value.strip()
         m = _EXPONENT.search(text)
-        if m and abs(int(m.group(1))) > MAX_DECIMAL_EXPONENT:
+        if m and (len(m.group(1)) > 12 or abs(int(m.group(1))) > MAX_DECIMAL_EXPONENT):
             # Fraction("1e999999999") would build a billion-digit integer
-            raise NumberError(f"decimal exponent of {value[:40]!r} is beyond "
+            raise NumberError(f"decimal exponent of {brief(value)} is beyond "
                               f"+-{MAX_DECIMAL_EXPONENT}{_where(where)}")
         try:
-            out = Fraction(text)
+            out = Fraction(text) if len(text) < _LONG_TEXT else _parse_long(text)
         except (ValueError, ZeroDivisionError):
             low = text.lower().lstrip("+-")
             if low in ("nan", "inf", "infinity"):
                 raise NonFiniteError(
-                    f"non-finite value {value!r}{_where(where)}"
+                    f"non-finite value {brief(value)}{_where(where)}"
                 ) from None
             raise NumberError(
-                f"cannot read {value!r} as a rational number{_where(where)}"
+                f"cannot read {brief(value)} as a rational number{_where(where)}"
             ) from None
         return out
     # numpy scalars, gmpy2, sympy, flint: anything exposing an exact ratio.
@@ -219,10 +267,119 @@ def _is_iterable(x: Any) -> bool:
     return True
 
 
+def _int_from_digits(digits: str) -> int:
+    """``int(digits)`` for a string of decimal digits of any length."""
+    import gmpy2
+
+    return int(gmpy2.mpz(digits))
+
+
+def int_from_str(text: str) -> int:
+    """``int(text)`` for a decimal integer of any length (a JSON integer:
+    ``json.loads(..., parse_int=int_from_str)``).
+
+    >>> int_from_str("-" + "9" * 5000) == -(10 ** 5000 - 1)
+    True
+    """
+    if len(text) < _LONG_TEXT:
+        return int(text)
+    neg = text.startswith("-")
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits.isdigit() or not digits.isascii():
+        raise ValueError(f"invalid literal for int: {text[:40]!r}...")
+    value = _int_from_digits(digits)
+    return -value if neg else value
+
+
+def _parse_long(text: str) -> Fraction:
+    """``Fraction(text)`` for long texts (``"n/d"`` or a decimal with an
+    optional exponent, no underscores): Python's int/str conversion refuses
+    more than ``sys.get_int_max_str_digits()`` digits (4,300 by default, a
+    guard against its quadratic algorithm); GMP converts in quasi-linear time,
+    so a number as long as the file that holds it is read exactly."""
+    m = _LONG_RATIO.fullmatch(text)
+    if m:
+        sign, num, den = m.groups()
+        value = Fraction(_int_from_digits(num), _int_from_digits(den))
+        return -value if sign == "-" else value
+    m = _LONG_DECIMAL.fullmatch(text)
+    if not m or not (m.group(2) or m.group(3)):
+        raise ValueError(f"invalid literal for Fraction: {text[:40]!r}...")
+    sign, whole, frac, exp = m.groups()
+    frac = frac or ""
+    value = Fraction(_int_from_digits((whole or "") + frac or "0"))
+    shift = (int(exp) if exp else 0) - len(frac)
+    value = value * 10 ** shift if shift >= 0 else value / 10 ** -shift
+    return -value if sign == "-" else value
+
+
+def int_str(n: int) -> str:
+    """Decimal text of an int of any size (GMP beyond Python's digit limit).
+
+    >>> len(int_str(10 ** 5000))
+    5001
+    """
+    if -(10 ** 18) < n < 10 ** 18 or n.bit_length() < 10_000:
+        return str(n)
+    import gmpy2
+
+    return str(gmpy2.mpz(n))
+
+
 def fraction_str(x: Fraction | int) -> str:
-    """Exact text form used in JSON and CLI output: ``"-3/4"``, ``"2"``."""
+    """Exact text form used in JSON and CLI output: ``"-3/4"``, ``"2"``.
+
+    Numbers of any size are written (beyond Python's 4,300-digit int/str
+    limit too: :func:`int_str`), and :func:`to_fraction` reads them back.
+    """
     x = Fraction(x)
-    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    num = int_str(x.numerator)
+    return num if x.denominator == 1 else f"{num}/{int_str(x.denominator)}"
+
+
+_DIGITS_LOCK = threading.Lock()
+_DIGITS_USERS = 0
+_DIGITS_SAVED = 0
+
+
+@contextlib.contextmanager
+def unlimited_int_digits():
+    """Lift Python's int/str digit limit (``sys.set_int_max_str_digits``)
+    while the body runs, for libraries that convert exact numbers through
+    decimal strings (pycddlib's ``cdd.gmp`` does, both ways).  The limit is
+    per interpreter: nested and concurrent users share one lift (a counter
+    under a lock), and the old limit comes back when the last one leaves.
+
+    >>> with unlimited_int_digits():
+    ...     len(str(10 ** 5000))
+    5001
+    """
+    global _DIGITS_USERS, _DIGITS_SAVED
+    get = getattr(sys, "get_int_max_str_digits", None)
+    if get is None:                 # pragma: no cover - Python without the limit
+        yield
+        return
+    with _DIGITS_LOCK:
+        if _DIGITS_USERS == 0:
+            _DIGITS_SAVED = get()
+            sys.set_int_max_str_digits(0)
+        _DIGITS_USERS += 1
+    try:
+        yield
+    finally:
+        with _DIGITS_LOCK:
+            _DIGITS_USERS -= 1
+            if _DIGITS_USERS == 0:
+                sys.set_int_max_str_digits(_DIGITS_SAVED)
+
+
+def is_digit_limit_error(exc: BaseException) -> bool:
+    """Is ``exc`` (or its cause) Python's int/str digit-limit ``ValueError``?"""
+    while exc is not None:
+        if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__   # type: ignore[assignment]
+    return False
 
 
 def rationalize(values: Any, max_denominator: int | None) -> tuple[Any, Fraction]:
@@ -292,6 +449,31 @@ def scaled_float_rows(rows: Sequence[Sequence[int]], ncols: int | None = None):
     exps = [max((abs(v) for v in r), default=0).bit_length() for r in rows]
     return np.array([[v / (1 << e) for v in r] for r, e in zip(rows, exps)],
                     dtype=float).reshape(len(rows), -1 if ncols is None else ncols), exps
+
+
+def sqrt_float(x: Any) -> float:
+    """The float of ``sqrt(x)`` for an exact ``x >= 0`` (display and float
+    lengths only), also where ``float(x)`` itself would overflow or underflow:
+    ``x`` is scaled by an even power of two first (exactly), so only a root
+    beyond the float range is ``inf``.
+
+    >>> sqrt_float(Fraction(10) ** 310)
+    1e+155
+    >>> sqrt_float(Fraction(1, 4))
+    0.5
+    """
+    x = to_fraction(x)
+    if x < 0:
+        raise NumberError(f"square root of the negative number {fraction_str(x)}")
+    if x == 0:
+        return 0.0
+    # x = y * 4^k with y in [1/4, 4): float(y) is exact to 53 bits, no overflow
+    k = (x.numerator.bit_length() - x.denominator.bit_length()) // 2
+    y = x / Fraction(4) ** k if k >= 0 else x * Fraction(4) ** -k
+    try:
+        return math.ldexp(math.sqrt(float(y)), k)
+    except OverflowError:
+        return math.inf
 
 
 def float_matrix(rows: Sequence[Sequence[Fraction]]):

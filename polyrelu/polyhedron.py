@@ -41,7 +41,14 @@ from typing import Any, Iterator, NamedTuple, Optional, Protocol, Sequence
 from .exceptions import BackendError, PolyhedronError, ShapeError
 from .linalg import dot as _dot
 from .linalg import rref, solve
-from .numbers import fraction_str, scaled_float_rows, to_matrix, to_vector
+from .numbers import (
+    fraction_str,
+    is_digit_limit_error,
+    scaled_float_rows,
+    to_matrix,
+    to_vector,
+    unlimited_int_digits,
+)
 
 __all__ = [
     "Polyhedron",
@@ -331,6 +338,29 @@ def _frac(x: Any) -> Fraction:
     return Fraction(x)
 
 
+def _big_numbers(method):
+    """Run a cdd call again with Python's int/str digit limit lifted when it
+    hit the limit.  pycddlib converts every number that does not fit a C long
+    through a decimal string (``str(Fraction)`` in, ``Fraction(str)`` out),
+    and Python refuses those conversions beyond 4,300 digits; exact data of
+    deep layers or huge weights goes beyond.  The retry keeps the lift (a
+    process-wide setting, :func:`polyrelu.numbers.unlimited_int_digits`) to
+    the rare calls that need it."""
+    import functools
+
+    @functools.wraps(method)
+    def call(self, *args):
+        try:
+            return method(self, *args)
+        except (ValueError, BackendError) as exc:
+            if not is_digit_limit_error(exc):
+                raise
+        with unlimited_int_digits():
+            return method(self, *args)
+
+    return call
+
+
 class CddBackend:
     """Reference exact backend: pycddlib 3 with GMP rationals (``cdd.gmp``).
 
@@ -355,6 +385,7 @@ class CddBackend:
             rows = [[_ONE] + [_ZERO] * d]  # 1 >= 0: cdd needs at least one row
         return g.matrix_from_array(rows, lin_set=lin, rep_type=g.RepType.INEQUALITY)
 
+    @_big_numbers
     def canonicalize(self, A: Mat, b: Vec, E: Mat, f: Vec, d: int) -> Optional[Canonical]:
         _STATS["cdd.canonicalize"] += 1
         g = self._cdd
@@ -381,6 +412,7 @@ class CddBackend:
             kept.append(inv.get(i, -1))
         return Canonical(tuple(Ao), tuple(bo), tuple(Eo), tuple(fo), tuple(kept))
 
+    @_big_numbers
     def generators(self, A: Mat, b: Vec, E: Mat, f: Vec, d: int) -> tuple[Mat, Mat, Mat]:
         _STATS["cdd.generators"] += 1
         g = self._cdd
@@ -408,6 +440,7 @@ class CddBackend:
             V.append(origin)
         return tuple(V), tuple(R), tuple(L)
 
+    @_big_numbers
     def hull(self, V: Mat, R: Mat, L: Mat, d: int) -> tuple[Mat, Vec, Mat, Vec]:
         _STATS["cdd.hull"] += 1
         g = self._cdd
@@ -455,6 +488,7 @@ class CddBackend:
         rows.append([_ONE] + [_ZERO] * d)  # 1 >= 0 keeps the array non-empty
         return rows
 
+    @_big_numbers
     def lp(self, A: Mat, b: Vec, E: Mat, f: Vec, c: Vec, d: int) -> LPResult:
         g = self._cdd
         if d == 0:
@@ -484,6 +518,7 @@ class CddBackend:
             return LPResult("infeasible")
         raise BackendError(f"cdd LP ended with status {st!r}")
 
+    @_big_numbers
     def farkas(self, A: Mat, b: Vec, d: int) -> Optional[Vec]:
         # Find y >= 0 with A^T y = 0 and b^T y = -1 (exists iff A x <= b is empty).
         m = len(A)

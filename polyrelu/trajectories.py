@@ -57,7 +57,7 @@ from .domains import as_domain
 from .exceptions import DomainError, ShapeError
 from .linalg import mpq_to_fraction, to_mpq_matrix, to_mpq_vector
 from .network import Network
-from .numbers import to_fraction, to_vector
+from .numbers import sqrt_float, to_fraction, to_vector
 
 __all__ = ["Polyline", "Circle", "Curve", "Breakpoint", "Transitions", "transitions",
            "activation_patterns", "LayerLength", "TrajectoryLength",
@@ -1238,7 +1238,7 @@ def _sqrt_sum(terms: dict):
         C = sympy.Rational(coef.numerator, coef.denominator)
         parts.append(_sympy_sqrt(mpq(rad.numerator, rad.denominator), C))
         big = big or (rad.numerator * rad.denominator).bit_length() > 64
-        val += float(coef) * math.sqrt(float(rad))
+        val += float(coef) * sqrt_float(rad)     # rad may exceed the float range
     if not parts:
         return sympy.Integer(0), val
     # small radicands: let sympy combine like terms; large ones stay unevaluated
@@ -1281,7 +1281,8 @@ def trajectory_length(net: Network, path: Any, *, kind: str = "post",
                 terms[l][n2f] = terms[l].get(n2f, Fraction(0)) + dt
         out = []
         for l in range(L + 1):
-            val = sum(float(c) * math.sqrt(float(r)) for r, c in terms[l].items())
+            # squared lengths may exceed the float range (1e155 -> 1e310)
+            val = sum(float(c) * sqrt_float(r) for r, c in terms[l].items())
             out.append(LayerLength(l, val, tuple(terms[l].items())))
         return TrajectoryLength(tuple(out), kind, res.exact, res)
     if isinstance(path, Circle):

@@ -226,6 +226,14 @@ def small_cnn(seed, pool=True, bn=False, leaky=False):
     return model.eval()
 
 
+def assert_top_label(label, out, tol=1e-9):
+    """``label`` is a largest entry of the float64 outputs ``out``, up to
+    float rounding: torch's summation order differs between CPUs, so an exact
+    near-tie may have either argmax (never compare argmax of floats bitwise)."""
+    out = np.asarray(out, dtype=float).reshape(-1)
+    assert out[label] >= out.max() - tol * (1 + np.abs(out).max()), (label, out)
+
+
 def dyadic_images(n, seed, shape=(1, 5, 5)):
     rng = np.random.default_rng(seed)
     return rng.integers(-8, 9, size=(n,) + shape) / 8.0
@@ -244,7 +252,7 @@ def test_theorem_3_3_exact_cnn(pool, bn, leaky):
     for k in range(len(X)):
         # independent float64 reference: torch forward and autograd Jacobian
         out = exact_torch_forward(model, X[k])
-        assert E.labels[k] == int(np.argmax(out))
+        assert_top_label(E.labels[k], out)
         M, c = E.local_map(k)
         Mf = np.array([[float(v) for v in r] for r in M])
         assert np.abs(Mf - torch_jacobian(model, X[k])).max() < 1e-9
@@ -289,7 +297,8 @@ def test_fast_mode_conv_batched_vs_torch():
     E = tropex(model, X, "fast", batch_size=16)
     with torch.no_grad():
         out = _double(model)(torch.as_tensor(X)).numpy()
-    assert E.labels == tuple(int(i) for i in out.argmax(1))
+    for label, row in zip(E.labels, out):
+        assert_top_label(label, row)
     vals = E(X)
     assert np.abs(vals.max(1) - out.max(1)).max() < 1e-9
 

@@ -30,7 +30,7 @@ from ._common import (
     load_model,
 )
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "check_figure_size"]
 
 DEFAULT_BOX = "-10,10"
 COLORS = ("region", "map", "output")
@@ -54,8 +54,43 @@ def add_parser(sub) -> None:
                    help="stop the enumeration after this many regions (partial plot)")
     p.add_argument("--time-limit", type=float, default=None,
                    help="stop the enumeration after this many seconds (partial plot)")
-    p.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100)")
+    p.add_argument("--dpi", type=int, default=100,
+                   help="PNG resolution (default 100; a figure is at most 16384 pixels "
+                        "a side and 2^26 in all)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+#: largest figure drawn: pixels per side and in all (67 Mpx, 256 MiB of RGBA);
+#: a --dpi of 100000 would otherwise ask Agg for terabytes and die of MemoryError
+MAX_SIDE_PIXELS = 16384
+MAX_PIXELS = 2 ** 26
+MAIN_FIGSIZE = {2: (6.2, 5.4), 1: (6.5, 4)}     # inches, by input dimension
+LAYERS_PANEL = 3.4                               # inches per layer panel
+
+
+def layers_figsize(n_hidden: int, width: float = LAYERS_PANEL) -> tuple:
+    """Size in inches of the layer-by-layer figure (at most three panels a row)."""
+    ncols = min(n_hidden, 3)
+    nrows = -(-n_hidden // ncols)
+    return (width * ncols, (width + 0.4) * nrows)
+
+
+def check_figure_size(size_inches: tuple, dpi: int, what: str = "the figure") -> None:
+    """Refuse a figure larger than :data:`MAX_SIDE_PIXELS` a side or
+    :data:`MAX_PIXELS` in all at ``dpi``, saying which ``--dpi`` fits.
+
+    >>> check_figure_size((6.2, 5.4), 100)
+    """
+    from ..exceptions import PolyreluError
+
+    w, h = size_inches
+    pw, ph = round(w * dpi), round(h * dpi)
+    if max(pw, ph) <= MAX_SIDE_PIXELS and pw * ph <= MAX_PIXELS:
+        return
+    fit = int(min(MAX_SIDE_PIXELS / max(w, h), (MAX_PIXELS / (w * h)) ** 0.5))
+    raise PolyreluError(f"--dpi {dpi}: {what} ({w:g} x {h:g} inches) would be {pw} x {ph} "
+                        f"pixels; at most {MAX_SIDE_PIXELS} pixels a side and "
+                        f"{MAX_PIXELS:,} in all are drawn (use --dpi {fit} or less)")
 
 
 # ---------------------------------------------------------------------------
@@ -168,8 +203,8 @@ def draw_output(ax, regs, output: int = 0, edge_width: float = 0.25):
     return art
 
 
-def draw_layers(net, domain, path, title: str = "", dpi: int = 100, width: float = 3.4,
-                axis_names=("x1", "x2")) -> None:
+def draw_layers(net, domain, path, title: str = "", dpi: int = 100,
+                width: float = LAYERS_PANEL, axis_names=("x1", "x2")) -> None:
     """:func:`polyrelu.plot.regions.plot_layer_boundaries` on a grid of at most
     three panels per row, saved to ``path``."""
     import textwrap
@@ -181,7 +216,8 @@ def draw_layers(net, domain, path, title: str = "", dpi: int = 100, width: float
     n = net.num_layers - 1
     ncols = min(n, 3)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, (width + 0.4) * nrows),
+    check_figure_size(layers_figsize(n, width), dpi, "the layer figure")
+    fig, axes = plt.subplots(nrows, ncols, figsize=layers_figsize(n, width),
                              squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[n:]:
@@ -245,6 +281,10 @@ def run(args) -> int:
     net, domain = domain_from_args(net0, args, default_box=DEFAULT_BOX)
     if domain is None:
         raise DomainError("plot needs a bounded --box (e.g. --box=-10,10)")
+    # before the enumeration: a figure that cannot be drawn is refused at once
+    check_figure_size(MAIN_FIGSIZE[net.input_dim], args.dpi)
+    if args.layers and net.input_dim == 2 and net.num_layers > 1:
+        check_figure_size(layers_figsize(net.num_layers - 1), args.dpi, "the layer figure")
     it = regions(net, domain, max_regions=args.max_regions, time_limit=args.time_limit,
                  progress=not args.no_progress)
     regs = list(it)
@@ -268,7 +308,7 @@ def run(args) -> int:
     files = []
     path = os.path.join(args.out, f"regions_{args.color}.png")
     if regs:
-        fig, ax = plt.subplots(figsize=(6.2, 5.4) if net.input_dim == 2 else (6.5, 4))
+        fig, ax = plt.subplots(figsize=MAIN_FIGSIZE[net.input_dim])
         xl = "t1" if args.slice else "x1"
         if net.input_dim == 2:
             from ..plot.regions import plot_regions

@@ -38,7 +38,8 @@ from ..network import Network
 from ..numbers import to_float
 
 __all__ = ["Value", "ChainBuilder", "Aliases", "inplace_view_error", "q",
-           "fractions_to_q", "export_float", "export_rows"]
+           "fractions_to_q", "export_float", "export_rows", "ExportReport",
+           "export_report"]
 
 mpq = gmpy2.mpq
 ZERO = mpq(0)
@@ -462,3 +463,112 @@ def export_rows(rows, what: str) -> list:
     counted from 1 in messages)."""
     return [[export_float(v, f"{what} row {i}, column {j}") for j, v in enumerate(row, 1)]
             for i, row in enumerate(rows, 1)]
+
+
+#: smallest positive normal float64 / float32: below them a value underflows
+#: (to a subnormal with fewer significant bits, or to zero)
+_MIN_NORMAL64 = Fraction(1, 2 ** 1022)
+_MIN_NORMAL32 = Fraction(1, 2 ** 126)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What a float export changes (:func:`export_report`).
+
+    ``rounded``: places whose value is not a float (a denominator that is not
+    a power of two, more significant bits than the format has);
+    ``underflowed``: ``(place, exact value, float)`` of the values below the
+    format's smallest normal number that lost bits, perhaps all of them
+    (``2^-1100`` becomes ``0.0`` in float64).  ``exact`` is True when the
+    file holds every value exactly.
+    """
+
+    rounded: tuple = ()
+    underflowed: tuple = ()
+
+    @property
+    def exact(self) -> bool:
+        return not self.rounded and not self.underflowed
+
+    def describe(self, limit: int = 3) -> list:
+        """Sentences for the user (empty when exact)."""
+        out = []
+        if self.underflowed:
+            shown = "; ".join(f"{where} = {_magnitude(v)} became {f!r}"
+                              for where, v, f in self.underflowed[:limit])
+            more = len(self.underflowed) - limit
+            out.append(f"{len(self.underflowed)} value(s) below the smallest normal "
+                       f"float underflowed (to a subnormal with fewer bits, or to "
+                       f"zero): {shown}" + (f"; and {more} more" if more > 0 else ""))
+        if self.rounded:
+            shown = ", ".join(self.rounded[:limit])
+            more = len(self.rounded) - limit
+            out.append(f"{len(self.rounded)} value(s) with a denominator that is not a "
+                       f"power of two, or more significant bits than the float has, "
+                       f"were rounded to the nearest float ({shown}"
+                       + (f", and {more} more)" if more > 0 else ")"))
+        return out
+
+
+def _magnitude(v: Fraction) -> str:
+    """``2^-1100`` for a power of two, else ``about 2^k (1.2e-331)``."""
+    v = Fraction(v)
+    sign = "-" if v < 0 else ""
+    n, d = abs(v.numerator), v.denominator
+    if n & (n - 1) == 0 and d & (d - 1) == 0:
+        return f"{sign}2^{n.bit_length() - d.bit_length()}"
+    mag = n.bit_length() - d.bit_length()
+    return f"about {sign}2^{mag}"
+
+
+def export_report(net: Network, alpha_float32: bool = False) -> ExportReport:
+    """Which weights a float64 export of ``net`` rounds, and which underflow
+    (places named as :func:`export_float` names them; leaky ReLU's slope is a
+    float32 in ONNX, ``alpha_float32=True``).  Values beyond the float64
+    range are not reported here: the export refuses them.
+
+    >>> r = export_report(Network.from_weights([([[Fraction(1, 2 ** 1100), 1]],
+    ...                                          [Fraction(1, 3)]), ([[1]], [0])]))
+    >>> r.exact, r.rounded, r.underflowed[0][0], r.underflowed[0][2]
+    (False, ('layer 1 bias row 1',), 'layer 1 weight row 1, column 1', 0.0)
+    """
+    import numpy as np
+
+    places = []
+    if net.input_map is not None:
+        A, a = net.input_map
+        places += [(f"input map weight row {i}, column {j}", v)
+                   for i, row in enumerate(A, 1) for j, v in enumerate(row, 1)]
+        places += [(f"input map bias row {i}", v) for i, v in enumerate(a, 1)]
+    for l, layer in enumerate(net.layers, 1):
+        places += [(f"layer {l} weight row {i}, column {j}", v)
+                   for i, row in enumerate(layer.W, 1) for j, v in enumerate(row, 1)]
+        places += [(f"layer {l} bias row {i}", v) for i, v in enumerate(layer.b, 1)]
+    rounded, under = [], []
+
+    def check(where: str, v: Fraction, f: float, min_normal: Fraction) -> None:
+        if not np.isfinite(f) or Fraction(f) == v:
+            return
+        if abs(v) < min_normal:
+            under.append((where, v, f))
+        else:
+            rounded.append(where)
+
+    for where, v in places:
+        try:
+            check(where, v, float(v), _MIN_NORMAL64)
+        except OverflowError:
+            pass
+    if net.activation == "leaky_relu":
+        where = "the leaky ReLU slope alpha"
+        try:
+            f = float(net.alpha)
+        except OverflowError:
+            f = None
+        if f is not None and alpha_float32:
+            with np.errstate(over="ignore", under="ignore"):
+                f = float(np.float32(f))
+            check(where + " (a float32 in ONNX)", net.alpha, f, _MIN_NORMAL32)
+        elif f is not None:
+            check(where, net.alpha, f, _MIN_NORMAL64)
+    return ExportReport(tuple(rounded), tuple(under))

@@ -15,7 +15,9 @@ weights) is read back into ``net.rounding_error``.  A network with an input
 map (:meth:`~polyrelu.network.Network.restrict` of a net with skips from the
 input) is written as version 2 with ``"input_map": {"A": [[...]], "a": [...]}``
 so that a reader of version 1 refuses it instead of ignoring the key; other
-networks are written as version 1.  Extra keys (``"metadata"``) are allowed.
+networks are written as version 1.  ``"metadata"`` is free-form; any other
+key that is not part of the format (a misspelled ``"aLpha"`` would otherwise
+leave the default slope in place) is an error naming the key.
 
 Numbers: strings are the canonical form.  JSON *numbers* are text too, so
 :func:`loads` / :func:`load_json` read a non-integer number as its exact
@@ -42,8 +44,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..exceptions import ModelFileError, PolyreluError
-from ..network import Network
-from ..numbers import fraction_str, to_fraction
+from ..network import ACTIVATIONS, Network
+from ..numbers import brief, fraction_str, int_from_str, to_fraction
 
 __all__ = ["FORMAT", "VERSION", "to_json_dict", "from_json_dict", "save_json",
            "load_json", "dumps", "loads"]
@@ -51,6 +53,24 @@ __all__ = ["FORMAT", "VERSION", "to_json_dict", "from_json_dict", "save_json",
 FORMAT = "polyrelu-network"
 #: newest format version read and written (2 = with an input map)
 VERSION = 2
+#: the keys of a network document and of a layer object
+KEYS = ("format", "version", "architecture", "activation", "alpha", "layers", "skips",
+        "input_map", "rounding_error", "metadata")
+LAYER_KEYS = ("W", "b")
+
+
+def _unknown_keys(obj: dict, known: tuple, where: str) -> str | None:
+    """The message for the first key of ``obj`` not in ``known``, or None."""
+    import difflib
+
+    for key in obj:
+        if key not in known:
+            lower = {k.lower(): k for k in known}
+            close = difflib.get_close_matches(str(key).lower(), lower, n=1, cutoff=0.6)
+            hint = f"; did you mean {lower[close[0]]!r}?" if close else ""
+            return (f"{where}unknown key {key!r} (the keys are "
+                    f"{', '.join(repr(k) for k in known)}){hint}")
+    return None
 
 
 def to_json_dict(net: Network, metadata: dict | None = None) -> dict:
@@ -118,23 +138,31 @@ def from_json_dict(doc: Any, source: str = "<json>",
         raise fail(f"expected a JSON object, got {type(doc).__name__}")
     fmt = doc.get("format")
     if fmt != FORMAT:
-        raise fail(f"not a polyrelu network file (format is {fmt!r}, expected "
+        raise fail(f"not a polyrelu network file (format is {brief(fmt)}, expected "
                    f"{FORMAT!r})")
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise fail(f"'version' must be an integer, got {version!r}")
+        raise fail(f"'version' must be an integer, got {brief(version)}")
     if version > VERSION or version < 1:
-        raise fail(f"unsupported format version {version} (this polyrelu reads "
+        raise fail(f"unsupported format version {brief(version)} (this polyrelu reads "
                    f"versions 1 to {VERSION})")
+    bad = _unknown_keys(doc, KEYS, "")
+    if bad:
+        raise fail(bad)
     activation = doc.get("activation", "relu")
-    if not isinstance(activation, str):
-        raise fail(f"'activation' must be a string, got {activation!r}")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise fail(f"'activation' must be one of {', '.join(ACTIVATIONS)}, got "
+                   f"{brief(activation)}")
     layers_doc = doc.get("layers")
     if not isinstance(layers_doc, list) or not layers_doc:
         raise fail("'layers' must be a non-empty list of {\"W\": ..., \"b\": ...}")
     layers = []
     try:
         for l, layer in enumerate(layers_doc, start=1):
+            bad = _unknown_keys(layer, LAYER_KEYS, f"layer {l}: ") \
+                if isinstance(layer, dict) else None
+            if bad:
+                raise fail(bad)
             if not isinstance(layer, dict) or "W" not in layer or "b" not in layer:
                 raise fail(f"layer {l}: expected an object with keys 'W' and 'b'")
             W, b = layer["W"], layer["b"]
@@ -152,11 +180,17 @@ def from_json_dict(doc: Any, source: str = "<json>",
         for t, s in skips_doc.items():
             if not isinstance(s, list) or not all(
                     isinstance(k, int) and not isinstance(k, bool) for k in s):
-                raise fail(f"skips[{t!r}] must be a list of integer layer indices")
-            try:
-                skips[int(t)] = s
-            except ValueError:
-                raise fail(f"skip target {t!r} is not a layer index") from None
+                raise fail(f"skips[{brief(t)}] must be a list of integer layer indices")
+            if not (t.isascii() and t.isdigit() and len(t) < 10):
+                raise fail(f"skip target {brief(t)} is not a layer index")
+            # indices checked here (Network checks them too) so that a huge
+            # number is named briefly
+            L = len(layers)
+            if not 2 <= int(t) <= L or any(not 0 <= k < L for k in s):
+                raise fail(f"skips[{brief(t)}] = [{', '.join(brief(k, 12) for k in s[:6])}"
+                           f"{', ...' if len(s) > 6 else ''}]: a skip goes from a layer "
+                           f"0..{L - 1} (0 = the input) to a target layer 2..{L}")
+            skips[int(t)] = s
         alpha = doc.get("alpha")
         if alpha is not None:
             alpha = _num(alpha, "alpha")
@@ -177,10 +211,10 @@ def from_json_dict(doc: Any, source: str = "<json>",
         if "rounding_error" in doc:
             r = doc["rounding_error"]
             if not isinstance(r, (str, int, float, Fraction)) or isinstance(r, bool):
-                raise fail(f"'rounding_error' must be a rational number, got {r!r}")
+                raise fail(f"'rounding_error' must be a rational number, got {brief(r)}")
             recorded = _num(r, "rounding_error")
             if recorded < 0:
-                raise fail(f"'rounding_error' must not be negative, got {r!r}")
+                raise fail(f"'rounding_error' must not be negative, got {brief(r)}")
         net = Network.from_weights(layers, skips=skips, activation=activation,
                                    alpha=alpha, max_denominator=max_denominator,
                                    input_map=imap)
@@ -194,7 +228,7 @@ def from_json_dict(doc: Any, source: str = "<json>",
         raise ModelFileError(f"{source}: {e}") from None
     arch = doc.get("architecture")
     if arch is not None and arch != net.architecture:
-        raise fail(f"'architecture' says {arch!r} but the weights have shape "
+        raise fail(f"'architecture' says {brief(arch)} but the weights have shape "
                    f"{net.architecture}")
     return net
 
@@ -236,7 +270,7 @@ def loads(text: str, source: str = "<json>",
     try:
         # Non-integer JSON numbers are decimal text: read them exactly (the
         # module docstring), not through a binary float.
-        doc = json.loads(text, parse_float=to_fraction)
+        doc = json.loads(text, parse_float=to_fraction, parse_int=int_from_str)
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{source}: malformed or truncated JSON: {e.msg} at "
                              f"line {e.lineno}, column {e.colno} (char {e.pos})"

@@ -45,11 +45,14 @@ from typing import Any
 
 from ..exceptions import ModelFileError, PolyreluError
 from ..network import Network
-from ..numbers import to_fraction
+from ..numbers import brief, to_fraction
 
 __all__ = ["read_nnet", "load_nnet", "NNetInfo"]
 
 Vec = tuple[Fraction, ...]
+
+#: largest layer count or width read (ACAS Xu: 6 layers of 50)
+MAX_SIZE = 2 ** 24
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ def read_nnet(path: Any, normalize_input: bool = True, normalize_output: bool = 
         vals = nums(no, toks, what)
         if any(v.denominator != 1 or v < 1 for v in vals):
             raise ModelFileError(f"{path}, line {no}: {what} must be positive integers, "
-                                 f"got {', '.join(toks)}")
+                                 f"got {', '.join(brief(t, 20) for t in toks[:8])}"
+                                 + (", ..." if len(toks) > 8 else ""))
         return [int(v) for v in vals]
 
     no, toks = next_line("the sizes line 'numLayers,inputSize,outputSize,maxLayerSize'")
@@ -140,15 +144,25 @@ def read_nnet(path: Any, normalize_input: bool = True, normalize_output: bool = 
     if len(sizes) < 3:
         raise ModelFileError(f"{path}, line {no}: the sizes line needs numLayers, "
                              f"inputSize, outputSize, maxLayerSize")
+    if any(v > MAX_SIZE for v in sizes):
+        raise ModelFileError(f"{path}, line {no}: a size of "
+                             f"{brief(max(sizes))} is beyond {MAX_SIZE} (a damaged file?)")
     n_layers, d_in, d_out = sizes[0], sizes[1], sizes[2]
-    no, toks = next_line(f"the {n_layers + 1} layer sizes")
+    no, toks = next_line(f"the {brief(n_layers + 1)} layer sizes")
     layer_sizes = ints(no, toks, "layer sizes")
     if len(layer_sizes) != n_layers + 1:
-        raise ModelFileError(f"{path}, line {no}: expected {n_layers + 1} layer sizes "
+        raise ModelFileError(f"{path}, line {no}: expected {brief(n_layers + 1)} layer sizes "
                              f"(numLayers + 1), found {len(layer_sizes)}")
+    if any(v > MAX_SIZE for v in layer_sizes):
+        raise ModelFileError(f"{path}, line {no}: a layer size of "
+                             f"{brief(max(layer_sizes))} is beyond {MAX_SIZE} (a damaged "
+                             f"file?)")
     if layer_sizes[0] != d_in or layer_sizes[-1] != d_out:
-        raise ModelFileError(f"{path}, line {no}: layer sizes {layer_sizes} do not start "
-                             f"with inputSize {d_in} and end with outputSize {d_out}")
+        raise ModelFileError(f"{path}, line {no}: layer sizes "
+                             f"[{', '.join(brief(v, 12) for v in layer_sizes[:8])}"
+                             f"{', ...' if len(layer_sizes) > 8 else ''}] do not start with "
+                             f"inputSize {brief(d_in)} and end with outputSize "
+                             f"{brief(d_out)}")
     next_line("the symmetric flag")
     stats = []
     for what, need in (("input minima", d_in), ("input maxima", d_in),
@@ -166,8 +180,8 @@ def read_nnet(path: Any, normalize_input: bool = True, normalize_output: bool = 
     mean_out, range_out = stats[2][1][-1], stats[3][1][-1]
     for i, (a, b) in enumerate(zip(lo, hi)):
         if a > b:
-            raise ModelFileError(f"{path}, line {stats[0][0]}: input {i} has minimum {a} "
-                                 f"above its maximum {b}")
+            raise ModelFileError(f"{path}, line {stats[0][0]}: input {i} has minimum "
+                                 f"{brief(a)} above its maximum {brief(b)}")
     if normalize_input and any(r == 0 for r in rng):
         raise ModelFileError(f"{path}, line {stats[3][0]}: an input range is zero")
 

@@ -38,6 +38,7 @@ True
 
 from __future__ import annotations
 
+import math
 import os
 from fractions import Fraction
 from typing import Any
@@ -49,6 +50,10 @@ from ._builder import ChainBuilder, Value, export_float, export_rows, fractions_
 
 __all__ = ["load_onnx", "onnx_to_network", "save_onnx", "to_onnx_model",
            "SUPPORTED_OPS"]
+
+#: largest input size read (2^24 entries; ImageNet's 3 x 224 x 224 is 150,528):
+#: a corrupted dimension such as 2^40 would otherwise allocate terabytes
+MAX_INPUT_SIZE = 2 ** 24
 
 SUPPORTED_OPS = ("MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Neg", "Relu",
                  "LeakyRelu", "Clip", "Flatten", "Reshape", "Squeeze", "Unsqueeze",
@@ -110,11 +115,15 @@ def onnx_to_network(model, source: str = "<onnx>",
         raise ModelFileError(f"{source}: the graph has no "
                              f"{'inputs' if not graph.input else 'outputs'}: not a "
                              f"complete ONNX model (empty or truncated file?)")
+    _check_names(model, source)
     opset = None
     for imp in model.opset_import:
         if imp.domain in ("", "ai.onnx"):
             opset = imp.version
-    if opset is not None and opset < 7:
+    if opset is None:
+        raise ModelFileError(f"{source}: no opset_import for the default ONNX domain: "
+                             f"the operators have no defined meaning")
+    if opset < 7 or opset >= 2 ** 31:
         raise ModelFileError(f"{source}: ONNX opset {opset} is not supported "
                              f"(opset 7 onward)")
 
@@ -149,7 +158,11 @@ def onnx_to_network(model, source: str = "<onnx>",
     if not dims:
         raise UnsupportedLayerError(f"{source}: input {inp.name!r} has no static shape")
     shape0 = tuple(dims)
-    d0 = int(np.prod(shape0))
+    d0 = math.prod(shape0)
+    if d0 > MAX_INPUT_SIZE:
+        raise UnsupportedLayerError(
+            f"{source}: input {inp.name!r} of shape {shape0} has {d0} entries; polyrelu "
+            f"reads networks of at most {MAX_INPUT_SIZE} inputs")
     where = {"node": "input"}
 
     def fail(msg: str) -> ModelFileError:
@@ -213,6 +226,7 @@ def onnx_to_network(model, source: str = "<onnx>",
             raise UnsupportedLayerError(str(fail(
                 f"operator domain {node.domain!r} is not supported; supported ops: "
                 f"{', '.join(SUPPORTED_OPS)}")))
+        _check_schema(node, opset, fail)
         try:
             at = _attrs(node)
         except Exception as e:
@@ -453,6 +467,96 @@ def onnx_to_network(model, source: str = "<onnx>",
     return builder.finish(out, max_denominator)
 
 
+def _check_names(model, source: str) -> None:
+    """Every name the reader uses is text.  ONNX strings are UTF-8; protobuf
+    hands out the raw bytes of a string that is not, and such a name would
+    otherwise fail deep inside the reader (or match another by accident)."""
+    graph = model.graph
+
+    def check(v, what: str) -> None:
+        if not isinstance(v, str):
+            raise ModelFileError(f"{source}: {what} is not valid UTF-8 text "
+                                 f"({bytes(v)[:40]!r}): a damaged ONNX file")
+
+    for imp in model.opset_import:
+        check(imp.domain, "an opset_import domain")
+    for kind, values in (("graph input", graph.input), ("graph output", graph.output),
+                         ("initializer", graph.initializer)):
+        for k, v in enumerate(values):
+            check(v.name, f"the name of {kind} {k}")
+    for idx, node in enumerate(graph.node):
+        check(node.name, f"the name of node {idx}")
+        where = f"node {idx} {node.name!r}"
+        check(node.op_type, f"the op type of {where}")
+        check(node.domain, f"the domain of {where}")
+        for k, n in enumerate(node.input):
+            check(n, f"input {k} of {where}")
+        for k, n in enumerate(node.output):
+            check(n, f"output {k} of {where}")
+        for a in node.attribute:
+            check(a.name, f"an attribute name of {where}")
+
+
+def _count(lo: int, hi: int) -> str:
+    if lo == hi:
+        return str(lo)
+    if hi >= 2 ** 30:                     # variadic
+        return f"at least {lo}"
+    return f"{lo} to {hi}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _check_schema(node, opset: int, fail) -> None:
+    """Refuse a node that does not fit its operator's schema in the model's
+    opset (``onnx.defs.get_schema``): the number of inputs and outputs, a
+    required input left empty, unknown, duplicated, mistyped or missing
+    attributes.  Without this an ``Identity`` with two inputs would drop one
+    and an unknown attribute would be ignored -- a different network than
+    the file states.  An operator without a schema is left to the reader,
+    which names it as unsupported."""
+    from onnx import AttributeProto, defs
+
+    op = node.op_type
+    try:
+        schema = defs.get_schema(op, opset, "")
+    except defs.SchemaError:
+        if op in SUPPORTED_OPS or op in _CONST_OPS:
+            raise fail(f"there is no operator {op} in ONNX opset {opset}") from None
+        return
+    n_in, n_out = len(node.input), len(node.output)
+    if not schema.min_input <= n_in <= schema.max_input:
+        raise fail(f"the node has {_plural(n_in, 'input')}; {op} takes "
+                   f"{_count(schema.min_input, schema.max_input)} (opset {opset} schema)")
+    if not schema.min_output <= n_out <= schema.max_output:
+        raise fail(f"the node has {_plural(n_out, 'output')}; {op} has "
+                   f"{_count(schema.min_output, schema.max_output)} (opset {opset} schema)")
+    single = defs.OpSchema.FormalParameterOption.Single
+    for k, (name, formal) in enumerate(zip(node.input, schema.inputs)):
+        if not name and formal.option == single:
+            raise fail(f"input {k} ({formal.name}) of {op} is required but empty")
+    known = schema.attributes
+    seen = set()
+    for a in node.attribute:
+        if a.name in seen:
+            raise fail(f"attribute {a.name!r} is given twice")
+        seen.add(a.name)
+        if a.name not in known:
+            have = ", ".join(repr(k) for k in known) or "none"
+            raise fail(f"unknown attribute {a.name!r} for {op} (opset {opset} schema; its "
+                       f"attributes: {have})")
+        want = known[a.name].type.name      # type: ignore[attr-defined]  # an enum
+        got = AttributeProto.AttributeType.Name(a.type) if a.type in \
+            AttributeProto.AttributeType.values() else str(a.type)
+        if want != got:
+            raise fail(f"attribute {a.name!r} of {op} must be {want}, got {got}")
+    for name, attr in known.items():
+        if attr.required and name not in seen:
+            raise fail(f"{op} requires the attribute {name!r}")
+
+
 def _check_dropout(ins: list, at: dict, const, is_var, fail) -> None:
     """Dropout is the identity in inference, the default; with a constant
     ``training_mode`` true (opset 12+: input 2; torch's export with
@@ -527,15 +631,36 @@ def _fold_constant(node, at: dict, args: list, fail):
 
 
 # ------------------------------------------------------------------ export
-def to_onnx_model(net: Network, opset: int = 13):
+#: default export opsets: 13 (IR version 7) covers MatMul/Add/Relu/Clip in
+#: float64; onnxruntime implements a float64 LeakyRelu only from LeakyRelu-16
+#: (opset 16, IR version 8), so leaky ReLU networks are written with that
+DEFAULT_OPSET = 13
+LEAKY_RELU_OPSET = 16
+
+
+def to_onnx_model(net: Network, opset: int | None = None):
     """A float64 ONNX model of ``net`` (MatMul/Add/activation; skips as Add).
 
     Float64 rounds rationals that are not dyadic; leaky ReLU's slope is an ONNX
     float attribute (float32).  Re-import is exact for dyadic weights.
+
+    ``opset`` defaults to the lowest one onnxruntime runs in float64
+    (:data:`DEFAULT_OPSET`, or :data:`LEAKY_RELU_OPSET` for leaky ReLU), and
+    the model carries the lowest IR version that opset needs -- not the
+    installed onnx library's newest, which common runtimes refuse.  Every
+    model passes ``onnx.checker.check_model(model, full_check=True)``.
+
+    >>> from polyrelu import Network
+    >>> m = to_onnx_model(Network.from_weights([([[1, -1]], [0]), ([[2]], [1])]))
+    >>> m.ir_version, m.opset_import[0].version
+    (7, 13)
     """
     onnx = _import_onnx()
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
+
+    if opset is None:
+        opset = LEAKY_RELU_OPSET if net.activation == "leaky_relu" else DEFAULT_OPSET
 
     def farr(M, what):
         return np.array(export_rows(M, what), dtype=np.float64)
@@ -597,13 +722,14 @@ def to_onnx_model(net: Network, opset: int = 13):
         [helper.make_tensor_value_info("output", TensorProto.DOUBLE,
                                        ["N", net.output_dim])],
         initializer=inits)
-    model = helper.make_model(graph, producer_name="polyrelu",
-                              opset_imports=[helper.make_opsetid("", opset)])
-    onnx.checker.check_model(model)
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(graph, producer_name="polyrelu", opset_imports=opsets,
+                              ir_version=helper.find_min_ir_version_for(opsets))
+    onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def save_onnx(net: Network, path: Any, opset: int = 13) -> None:
+def save_onnx(net: Network, path: Any, opset: int | None = None) -> None:
     """Write a float64 ONNX model of ``net`` (see :func:`to_onnx_model`)."""
     onnx = _import_onnx()
     path = os.fspath(path)
