@@ -330,7 +330,7 @@ def fraction_str(x: Fraction | int) -> str:
     """Exact text form used in JSON and CLI output: ``"-3/4"``, ``"2"``.
 
     Numbers of any size are written (beyond Python's 4,300-digit int/str
-    limit too: :func:`int_str`), and :func:`to_fraction` reads them back.
+    limit too: ``int_str``), and :func:`to_fraction` reads them back.
     """
     x = Fraction(x)
     num = int_str(x.numerator)

@@ -645,7 +645,7 @@ def to_onnx_model(net: Network, opset: int | None = None):
     float attribute (float32).  Re-import is exact for dyadic weights.
 
     ``opset`` defaults to the lowest one onnxruntime runs in float64
-    (:data:`DEFAULT_OPSET`, or :data:`LEAKY_RELU_OPSET` for leaky ReLU), and
+    (``DEFAULT_OPSET`` = 13, or ``LEAKY_RELU_OPSET`` = 16 for leaky ReLU), and
     the model carries the lowest IR version that opset needs -- not the
     installed onnx library's newest, which common runtimes refuse.  Every
     model passes ``onnx.checker.check_model(model, full_check=True)``.
