@@ -1,0 +1,262 @@
+"""Every torch reader reads the network torch runs (issue 19 item 2, issue 18
+"torch.export"): eager ``nn.Sequential``, torch.fx, TorchScript (scripted and
+traced, in memory and from files), ``torch.export`` programs (in memory and
+``.pt2`` files), for :class:`~polyrelu.network.Network` and for TropEx.
+
+Cross-check: exact evaluation of what was read against torch's own float64
+forward pass of the original module at dyadic points.  The tolerance
+``TOL = 1e-9`` (relative to ``1 + |y|``) is justified by the sizes: the models
+here have at most 5 layers of width <= 8 with weights in [-1, 1] and inputs in
+[-2, 2], so float64 rounding of torch's forward pass is below ``L n u M``
+(Higham, Thm 3.5: ``|fl(Wx) - Wx| <= gamma_n |W||x|``, ReLU exact and
+1-Lipschitz) ~ ``5 * 8 * 1.1e-16 * 8^5`` ~ 1.5e-10 in the worst case and
+~1e-15 in practice, while a misread network (a dropped layer, a folded pair
+of Linears, a lost hook) deviates by O(0.1).
+"""
+
+import io
+import random
+import warnings
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+
+from polyrelu.exceptions import UnsupportedLayerError
+from polyrelu.io import load
+from polyrelu.network import Network
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+TOL = 1e-9
+
+
+def close(a, b):
+    return abs(float(a) - float(b)) <= TOL * (1 + abs(float(b)))
+
+
+def dyadic_points(d, n=12, seed=0):
+    rng = random.Random(seed)
+    return [[F(rng.randint(-8, 8), 4) for _ in range(d)] for _ in range(n)]
+
+
+def torch64(module, x):
+    with torch.no_grad():
+        return module(torch.tensor([[float(v) for v in x]], dtype=torch.float64))[0].tolist()
+
+
+def assert_reads_as_torch(net, module, points):
+    for x in points:
+        want = torch64(module, x)
+        got = net(x)
+        assert len(got) == len(want)
+        assert all(close(g, w) for g, w in zip(got, want)), (x, [float(g) for g in got], want)
+
+
+# ------------------------------------------------------------------ models
+def reused_activation():
+    """The issue's example: one ReLU instance at positions 1 and 3."""
+    torch.manual_seed(0)
+    act = nn.ReLU()
+    return nn.Sequential(nn.Linear(2, 4), act, nn.Linear(4, 4), act,
+                         nn.Linear(4, 1)).double().eval()
+
+
+def tied_linear():
+    """One Linear applied twice: 2-4-4-4-3, not 2-4-3."""
+    torch.manual_seed(1)
+    lin = nn.Linear(4, 4)
+    return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), lin, nn.ReLU(), lin, nn.ReLU(),
+                         nn.Linear(4, 3)).double().eval()
+
+
+def reused_sequential():
+    """A nested Sequential (Linear + ReLU) appearing twice."""
+    torch.manual_seed(2)
+    block = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), block, block,
+                         nn.Linear(4, 2)).double().eval()
+
+
+class SharedResidual(nn.Module):
+    """One submodule in two residual blocks: h + blk(h), twice."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.a = nn.Linear(2, 4)
+        self.blk = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, x):
+        h = torch.relu(self.a(x))
+        h = h + self.blk(h)
+        h = h + self.blk(h)
+        return self.out(h)
+
+
+MODELS = {
+    "reused_activation": (reused_activation, "2-4-4-1"),
+    "tied_linear": (tied_linear, "2-4-4-4-3"),
+    "reused_sequential": (reused_sequential, "2-4-4-4-2"),
+    "shared_residual": (lambda: SharedResidual().double().eval(), "2-4-4-4-1"),
+}
+
+
+def _quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+def _roundtrip_script(sm):
+    buf = io.BytesIO()
+    torch.jit.save(sm, buf)
+    buf.seek(0)
+    return torch.jit.load(buf)
+
+
+def _example(module):
+    return torch.zeros(1, 2, dtype=torch.float64)
+
+
+def as_read_by(module, how, tmp_path):
+    """``module`` in the form the reader ``how`` takes."""
+    x0 = _example(module)
+    if how == "eager":
+        return module
+    if how == "fx":
+        return torch.fx.symbolic_trace(module)
+    if how == "script":
+        return _quiet(lambda: torch.jit.script(module))
+    if how == "trace":
+        return _quiet(lambda: torch.jit.trace(module, x0))
+    if how == "script_file":
+        return _roundtrip_script(_quiet(lambda: torch.jit.script(module)))
+    if how == "trace_file":
+        return _roundtrip_script(_quiet(lambda: torch.jit.trace(module, x0)))
+    if how == "export":
+        return torch.export.export(module, (x0,))
+    raise AssertionError(how)
+
+
+READERS = ("eager", "fx", "script", "trace", "script_file", "trace_file", "export")
+
+
+@pytest.mark.parametrize("how", READERS)
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_reused_modules_are_read_as_torch_runs_them(name, how, tmp_path):
+    make, arch = MODELS[name]
+    module = make()
+    net = Network.from_torch(as_read_by(module, how, tmp_path))
+    assert net.architecture == arch
+    assert_reads_as_torch(net, module, dyadic_points(2))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_reused_modules_from_files(name, tmp_path):
+    """The same models through Network.load: TorchScript and torch.export files."""
+    make, arch = MODELS[name]
+    module = make()
+    x0 = _example(module)
+    for fname, save in (("s.pt", lambda p: torch.jit.save(torch.jit.script(module), p)),
+                        ("t.pt", lambda p: torch.jit.save(torch.jit.trace(module, x0), p)),
+                        ("e.pt2", lambda p: torch.export.save(
+                            torch.export.export(module, (x0,)), p))):
+        p = str(tmp_path / fname)
+        _quiet(lambda: save(p))
+        net = load(p)
+        assert net.architecture == arch, fname
+        assert_reads_as_torch(net, module, dyadic_points(2, seed=1))
+
+
+def test_reused_activation_is_not_folded_into_one_linear():
+    """Issue 19 item 2, verbatim: was read as 2-4-1 (max |exact - torch| 0.197)."""
+    net = Network.from_torch(reused_activation())
+    assert net.architecture == "2-4-4-1" and net.num_layers == 3
+
+
+def test_shared_residual_skips():
+    net = Network.from_torch(SharedResidual().double().eval())
+    # u_2 = nu_1 + nu_... : h1 = relu(a x), h2 = h1 + relu(L h1), h3 = h2 + relu(L h2)
+    assert net.skips == ((3, (1,)), (4, (1, 2)))
+
+
+# ----------------------------------------------------------- TropEx readers
+class _ReusedCnn(nn.Module):
+    """A shared Conv2d and a shared ReLU in a residual CNN."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(5)
+        self.c1 = nn.Conv2d(1, 2, 3, padding=1)
+        self.c2 = nn.Conv2d(2, 2, 3, padding=1)
+        self.act = nn.ReLU()
+        self.fc = nn.Linear(32, 3)
+
+    def forward(self, x):
+        h = self.act(self.c1(x))
+        h = self.act(self.c2(h) + h)
+        h = self.act(self.c2(h) + h)
+        return self.fc(torch.flatten(h, 1))
+
+
+def _tied_conv_sequential():
+    torch.manual_seed(6)
+    c = nn.Conv2d(2, 2, 3, padding=1)
+    act = nn.ReLU()
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), act, c, act, c, act, nn.Flatten(),
+                         nn.Linear(32, 3)).double().eval()
+
+
+@pytest.mark.parametrize("how", ["eager", "script", "trace", "export"])
+@pytest.mark.parametrize("make", [lambda: _ReusedCnn().double().eval(),
+                                  _tied_conv_sequential])
+def test_tropex_reads_reused_modules_as_torch_runs_them(make, how):
+    from polyrelu.tropex import model_outputs, tropex
+
+    model = make()
+    x0 = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+    m = {"eager": lambda: model, "script": lambda: torch.jit.script(model),
+         "trace": lambda: torch.jit.trace(model, x0),
+         "export": lambda: torch.export.export(model, (x0,))}[how]
+    m = _quiet(m)
+    X = np.random.default_rng(0).integers(-8, 9, size=(5, 1, 4, 4)) / 4.0
+    ours = model_outputs(m, X, "exact")
+    with torch.no_grad():
+        ref = model(torch.as_tensor(X)).numpy()
+    for row, want in zip(ours, ref):
+        assert all(close(a, b) for a, b in zip(row, want))
+    assert tropex(m, X, "exact").checks["theorem_3_3"]
+
+
+def test_forward_hooks_are_refused_or_run():
+    """A forward hook changes what a module computes; the Sequential and
+    torch.fx readers do not run hooks, so such a module is refused -- and
+    torch.export, which runs them, reads it as torch runs it."""
+    torch.manual_seed(7)
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).double().eval()
+    handle = seq[1].register_forward_hook(lambda mod, inp, out: out * 2)
+    try:
+        with pytest.raises(UnsupportedLayerError, match="'1' has a forward hook"):
+            Network.from_torch(seq)
+        ep = _quiet(lambda: torch.export.export(seq, (_example(seq),)))
+        net = Network.from_torch(ep)
+        assert_reads_as_torch(net, seq, dyadic_points(2))
+    finally:
+        handle.remove()
+    assert_reads_as_torch(Network.from_torch(seq), seq, dyadic_points(2))
+
+
+def test_subclass_of_a_torch_layer_runs_its_own_forward():
+    """A Linear subclass with its own forward is traced through, not read as
+    a Linear from its attributes."""
+    class Doubled(nn.Linear):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    torch.manual_seed(8)
+    seq = nn.Sequential(Doubled(2, 3), nn.ReLU(), nn.Linear(3, 1)).double().eval()
+    net = Network.from_torch(seq)
+    assert_reads_as_torch(net, seq, dyadic_points(2))
