@@ -22,7 +22,7 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
-from polyrelu.exceptions import UnsupportedLayerError
+from polyrelu.exceptions import ModelFileError, UnsupportedLayerError
 from polyrelu.io import load
 from polyrelu.network import Network
 
@@ -260,3 +260,112 @@ def test_subclass_of_a_torch_layer_runs_its_own_forward():
     seq = nn.Sequential(Doubled(2, 3), nn.ReLU(), nn.Linear(3, 1)).double().eval()
     net = Network.from_torch(seq)
     assert_reads_as_torch(net, seq, dyadic_points(2))
+
+
+# ------------------------------------------- damaged archives (issue 19 item 7)
+def _member_data_offset(data: bytes, name_end: str) -> tuple:
+    """(offset, size) of the stored bytes of the first member whose name ends
+    with ``name_end``."""
+    import struct
+    import zipfile
+
+    z = zipfile.ZipFile(io.BytesIO(data))
+    info = next(i for i in z.infolist() if i.filename.endswith(name_end))
+    h = info.header_offset
+    n, e = struct.unpack("<HH", data[h + 26:h + 30])
+    return h + 30 + n + e, info.compress_size
+
+
+def _torch_files(tmp_path):
+    """One file of each torch kind with the same 2-3-1 network."""
+    torch.manual_seed(11)
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).eval()
+    x0 = torch.zeros(1, 2)
+    paths = {"script": tmp_path / "s.pt", "state": tmp_path / "sd.pth",
+             "export": tmp_path / "e.pt2"}
+    _quiet(lambda: torch.jit.save(torch.jit.script(seq), str(paths["script"])))
+    torch.save(seq.state_dict(), paths["state"])
+    _quiet(lambda: torch.export.save(torch.export.export(seq, (x0,)), str(paths["export"])))
+    return seq, paths
+
+
+def _load_kw(kind):
+    return {"arch": "2-3-1"} if kind == "state" else {}
+
+
+@pytest.mark.parametrize("kind, member", [("script", "data/0"), ("state", "data/0"),
+                                          ("export", "weights/weight_0")])
+def test_bit_flipped_weight_is_an_error_not_a_different_network(tmp_path, kind, member):
+    """torch itself loads the flipped weight (the CRC-32 is not checked);
+    polyrelu checks every member's CRC-32 first."""
+    seq, paths = _torch_files(tmp_path)
+    p = paths[kind]
+    data = bytearray(p.read_bytes())
+    off, size = _member_data_offset(bytes(data), member)
+    data[off + size // 2] ^= 0x10          # a bit in the middle of a float32 weight
+    bad = tmp_path / f"bad_{p.name}"
+    bad.write_bytes(bytes(data))
+    loaders = {"script": lambda: torch.jit.load(str(bad)),
+               "state": lambda: torch.load(str(bad), weights_only=True),
+               "export": lambda: torch.export.load(str(bad))}
+    loaded = _quiet(loaders[kind])          # torch reads it without complaint ...
+    assert loaded is not None
+    with pytest.raises(ModelFileError, match=r"bad_.*CRC-32"):
+        load(bad, **_load_kw(kind))         # ... polyrelu does not
+    assert load(p, **_load_kw(kind)) == Network.from_torch(seq)
+
+
+def _set_central_field(data: bytes, name_end: str, offset: int, value: bytes) -> bytes:
+    """Overwrite a field (at ``offset`` in its central directory entry) of a member."""
+    import struct
+
+    eocd = data.rindex(b"PK\x05\x06")
+    cd_off = struct.unpack("<I", data[eocd + 16:eocd + 20])[0]
+    out = bytearray(data)
+    pos = cd_off
+    while data[pos:pos + 4] == b"PK\x01\x02":
+        n, e, c = struct.unpack("<HHH", data[pos + 28:pos + 34])
+        if data[pos + 46:pos + 46 + n].decode("utf-8", "replace").endswith(name_end):
+            out[pos + offset:pos + offset + len(value)] = value
+            return bytes(out)
+        pos += 46 + n + e + c
+    raise AssertionError(name_end)
+
+
+@pytest.mark.parametrize("kind", ["script", "state", "export"])
+def test_garbled_zip_directories_are_model_file_errors(tmp_path, kind):
+    """zipfile raises UnicodeDecodeError on a garbled (UTF-8 flagged) name and
+    NotImplementedError on a garbled version field: both are ModelFileErrors."""
+    _, paths = _torch_files(tmp_path)
+    data = paths[kind].read_bytes()
+    member = "data.pkl" if kind != "export" else "model.json"
+    cases = {
+        # "version needed to extract" 0xFF -> NotImplementedError('zip file version')
+        "version": _set_central_field(data, member, 6, b"\xff\x00"),
+        # a name byte 0xFF with the UTF-8 flag (bit 11) -> UnicodeDecodeError
+        "name": _set_central_field(_set_central_field(data, member, 8, b"\x00\x08"),
+                                   member, 46, b"\xff"),
+        # the stored CRC-32 of a member changed
+        "crc": _set_central_field(data, member, 16, b"\x00\x00\x00\x01"),
+    }
+    for what, bad in cases.items():
+        p = tmp_path / f"{what}_{paths[kind].name}"
+        p.write_bytes(bad)
+        with pytest.raises(ModelFileError, match=f"{what}_.*corrupted archive"):
+            load(p, **_load_kw(kind))
+
+
+def test_archives_without_checksums_and_legacy_files_are_refused(tmp_path):
+    torch.manual_seed(12)
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    old = torch.serialization.get_crc32_options()
+    torch.serialization.set_crc32_options(False)
+    try:
+        torch.save(seq.state_dict(), tmp_path / "nocrc.pth")
+    finally:
+        torch.serialization.set_crc32_options(old)
+    with pytest.raises(ModelFileError, match="nocrc.pth.*records no CRC-32"):
+        load(tmp_path / "nocrc.pth", arch="2-3-1")
+    torch.save(seq.state_dict(), tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
+    with pytest.raises(ModelFileError, match="legacy.pth.*legacy.*no checksums"):
+        load(tmp_path / "legacy.pth", arch="2-3-1")
