@@ -123,7 +123,11 @@ def check_hooks(module: Any, src: str) -> None:
             f"it: remove it, or read a torch.export program (torch.export.export "
             f"runs hooks)")
     for name, m in module.named_modules(remove_duplicate=False):
-        if getattr(m, "_forward_hooks", None) or getattr(m, "_forward_pre_hooks", None):
+        hooks = list(getattr(m, "_forward_hooks", {}).values()) + list(
+            getattr(m, "_forward_pre_hooks", {}).values())
+        # ExportedProgram.module()'s own hooks check input shapes only
+        hooks = [h for h in hooks if getattr(h, "__module__", "") != "torch.export._unlift"]
+        if hooks:
             raise UnsupportedLayerError(
                 f"{src}: module {name or type(module).__name__!r} has a forward hook, "
                 f"which changes what it computes and which this reader does not run; "

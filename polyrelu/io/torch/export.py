@@ -6,15 +6,20 @@ The recommended way to hand a model to polyrelu::
     ep = torch.export.export(model.eval(), (torch.zeros(1, d),))
     torch.export.save(ep, "model.pt2")          # Network.load("model.pt2")
 
-An exported program is the ATen graph torch itself runs, with hooks applied,
-modules called as often as they are, and in-place operations made explicit.
-If the graph has in-place operators (the training IR keeps ``relu_``,
-``add_``), it is first functionalized with ``run_decompositions({})``: torch
-resolves the aliasing, and the reader sees out-of-place ops only.  Lifted
-parameters, buffers and constants (``graph_signature.input_specs``) are read
-from ``state_dict`` and ``constants``; the one user input is the model input.
-A program that mutates a buffer (its function changes from call to call), takes
-several inputs or returns several outputs is refused.  The operators are read
+An exported program is the ATen graph torch itself runs, with hooks applied
+and modules called as often as they are.  The graph is read as
+``ExportedProgram.module()`` runs it: in-place operators of the training IR
+(``relu_``, ``add_``, ``mul_``) change their argument under all its names,
+as in the fx reader (:class:`~polyrelu.io._builder.Aliases`; eval-mode
+``dropout`` returns its input, a view shares its base's memory).  The program
+is *not* functionalized first: ``run_decompositions`` takes ``aten.dropout``'s
+result for a fresh tensor and so drops ``y = F.dropout(h, p, False);
+y.mul_(2)``'s change of ``h``, computing another function than the program
+(and the eager module) does.  Lifted parameters, buffers and constants
+(``graph_signature.input_specs``) are read from ``state_dict`` and
+``constants``; the one user input is the model input.  A program that
+mutates a buffer (its function changes from call to call), takes several
+inputs or returns several outputs is refused.  The operators are read
 by :mod:`~polyrelu.io.torch.aten` (``aten.linear`` / ``addmm`` / ``mm`` with
 parameters, ``relu``, ``leaky_relu``, ``hardtanh``, ``add`` / ``sub`` / ``mul``
 / ``div`` / ``neg``, ``conv2d`` / ``convolution``, ``max_pool2d`` (with
@@ -29,7 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...exceptions import UnsupportedLayerError
-from ._common import first_line, torch_module
+from ._common import torch_module
 from .layers import LayerGraph
 
 __all__ = ["read_exported", "is_exported_program", "EXPORT_OPS"]
@@ -53,17 +58,6 @@ def is_exported_program(obj: Any) -> bool:
     return isinstance(obj, ExportedProgram)
 
 
-def _mutable(ep: Any) -> bool:
-    import torch
-
-    for n in ep.graph_module.graph.nodes:
-        t = n.target
-        if n.op == "call_function" and isinstance(t, torch._ops.OpOverload) and \
-                t._schema.is_mutable:
-            return True
-    return False
-
-
 def read_exported(ep: Any, src: str) -> LayerGraph:
     """The layer graph of an ``ExportedProgram``."""
     torch_module()
@@ -71,13 +65,6 @@ def read_exported(ep: Any, src: str) -> LayerGraph:
 
     from .fx import read_graph_module
 
-    if _mutable(ep):
-        try:
-            ep = ep.run_decompositions({})
-        except Exception as e:
-            raise UnsupportedLayerError(f"{src}: torch could not functionalize the "
-                                        f"exported program's in-place operations "
-                                        f"({first_line(e)})") from None
     sig = ep.graph_signature
     outs = list(sig.output_specs)
     bad = [o for o in outs if o.kind != OutputKind.USER_OUTPUT and
@@ -93,9 +80,9 @@ def read_exported(ep: Any, src: str) -> LayerGraph:
     if len(user_out) != 1:
         raise UnsupportedLayerError(f"{src}: the exported program returns "
                                     f"{len(user_out)} outputs; exactly one is supported")
-    if len(outs) != 1:
-        raise UnsupportedLayerError(f"{src}: the exported program changes its input in "
-                                    f"place; export a model that leaves it unchanged")
+    # (a change of the input in place is a side effect: the output is still a
+    # function of the input as it was passed)
+    out_index = outs.index(user_out[0])
     bound: dict = {}
     users = []
     consts = dict(ep.constants)
@@ -137,5 +124,6 @@ def read_exported(ep: Any, src: str) -> LayerGraph:
                     shape = tuple(int(s) for s in val.shape[1:])
                 except (TypeError, ValueError):
                     shape = None
-    lg = read_graph_module(gm, src, bound, reader="export")
+    lg = read_graph_module(gm, src, bound, reader="export",
+                           output_index=out_index if len(outs) > 1 else None)
     return LayerGraph(lg.layers, lg.output, lg.source, lg.reader, shape)

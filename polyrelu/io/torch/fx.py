@@ -207,12 +207,13 @@ def read_fx(module: Any, src: str) -> LayerGraph:
 
 
 def read_graph_module(gm: Any, src: str, bound: dict | None = None,
-                      reader: str = "fx") -> LayerGraph:
+                      reader: str = "fx", output_index: int | None = None) -> LayerGraph:
     """The layer graph of a GraphModule's graph (its forward).
 
     ``bound`` maps placeholder names to constants (the lifted parameters,
     buffers and constants of a torch.export program); the one other
-    placeholder is the input.  Views use the shapes torch recorded in
+    placeholder is the input; ``output_index`` picks the model output from
+    an output tuple.  Views use the shapes torch recorded in
     ``node.meta["val"]`` when there are (torch.export) -- then ``squeeze`` and
     ``unsqueeze`` are views too."""
     torch_module()
@@ -384,6 +385,8 @@ def read_graph_module(gm: Any, src: str, bound: dict | None = None,
             continue        # assertions only
         elif node.op == "output":
             out = node.args[0]
+            if output_index is not None and isinstance(out, (list, tuple)):
+                out = out[output_index]
             if isinstance(out, (list, tuple)) and len(out) == 1:
                 out = out[0]        # an exported module returns a 1-tuple
             if not isinstance(out, fx.Node):
