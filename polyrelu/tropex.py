@@ -61,11 +61,11 @@ changes no difference ``a+ - a-``).  For every data point all ``s`` numerator
 rows are kept (the paper keeps the one of the label) so that the local affine
 map of every output is available.
 
-Models: a polyrelu Network, an eager torch module (read through torch.fx) or
-a TorchScript module (``torch.jit.load`` of a scripted or traced
-``nn.Sequential`` or residual module: torch layers are read from their
-attributes when scripted and from the constants of their graph when traced;
-other modules from their forward graph).  All three give the same layer
+Models: a polyrelu Network, or a torch model -- a ``torch.export`` program
+(recommended), an eager module or a TorchScript module -- read by the one
+torch reading layer, :mod:`polyrelu.io.torch`, into its layer graph, which
+``_graph_from_layers`` turns into the ops below (with shapes, for the
+data's input shape).  Every kind of torch model gives the same layer
 description (:func:`model_layers`).
 
 Two modes: ``"exact"`` (gmpy2 ``mpq`` inside, :class:`~fractions.Fraction`
@@ -109,9 +109,10 @@ _Q1 = mpq(1)
 
 #: layer types :func:`tropex` understands (torch names)
 TROPEX_SUPPORTED = ("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d",
-                    "BatchNorm2d", "Flatten", "ReLU", "LeakyReLU", "Identity",
-                    "Dropout", "addition (residual)", "polyrelu Network (relu, "
-                    "leaky_relu, skips)")
+                    "BatchNorm2d", "Flatten", "view / reshape", "ReLU", "LeakyReLU",
+                    "Identity", "Dropout", "addition (residual)", "+ - * / by numbers "
+                    "or per-channel constants", "polyrelu Network (relu, leaky_relu, "
+                    "skips)")
 
 
 # =====================================================================
@@ -1678,12 +1679,13 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
 
     Parameters
     ----------
-    net : Network or torch.nn.Module
+    net : Network, torch.export.ExportedProgram or torch.nn.Module
         A polyrelu :class:`~polyrelu.network.Network` (relu / leaky relu,
-        skips allowed) or a torch model (``nn.Sequential`` or an fx-traceable
-        residual module, eager or TorchScript -- scripted or traced) of the
-        layers in :data:`TROPEX_SUPPORTED`.  Batch-norm and dropout are read
-        in eval mode (a layer *traced* in training mode is rejected).
+        skips allowed) or a torch model (a ``torch.export`` program, an
+        ``nn.Sequential`` or an fx-traceable residual module, or TorchScript
+        -- scripted or traced) of the layers in :data:`TROPEX_SUPPORTED`,
+        read by :mod:`polyrelu.io.torch`.  Batch-norm and dropout are read in
+        eval mode (in training mode they are refused).
     X : array of shape ``(D, *input_shape)``
         Data points; labels are the network's own (first argmax).
     mode : {"exact", "fast"}

@@ -1,13 +1,15 @@
 """``polyrelu tropex MODEL DATA.npz``: extract the linear terms of a network at
 data points (TropEx, Trimmel, Petzka & Sminchisescu 2021).
 
-MODEL is a dense model file (.json, .onnx, .nnet, a TorchScript MLP, or a
-state dict with --arch), read exactly as by every command, or a torch model
-with convolutions: a TorchScript file (torch.jit.save of a scripted or traced
-nn.Sequential, or of a residual module, of Conv2d, MaxPool2d, AvgPool2d,
-BatchNorm1d/2d (eval), ReLU, LeakyReLU, Flatten, Linear, Identity, Dropout)
-or, with --allow-pickle, a whole module saved with torch.save(model) (this
-runs code stored in the file: only for files you trust).
+MODEL is a dense model file (.json, .onnx, .nnet, a torch.export .pt2 or
+TorchScript MLP, or a state dict with --arch), read exactly as by every
+command, or a torch model with convolutions: a torch.export program (.pt2,
+torch.export.save; recommended) or a TorchScript file (torch.jit.save of a
+scripted or traced model) of an nn.Sequential or a residual module of
+Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d/2d (eval), ReLU, LeakyReLU,
+Flatten, Linear, Identity, Dropout, or, with --allow-pickle, a whole module
+saved with torch.save(model) (this runs code stored in the file: only for
+files you trust).
 
 DATA.npz holds an array ``X`` (one point per row: flat rows, or images
 (N, C, H, W) for a convolutional model, whose image shape is found from the
@@ -44,11 +46,11 @@ def add_parser(sub) -> None:
     add_model_args(p)
     for action in p._actions:      # tropex reads more kinds of models than the others
         if action.dest == "model":
-            action.help = ("model file: dense (.json, .onnx, .nnet, TorchScript MLP, "
-                           "state dict with --arch) or a TorchScript .pt/.pth of Conv2d, "
-                           "MaxPool2d, AvgPool2d, BatchNorm (eval), ReLU, LeakyReLU, "
-                           "Flatten, Linear layers (Sequential or residual); default: the "
-                           "embedded demo model")
+            action.help = ("model file: dense (.json, .onnx, .nnet, torch MLP, state "
+                           "dict with --arch) or a torch.export .pt2 / TorchScript "
+                           ".pt/.pth of Conv2d, MaxPool2d, AvgPool2d, BatchNorm (eval), "
+                           "ReLU, LeakyReLU, Flatten, Linear layers (Sequential or "
+                           "residual); default: the embedded demo model")
     p.add_argument("data", help="DATA.npz with X (and optional y, X_test, y_test); X "
                                 "as flat rows or as images (N, C, H, W)")
     p.add_argument("--mode", choices=("exact", "fast"), default="exact",

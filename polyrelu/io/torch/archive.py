@@ -6,9 +6,9 @@ archives whose every member records its CRC-32.  torch's own reader does not
 check those checksums, so a bit flipped in a weight loads as a different
 weight -- a different network, silently (issue 19: 11 of 340 mutated files).
 :func:`read_archive` reads the whole file once, checks every member's CRC-32
-with :mod:`zipfile` (which also checks that the local headers agree with the
+with ``zipfile`` (which also checks that the local headers agree with the
 central directory), and hands the *checked bytes* to torch, so torch reads
-exactly what was verified.  Whatever :mod:`zipfile` raises on a damaged
+exactly what was verified.  Whatever ``zipfile`` raises on a damaged
 archive (``BadZipFile``, ``UnicodeDecodeError`` on a garbled name,
 ``NotImplementedError`` on a garbled version field, ``zlib.error``, ...) is a
 :class:`~polyrelu.exceptions.ModelFileError` naming the file.
@@ -71,7 +71,7 @@ def _damaged(path: str, what: str) -> ModelFileError:
 
 def check_zip(data: bytes, path: str) -> tuple:
     """Member names of the zip archive ``data`` after checking every member's
-    CRC-32; a :class:`ModelFileError` naming ``path`` otherwise."""
+    CRC-32; a :class:`~polyrelu.exceptions.ModelFileError` naming ``path`` otherwise."""
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
     except Exception as e:      # BadZipFile, UnicodeDecodeError, NotImplementedError...

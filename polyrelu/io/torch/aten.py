@@ -10,8 +10,8 @@ the fx reader.  A reader gives :meth:`AtenOps.call` the operator's base name
 (no overload, no trailing ``_``: in-place effects are the reader's business)
 and its arguments by schema name.
 
-Operands are :class:`~polyrelu.io.torch._common.Val` (computed from the
-input), constants (tensors, numbers, lists, None) and :data:`SHAPE` (a size
+Operands are ``Val`` (computed from the
+input), constants (tensors, numbers, lists, None) and ``SHAPE`` (a size
 of a computed tensor, only good for reshaping).  An operation on constants
 alone is evaluated with torch itself when it is a deterministic tensor
 operation of :data:`FOLDABLE` (``W.t()``, ``permute``, ``2 * self.scale``),
@@ -69,7 +69,7 @@ _IDENTITY = ("clone", "contiguous", "detach", "alias", "lift_fresh_copy")
 
 
 class AtenOps:
-    """Appends the layers of ATen operators to a :class:`GraphBuilder`.
+    """Appends the layers of ATen operators to a :class:`~polyrelu.io.torch.layers.GraphBuilder`.
 
     ``refuse(msg)`` makes the reader's error (it names the node)."""
 

@@ -10,7 +10,7 @@ An exported program is the ATen graph torch itself runs, with hooks applied
 and modules called as often as they are.  The graph is read as
 ``ExportedProgram.module()`` runs it: in-place operators of the training IR
 (``relu_``, ``add_``, ``mul_``) change their argument under all its names,
-as in the fx reader (:class:`~polyrelu.io._builder.Aliases`; eval-mode
+as in the fx reader (``Aliases`` (``polyrelu.io._builder``); eval-mode
 ``dropout`` returns its input, a view shares its base's memory).  The program
 is *not* functionalized first: ``run_decompositions`` takes ``aten.dropout``'s
 result for a fresh tensor and so drops ``y = F.dropout(h, p, False);

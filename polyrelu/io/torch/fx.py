@@ -12,7 +12,7 @@ In-place operations (``h.mul_(2)``, ``u += h``, ``nn.ReLU(inplace=True)``)
 change a tensor under all its names: nodes are read in execution order and
 the mutated value (and every value that is the same tensor) is rebound to the
 op's result for later uses; a value changed through a view is refused when
-read (:class:`~polyrelu.io._builder.Aliases`).  ``fx.symbolic_trace`` records
+read (``Aliases`` (``polyrelu.io._builder``)).  ``fx.symbolic_trace`` records
 ``u += h`` as ``u + h``; :func:`fx_trace` keeps it.
 """
 

@@ -115,7 +115,7 @@ class LayerGraph:
 
 
 class GraphBuilder:
-    """Appends layers for a reader; :meth:`finish` returns the graph."""
+    """Appends layers for a reader; ``finish`` returns the graph."""
 
     def __init__(self, source: str, reader: str = "") -> None:
         self.source = source

@@ -2,7 +2,7 @@
 :class:`~polyrelu.network.Network` (the ``Network.from_torch`` consumer).
 
 Linear maps, constant arithmetic, flatten and view compose exactly
-(:class:`~polyrelu.io._builder.ChainBuilder`); each activation emits a hidden
+(``ChainBuilder`` (``polyrelu.io._builder``)); each activation emits a hidden
 layer; residual additions of post-activation values become skips (J&V eq. 46),
 with positive scale factors folded into the weights.  Convolutions, pooling
 and batch-norm are TropEx layers (:mod:`polyrelu.tropex`), not Network
@@ -28,16 +28,13 @@ import numpy as np
 from ...exceptions import ShapeError, UnsupportedLayerError
 from ...network import Network
 from .._builder import ChainBuilder, Value, fractions_to_q, q
+from ._common import SUPPORTED_LAYERS
 from .layers import LayerGraph
 
 __all__ = ["to_network", "NETWORK_LAYERS"]
 
 #: what a Network reads from a layer graph
-NETWORK_LAYERS = ("Linear", "ReLU", "LeakyReLU", "Hardtanh(-1, 1)", "Identity",
-                  "Flatten", "Dropout (eval mode)", "Sequential", "residual addition "
-                  "of post-activation values (scaled by a positive constant for "
-                  "ReLU / leaky ReLU)", "+ - * / by numbers and per-feature "
-                  "constants (buffers such as an input mean and std)")
+NETWORK_LAYERS = SUPPORTED_LAYERS
 
 
 def _q_array(a: Any) -> list:

@@ -1,5 +1,5 @@
 """Float64 torch export of a Network (:func:`to_torch`, :func:`save_torchscript`)
-and the reader of polyrelu's own :class:`PolyreluTorchNet`.
+and the reader of polyrelu's own ``PolyreluTorchNet``.
 
 A network without skips becomes an ``nn.Sequential`` of ``Linear`` and the
 activation; one with skips (or an input map) a small ``PolyreluTorchNet``
@@ -111,7 +111,7 @@ _CLASS: Any = None
 
 
 def polyrelu_torch_class():
-    """The :class:`PolyreluTorchNet` module class (created on first use, so
+    """The ``PolyreluTorchNet`` module class (created on first use, so
     that torch is imported only then)."""
     global _CLASS
     if _CLASS is None:
@@ -129,7 +129,7 @@ def to_torch(net: Network):
     """An equivalent float64 ``torch.nn.Module`` (float: non-dyadic weights round).
 
     ``nn.Sequential`` of ``Linear`` + activation without skips; a small
-    :class:`PolyreluTorchNet` (skips and an input map in its
+    ``PolyreluTorchNet`` (skips and an input map in its
     ``polyrelu_spec``) otherwise.
 
     >>> from polyrelu import Network
@@ -200,7 +200,7 @@ def _children(ml) -> list:
 
 
 def is_polyrelu_module(m: Any) -> bool:
-    """``m`` runs polyrelu's own :class:`PolyreluTorchNet` code: the eager
+    """``m`` runs polyrelu's own ``PolyreluTorchNet`` code: the eager
     class itself, or TorchScript whose forward is that class's scripted code."""
     if not hasattr(m, "polyrelu_spec"):
         return False
@@ -219,7 +219,7 @@ def is_polyrelu_module(m: Any) -> bool:
 
 
 def read_polyrelu_module(module, max_denominator, src) -> Network:
-    """The Network of a :class:`PolyreluTorchNet` (see :func:`is_polyrelu_module`):
+    """The Network of a ``PolyreluTorchNet`` (see :func:`is_polyrelu_module`):
     the layers from its Linears, skips and activation from ``polyrelu_spec``
     after checking them against the attributes its forward uses."""
     from ...linalg import mpq_to_fraction
