@@ -332,6 +332,21 @@ def _set_central_field(data: bytes, name_end: str, offset: int, value: bytes) ->
     raise AssertionError(name_end)
 
 
+def _set_end_field(data: bytes, field: str, value: int) -> bytes:
+    """Set the member count or directory offset of the end record (the zip64
+    one, which torch writes and both readers then use, if there is one)."""
+    out = bytearray(data)
+    if b"PK\x06\x06" in data:
+        end = data.rindex(b"PK\x06\x06")
+        spots = {"count": ((24, 8), (32, 8)), "offset": ((48, 8),)}[field]
+    else:
+        end = data.rindex(b"PK\x05\x06")
+        spots = {"count": ((8, 2), (10, 2)), "offset": ((16, 4),)}[field]
+    for off, size in spots:
+        out[end + off:end + off + size] = value.to_bytes(size, "little")
+    return bytes(out)
+
+
 @pytest.mark.parametrize("kind", ["script", "state", "export"])
 def test_garbled_zip_directories_are_model_file_errors(tmp_path, kind):
     """zipfile raises UnicodeDecodeError on a garbled (UTF-8 flagged) name and
@@ -347,6 +362,19 @@ def test_garbled_zip_directories_are_model_file_errors(tmp_path, kind):
                                    member, 46, b"\xff"),
         # the stored CRC-32 of a member changed
         "crc": _set_central_field(data, member, 16, b"\x00\x00\x00\x01"),
+        # the DOS directory bit of the external attributes: zipfile reads the
+        # member, torch's reader "extracts" a directory -- uninitialised memory
+        # as weights (found by the fuzz: a weight member, byte := 0x77)
+        "dirflag": _set_central_field(data, "data/0" if kind != "export" else
+                                      "weight_0", 38, b"\x10"),
+        # the end record's member count and directory offset: zipfile does not
+        # need them (it shifts every member by the difference), torch does
+        # a member's CRC-32 and sizes zeroed in the directory: zipfile reads an
+        # empty member, torch.export loads a tensor of zeros (found by the fuzz)
+        "emptied": _set_central_field(data, "data/0" if kind != "export" else
+                                      "weight_0", 16, bytes(12)),
+        "count": _set_end_field(data, "count", 1),
+        "offset": _set_end_field(data, "offset", 0),
     }
     for what, bad in cases.items():
         p = tmp_path / f"{what}_{paths[kind].name}"
@@ -369,3 +397,49 @@ def test_archives_without_checksums_and_legacy_files_are_refused(tmp_path):
     torch.save(seq.state_dict(), tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
     with pytest.raises(ModelFileError, match="legacy.pth.*legacy.*no checksums"):
         load(tmp_path / "legacy.pth", arch="2-3-1")
+
+
+class _MadeInForward(nn.Module):
+    """forward makes a tensor: random noise or a constant."""
+
+    def __init__(self, kind):
+        super().__init__()
+        torch.manual_seed(9)
+        self.kind = kind
+        self.l = nn.Linear(2, 2).double()
+
+    def forward(self, x):
+        if self.kind == "randn":
+            return self.l(x + torch.randn(2, dtype=torch.float64))
+        return self.l(x + torch.tensor([0.5, -1.5], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("how", ["eager", "trace", "export"])
+def test_tensors_made_in_forward_are_not_frozen(how):
+    """torch.fx evaluates torch.randn(...) once while tracing and keeps the
+    value: noise would be read as a fixed shift.  Refused in the fx reader
+    (read a torch.export program, which keeps randn as an op -- refused there
+    as not deterministic); a deterministic tensor constant reads exactly."""
+    x0 = torch.zeros(1, 2, dtype=torch.float64)
+    for kind in ("randn", "const"):
+        m = _MadeInForward(kind).eval()
+        model = {"eager": lambda: m, "trace": lambda: torch.jit.trace(m, x0),
+                 "export": lambda: torch.export.export(m, (x0,))}[how]
+        if kind == "randn":
+            with pytest.raises(UnsupportedLayerError, match="randn"):
+                Network.from_torch(_quiet(model))
+        elif how == "eager":
+            with pytest.raises(UnsupportedLayerError, match="evaluates once"):
+                Network.from_torch(m)
+        else:
+            net = Network.from_torch(_quiet(model))
+            assert_reads_as_torch(net, m, dyadic_points(2))
+    assert not hasattr(_MadeInForward("randn"), "_tensor_constant0")
+
+
+def test_exported_linear_per_row_is_not_a_network_of_the_whole_input():
+    torch.manual_seed(10)
+    m = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)).eval()
+    ep = _quiet(lambda: torch.export.export(m, (torch.zeros(1, 2, 4),)))
+    with pytest.raises(UnsupportedLayerError, match=r"inputs of shape \(2, 4\).*4 features"):
+        Network.from_torch(ep)

@@ -8,7 +8,11 @@ weight -- a different network, silently (issue 19: 11 of 340 mutated files).
 :func:`read_archive` reads the whole file once, checks every member's CRC-32
 with ``zipfile`` (which also checks that the local headers agree with the
 central directory), and hands the *checked bytes* to torch, so torch reads
-exactly what was verified.  Whatever ``zipfile`` raises on a damaged
+exactly what was verified.  Fields that ``zipfile`` tolerates but torch's
+reader interprets differently are checked too (an entry marked as a
+directory, which torch "extracts" as uninitialised memory; the CRC-32 and
+sizes written beside each member, which must equal the directory's; a wrong
+directory offset or entry count in the end record).  Whatever ``zipfile`` raises on a damaged
 archive (``BadZipFile``, ``UnicodeDecodeError`` on a garbled name,
 ``NotImplementedError`` on a garbled version field, ``zlib.error``, ...) is a
 :class:`~polyrelu.exceptions.ModelFileError` naming the file.
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -84,9 +89,20 @@ def check_zip(data: bytes, path: str) -> tuple:
             if len(set(names)) != len(names):
                 dup = next(n for n in names if names.count(n) > 1)
                 raise _damaged(path, f"member {dup!r} appears twice")
+            _check_directory_record(z, data, len(infos), path)
             for info in infos:
                 if info.flag_bits & 0x1:
                     raise _damaged(path, f"member {info.filename!r} is marked encrypted")
+                # torch's reader (miniz) takes such an entry for a directory and
+                # "extracts" nothing: the tensor is uninitialised memory
+                if info.filename.endswith("/") or info.external_attr & 0x10:
+                    raise _damaged(path, f"member {info.filename!r} is marked as a "
+                                         f"directory")
+                if info.compress_type == zipfile.ZIP_STORED and \
+                        info.compress_size != info.file_size:
+                    raise _damaged(path, f"member {info.filename!r} records two sizes "
+                                         f"({info.compress_size} and {info.file_size})")
+                _check_local_record(data, info, path)
                 try:
                     with z.open(info) as f:
                         contents = f.read()
@@ -109,6 +125,70 @@ def check_zip(data: bytes, path: str) -> tuple:
     except Exception as e:
         raise _damaged(path, first_line(e)) from None
     return tuple(names)
+
+
+def _end_record(data: bytes) -> tuple | None:
+    """``(disk, directory's disk, entries here, entries, directory offset)``
+    of the end-of-directory record (the zip64 one when present), or None."""
+    k = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+    if k < 0 or len(data) < k + 22:
+        return None
+    disk, cd_disk, here, total, _size, offset = struct.unpack("<HHHHII", data[k + 4:k + 20])
+    loc = k - 20
+    if loc >= 0 and data[loc:loc + 4] == b"PK\x06\x07":
+        z64 = struct.unpack("<Q", data[loc + 8:loc + 16])[0]
+        if data[z64:z64 + 4] != b"PK\x06\x06" or len(data) < z64 + 56:
+            return None
+        disk, cd_disk, here, total, _size, offset = struct.unpack(
+            "<IIQQQQ", data[z64 + 16:z64 + 56])
+    return disk, cd_disk, here, total, offset
+
+
+def _check_directory_record(z: zipfile.ZipFile, data: bytes, n: int, path: str) -> None:
+    """The end-of-directory record must say what ``zipfile`` found:
+    ``zipfile`` tolerates a wrong directory offset (it assumes bytes were
+    prepended and shifts every member) and a wrong entry count, torch's
+    reader does not -- each reader would then read other bytes."""
+    end = _end_record(data)
+    if end is None:
+        raise _damaged(path, "its end-of-directory record cannot be read")
+    disk, cd_disk, here, total, offset = end
+    if offset != z.start_dir:
+        raise _damaged(path, f"the directory is at byte {z.start_dir}, its end record "
+                             f"says {offset}")
+    if (here, total) != (n, n) or disk or cd_disk:
+        raise _damaged(path, f"the end record counts {total} members on disks "
+                             f"{disk}/{cd_disk}, the directory has {n}")
+
+
+def _check_local_record(data: bytes, info: zipfile.ZipInfo, path: str) -> None:
+    """The CRC-32 and sizes stored beside the member -- in its local header,
+    or (flag bit 3, as torch writes) in the data descriptor after its data --
+    must equal the directory's.  ``zipfile`` reads only the directory's, and
+    torch's reader trusts the directory's sizes: a directory entry whose size
+    and CRC-32 were zeroed reads as an empty member, which torch.export loads
+    as a tensor of zeros."""
+    h = info.header_offset
+    try:
+        (_sig, _v, flags, _m, _t, _d, crc, csize, usize, n, e) = struct.unpack(
+            "<IHHHHHIIIHH", data[h:h + 30])
+        if flags & 0x8:
+            end = h + 30 + n + e + info.compress_size
+            off = end + 4 if data[end:end + 4] == b"PK\x07\x08" else end
+            crc = struct.unpack("<I", data[off:off + 4])[0]
+            short = struct.unpack("<II", data[off + 4:off + 12])
+            long_ = struct.unpack("<QQ", data[off + 4:off + 20]) \
+                if len(data) >= off + 20 else (-1, -1)
+            ok = crc == info.CRC and (info.compress_size, info.file_size) in (short, long_)
+        else:
+            ok = crc == info.CRC and (
+                (csize, usize) == (info.compress_size, info.file_size) or
+                0xFFFFFFFF in (csize, usize))          # zip64: sizes in the extra field
+    except struct.error:
+        ok = False
+    if not ok:
+        raise _damaged(path, f"member {info.filename!r}: the CRC-32 and sizes beside its "
+                             f"data disagree with the zip directory's")
 
 
 def archive_kind(names: tuple) -> str:
@@ -135,7 +215,11 @@ def read_archive(path: str) -> Archive:
         raise ModelFileError(f"{path}: cannot read ({first_line(e)})") from None
     if not data:
         raise ModelFileError(f"{path}: the file is empty")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    try:
+        is_zip = zipfile.is_zipfile(io.BytesIO(data))
+    except Exception:       # e.g. BadZipFile('zipfiles that span multiple disks ...')
+        is_zip = True       # (check_zip names the damage)
+    if not is_zip:
         if data[:2] == b"\x80\x02" or data[:1] == b"\x80":
             raise ModelFileError(
                 f"{path}: a torch file in the legacy (non-zip) torch.save format, which "

@@ -63,7 +63,8 @@ ATEN_OPS = ("linear", "addmm", "mm", "matmul", "conv2d", "convolution", "_convol
 FOLDABLE = frozenset({"t", "permute", "transpose", "view", "reshape", "_unsafe_view",
                       "unsqueeze", "squeeze", "contiguous", "clone", "detach", "alias",
                       "expand", "add", "sub", "rsub", "mul", "div", "neg", "lift_fresh_copy",
-                      "lift_fresh", "numpy_T", "mT", "unsafe_view", "select", "slice"})
+                      "lift_fresh", "unsafe_view", "select", "slice", "to", "_to_copy",
+                      "tensor", "scalar_tensor", "zeros", "ones", "full"})
 
 _IDENTITY = ("clone", "contiguous", "detach", "alias", "lift_fresh_copy")
 
@@ -136,8 +137,7 @@ class AtenOps:
     def call(self, op: str, a: dict, name: str, ttype: str | None = None) -> Any:
         """The result of aten ``op`` with named operands ``a``."""
         ttype = ttype or f"aten::{op}"
-        vals = [v for v in a.values() if isinstance(v, (Val, Multi))]
-        if not vals:
+        if not any(_computed(v) for v in a.values()):
             return self.fold(op, a, name)
         ar = self.arith
         if op == "linear":
@@ -296,6 +296,13 @@ class AtenOps:
                          bias=self._tensor(a, "bias", name, op, optional=True),
                          eps=float(eps), dims=(1, 2, 3))
         return out if op == "batch_norm" else Multi(out, f"aten::{op}")
+
+
+def _computed(v: Any) -> bool:
+    """``v`` holds a value computed from the input (also inside a list)."""
+    if isinstance(v, (list, tuple)):
+        return any(_computed(x) for x in v)
+    return isinstance(v, (Val, Multi))
 
 
 def _padding(p: Any) -> Any:

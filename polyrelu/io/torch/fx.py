@@ -108,7 +108,25 @@ def _signatures() -> dict:
         torch.div: ("div", (S, "other", "rounding_mode"), {"rounding_mode": None}),
         torch.divide: ("div", (S, "other", "rounding_mode"), {"rounding_mode": None}),
         torch.true_divide: ("div", (S, "other"), {}),
+        F.conv2d: ("conv2d", ("input", "weight", "bias", "stride", "padding", "dilation",
+                              "groups"), {"bias": None, "stride": 1, "padding": 0,
+                                          "dilation": 1, "groups": 1}),
+        F.avg_pool2d: ("avg_pool2d", (S, "kernel_size", "stride", "padding", "ceil_mode",
+                                      "count_include_pad", "divisor_override"),
+                       {"stride": None, "padding": 0, "ceil_mode": False,
+                        "count_include_pad": True, "divisor_override": None}),
+        F.batch_norm: ("batch_norm", ("input", "running_mean", "running_var", "weight",
+                                      "bias", "training", "momentum", "eps"),
+                       {"weight": None, "bias": None, "training": False, "momentum": 0.1,
+                        "eps": 1e-5}),
     }
+    pool = ("max_pool2d", (S, "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                           "return_indices"),
+            {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
+             "return_indices": False})
+    for f in (F.max_pool2d, getattr(F, "_max_pool2d", None)):
+        if f is not None:
+            t[f] = pool
     return t
 
 
@@ -131,7 +149,8 @@ _KW_ALIASES = {"input": "self", "training": "train"}
 
 #: the Python functions and methods the fx reader maps onto ATen operators
 FX_FUNCTIONS = ("F.relu", "torch.relu", "relu_", "F.leaky_relu", "F.hardtanh",
-                "F.linear", "F.dropout (eval)", "torch.flatten", "+ - * / neg and "
+                "F.linear", "F.conv2d", "F.max_pool2d", "F.avg_pool2d", "F.batch_norm "
+                "(eval)", "F.dropout (eval)", "torch.flatten", "+ - * / neg and "
                 "torch.add/sub/mul/div (with alpha)", "in-place versions (+=, mul_, "
                 "relu_, inplace=True)", "x.view / reshape / flatten / size")
 
@@ -195,6 +214,7 @@ def read_fx(module: Any, src: str) -> LayerGraph:
 
     if isinstance(module, fx.GraphModule):
         return read_graph_module(module, src)
+    before = set(vars(module))
     try:
         gm = fx_trace(module)
     except Exception as e:
@@ -203,6 +223,18 @@ def read_fx(module: Any, src: str) -> LayerGraph:
             f"({first_line(e)}); use an nn.Sequential, a traceable module of: "
             f"{', '.join(READER_LAYERS)}, or a torch.export program "
             f"(torch.export.export(model, (x,)))") from None
+    made = set(vars(module)) - before
+    for name in made:           # fx left them on the module; the GraphModule has them
+        delattr(module, name)
+    for node in gm.graph.nodes:
+        # a tensor made in forward (torch.tensor, torch.randn, ...) is evaluated
+        # once, while tracing: fx keeps that one value as an attribute
+        if node.op == "get_attr" and str(node.target).split(".")[0] in made:
+            raise UnsupportedLayerError(
+                f"{src}: forward creates a tensor ({node.name}: torch.tensor, "
+                f"torch.randn, torch.zeros, ...) that torch.fx evaluates once, while "
+                f"tracing -- a random one would be read as fixed; register it as a "
+                f"buffer (self.register_buffer) or read a torch.export program")
     return read_graph_module(gm, src)
 
 
@@ -247,9 +279,10 @@ def read_graph_module(gm: Any, src: str, bound: dict | None = None,
     def mutated(node, result: Any) -> None:
         target = node.args[0] if node.args else None
         if not isinstance(target, fx.Node) or not isinstance(env.get(target), Val):
-            raise UnsupportedLayerError(f"{src}: {node.name!r}: an in-place operation on a "
-                                        f"constant (a parameter or buffer changes at every "
-                                        f"call)")
+            raise UnsupportedLayerError(
+                f"{src}: {node.name!r}: an in-place change of a parameter or buffer: the "
+                f"model changes its own state at every call (e.g. batch-norm in training "
+                f"mode counting batches; call model.eval() first)")
         for k in aliases.mutate(target, node.name):
             env[k] = result
         aliases.same(node, target)
@@ -315,6 +348,9 @@ def read_graph_module(gm: Any, src: str, bound: dict | None = None,
                                   {k: arg(v) for k, v in node.kwargs.items()})
             base = node.target._schema.name.split("::")[-1]
             inplace = base.endswith("_") and node.target._schema.is_mutable
+            if base == "detach_" and not isinstance(named.get("self"), Val):
+                env[node] = named.get("self")       # a constant's autograd flag only
+                continue
             aten_call(base.rstrip("_") if inplace else base, named, node,
                       str(node.target._schema.name), inplace)
         elif node.op == "call_function" and node.target is operator.getitem:
@@ -355,6 +391,9 @@ def read_graph_module(gm: Any, src: str, bound: dict | None = None,
                 raise UnsupportedLayerError(f"{src}: {node.name!r}: inplace={inplace!r} is "
                                             f"not a constant boolean")
             same = named.pop("alias", False)
+            if named.pop("return_indices", False):
+                raise UnsupportedLayerError(f"{src}: {node.name!r}: max_pool2d with "
+                                            f"return_indices=True returns a tuple")
             aten_call(opname, named, node, getattr(node.target, "__name__", opname),
                       inplace)
             if same:

@@ -89,6 +89,13 @@ def to_network(lg: LayerGraph, max_denominator: int | None = None) -> Network:
         raise UnsupportedLayerError(f"{src}: no linear layer (Linear, F.linear, "
                                     f"aten::linear / matmul) or per-feature constant "
                                     f"fixes the input dimension")
+    if lg.input_shape is not None and int(np.prod(lg.input_shape)) != d0:
+        # a Network's input is one vector; Linear on the last axis of a larger
+        # input is another function (one row at a time)
+        raise UnsupportedLayerError(
+            f"{src}: the model takes inputs of shape {tuple(lg.input_shape)}, but its "
+            f"first layer reads {d0} features: it is applied to each row, which is not "
+            f"one network on the whole input (flatten the input first)")
     b = ChainBuilder(d0, lambda msg: ShapeError(f"{src}: layer {where['name']!r}: {msg}"))
 
     def refuse(name: str, msg: str) -> UnsupportedLayerError:

@@ -29,7 +29,7 @@ from typing import Any, Callable
 from ...exceptions import PolyreluError, UnsupportedLayerError
 from .._builder import Aliases, inplace_view_error
 from ._common import Val, first_line, torch_module
-from .aten import ATEN_OPS, SHAPE, AtenOps, Multi
+from .aten import ATEN_OPS, FOLDABLE, SHAPE, AtenOps, Multi
 from .eager import LEAF_TYPES, READER_LAYERS, module_layer
 from .layers import GraphBuilder, LayerGraph
 
@@ -401,8 +401,8 @@ class _Reader:
                                   "batch-norm in training mode counting batches; call "
                                   "model.eval() before tracing)")
             if not any(isinstance(v, (Val, Multi)) for v in vals):
-                if k in _PY_OPS or not any(hasattr(v, "detach") for v in vals) or \
-                        names is None:
+                if k in _PY_OPS or names is None or (
+                        k[6:] not in FOLDABLE and not any(hasattr(v, "detach") for v in vals)):
                     env[outs[0].unique()] = self._py(k, vals)
                 else:       # parameters only: torch evaluates it (W.t(), 2 * self.s)
                     env[outs[0].unique()] = self.ops.fold(k[6:], dict(zip(names, vals)),
