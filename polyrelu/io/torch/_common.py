@@ -3,7 +3,6 @@ constant arithmetic into the layer graph, dropout, hooks and messages."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -246,7 +245,3 @@ def pair(v: Any) -> tuple:
             return (int(v[0]), int(v[0]))
         return tuple(int(x) for x in v)
     return (int(v), int(v))
-
-
-def prod(shape) -> int:
-    return math.prod(int(s) for s in shape)

@@ -24,7 +24,6 @@ from fractions import Fraction
 from typing import Any
 
 from ...exceptions import UnsupportedLayerError
-from ...numbers import to_fraction
 from ._common import Arith, Val, check_dropout, number, pair, tensor_array
 from .layers import GraphBuilder, exact_array
 
@@ -321,7 +320,3 @@ def _what(v: Any) -> str:
     if hasattr(v, "shape"):
         return f"a constant of shape {tuple(v.shape)}"
     return type(v).__name__
-
-
-def leaky_slope(v: Any, where: str) -> Fraction:
-    return to_fraction(float(v), f"{where}: LeakyReLU negative_slope")

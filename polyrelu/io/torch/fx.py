@@ -304,8 +304,8 @@ def read_graph_module(gm: Any, src: str, bound: dict | None = None,
         env[node] = res
         if inplace:
             mutated(node, res)
-        elif opname in ("view", "reshape", "_unsafe_view", "flatten"):
-            alias(node, "view")
+        elif opname in ("view", "reshape", "_unsafe_view", "flatten", "contiguous"):
+            alias(node, "view")     # (reshape/contiguous may copy: "view" is the safe side)
         elif opname in ("dropout", "feature_dropout", "alias", "detach"):
             alias(node, "same")
 
@@ -348,6 +348,11 @@ def read_graph_module(gm: Any, src: str, bound: dict | None = None,
                                   {k: arg(v) for k, v in node.kwargs.items()})
             base = node.target._schema.name.split("::")[-1]
             inplace = base.endswith("_") and node.target._schema.is_mutable
+            if node.target._schema.is_mutable and not inplace:
+                raise UnsupportedLayerError(
+                    f"{src}: {node.name!r}: {node.target._schema.name} changes its "
+                    f"arguments (e.g. batch-norm statistics in training mode); "
+                    f"supported: {help_text}")
             if base == "detach_" and not isinstance(named.get("self"), Val):
                 env[node] = named.get("self")       # a constant's autograd flag only
                 continue

@@ -41,7 +41,7 @@ import numpy as np
 
 from ...exceptions import UnsupportedLayerError
 
-__all__ = ["Layer", "LayerGraph", "GraphBuilder", "OPS", "exact_array", "scalar_or_array"]
+__all__ = ["Layer", "LayerGraph", "GraphBuilder", "OPS", "exact_array"]
 
 #: layer ops and their arguments (``inputs`` are indices of earlier layers)
 OPS = {
@@ -105,14 +105,6 @@ class LayerGraph:
                 need.update(self.layers[j].inputs)
         return sorted(need)
 
-    def users(self) -> dict:
-        """Layer index -> indices of the layers that read it."""
-        out: dict = {i: [] for i in range(len(self.layers))}
-        for j, lay in enumerate(self.layers):
-            for i in lay.inputs:
-                out[i].append(j)
-        return out
-
 
 class GraphBuilder:
     """Appends layers for a reader; ``finish`` returns the graph."""
@@ -156,13 +148,3 @@ def exact_array(c: Any) -> np.ndarray:
     for i, v in enumerate(a.reshape(-1).tolist()):
         flat[i] = Fraction(v)
     return out
-
-
-def scalar_or_array(c: Any) -> Fraction | np.ndarray:
-    """A constant as a Fraction when it has one entry, else its array."""
-    if isinstance(c, Fraction):
-        return c
-    a = np.asarray(c)
-    if a.size == 1:
-        return Fraction(a.reshape(-1)[0].item() if a.dtype != object else a.reshape(-1)[0])
-    return a

@@ -141,7 +141,6 @@ def read_script(module: Any, src: str) -> LayerGraph:
     torch_module()
     g = GraphBuilder(src, "torchscript")
     r = _Reader(g, src)
-    kind, torch_layer = script_class(module)
     try:
         out = r.module(module, Val(0), "", "forward")
     except PolyreluError:
@@ -157,7 +156,6 @@ def read_script(module: Any, src: str) -> LayerGraph:
     if not isinstance(out, Val):
         raise UnsupportedLayerError(f"{src}: the TorchScript forward must return one "
                                     f"tensor computed from the input")
-    del kind, torch_layer
     return g.finish(out.index)
 
 
