@@ -20,7 +20,15 @@ network; it must still never end in a non-polyrelu exception.  (TorchScript
 members are not garbled this way: their C++ reader is not ours to fuzz.)
 
 Bounded in time: ``MUTANTS`` byte-level mutants per base file, stopping early
-(with at least ``MIN_MUTANTS`` done) if ``TIME_LIMIT`` seconds are exceeded.
+(with at least ``MIN_MUTANTS`` done) if ``TIME_LIMIT`` CPU seconds are exceeded.
+The mutations are seeded, but the base files' bytes differ a little from run
+to run (torch writes a random serialization id; TorchScript mangles class
+names by what the process scripted before), so the mutants do too: the
+property holds for every mutant, and a failure names the file, the mutation
+and what was loaded.  (Runs of 4,900 and 10,500 further mutants with other
+seeds found no misread after the checks of
+:mod:`polyrelu.io.torch.archive`; two earlier finds are its directory-bit and
+descriptor checks.)
 """
 
 import io

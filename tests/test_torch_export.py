@@ -77,7 +77,8 @@ FX_MODELS.update({k: (lambda k=k: T._Scaled(k), 2) for k in (
     "const_add", "torch_sub_alpha")})
 
 
-@pytest.mark.parametrize("how", ["training", "core", "dynamic"])
+@pytest.mark.parametrize("how", ["training", pytest.param("core", marks=pytest.mark.slow),
+                                 pytest.param("dynamic", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", sorted(FX_MODELS))
 def test_exported_programs_read_like_the_eager_module(name, how):
     make, d = FX_MODELS[name]
