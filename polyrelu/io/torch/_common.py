@@ -16,7 +16,7 @@ from .layers import GraphBuilder
 __all__ = ["torch_module", "Val", "tensor_array", "number", "check_dropout", "Arith",
            "SUPPORTED_LAYERS", "supported", "first_line", "check_hooks"]
 
-#: what the torch readers take (layer graph ops; each consumer has its own subset)
+#: what Network.from_torch reads (TropEx reads more: polyrelu.tropex.TROPEX_SUPPORTED)
 SUPPORTED_LAYERS = ("Linear", "ReLU", "LeakyReLU", "Hardtanh(-1, 1)", "Identity",
                     "Flatten", "Dropout (eval mode)", "Sequential", "residual addition "
                     "of post-activation values (scaled by a positive constant for "
