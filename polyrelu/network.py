@@ -629,14 +629,16 @@ class Network:
     # ------------------------------------------------------------------ I/O
     @classmethod
     def from_torch(cls, module: Any, max_denominator: int | None = None) -> "Network":
-        """Exact network of a torch module (see :mod:`polyrelu.io.torchio`)."""
-        from .io.torchio import from_torch
+        """Exact network of a torch model: a ``torch.export`` ``ExportedProgram``
+        (recommended), an ``nn.Module`` or a TorchScript module (see
+        :mod:`polyrelu.io.torch`)."""
+        from .io.torch import from_torch
 
         return from_torch(module, max_denominator=max_denominator)
 
     def to_torch(self):
         """An equivalent float64 ``torch.nn.Module``."""
-        from .io.torchio import to_torch
+        from .io.torch import to_torch
 
         return to_torch(self)
 

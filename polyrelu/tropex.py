@@ -61,11 +61,11 @@ changes no difference ``a+ - a-``).  For every data point all ``s`` numerator
 rows are kept (the paper keeps the one of the label) so that the local affine
 map of every output is available.
 
-Models: a polyrelu Network, an eager torch module (read through torch.fx) or
-a TorchScript module (``torch.jit.load`` of a scripted or traced
-``nn.Sequential`` or residual module: torch layers are read from their
-attributes when scripted and from the constants of their graph when traced;
-other modules from their forward graph).  All three give the same layer
+Models: a polyrelu Network, or a torch model -- a ``torch.export`` program
+(recommended), an eager module or a TorchScript module -- read by the one
+torch reading layer, :mod:`polyrelu.io.torch`, into its layer graph, which
+``_graph_from_layers`` turns into the ops below (with shapes, for the
+data's input shape).  Every kind of torch model gives the same layer
 description (:func:`model_layers`).
 
 Two modes: ``"exact"`` (gmpy2 ``mpq`` inside, :class:`~fractions.Fraction`
@@ -87,7 +87,6 @@ True
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, NoReturn, Sequence
@@ -110,9 +109,10 @@ _Q1 = mpq(1)
 
 #: layer types :func:`tropex` understands (torch names)
 TROPEX_SUPPORTED = ("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d",
-                    "BatchNorm2d", "Flatten", "ReLU", "LeakyReLU", "Identity",
-                    "Dropout", "addition (residual)", "polyrelu Network (relu, "
-                    "leaky_relu, skips)")
+                    "BatchNorm2d", "Flatten", "view / reshape", "ReLU", "LeakyReLU",
+                    "Identity", "Dropout", "addition (residual)", "+ - * / by numbers "
+                    "or per-channel constants", "polyrelu Network (relu, leaky_relu, "
+                    "skips)")
 
 
 # =====================================================================
@@ -874,14 +874,6 @@ def _pool_tables(in_shape, k, s, p):
     return (np.array(win, dtype=np.int64), (np.array(cov_o), np.array(cov_i)), (Ho, Wo))
 
 
-def _np64(t):
-    """float64 numpy copy of a parameter tensor (None stays None); exact for
-    float16/32/64 weights (widening)."""
-    if t is None:
-        return None
-    return t.detach().cpu().double().numpy()
-
-
 def _unsupported(desc: str, name: str) -> NoReturn:
     raise UnsupportedLayerError(
         f"tropex: unsupported layer {desc} at {name!r}; supported: "
@@ -896,9 +888,9 @@ def _need_dims(name, shp, dims, what):
 
 
 class _Builder:
-    """Appends layer ops to a graph, checking shapes.  Shared by the eager
-    torch reader (modules seen through torch.fx) and the TorchScript reader,
-    so both give the same layer description."""
+    """Appends layer ops to a graph, checking shapes: the consumer of the
+    layer graph of :mod:`polyrelu.io.torch` (every torch reader), so eager,
+    TorchScript and torch.export models give the same layer description."""
 
     def __init__(self, input_shape):
         self.ops = [_Op("input", "input", (), tuple(input_shape))]
@@ -1028,6 +1020,33 @@ class _Builder:
         _check_alpha(alpha, name)
         return self._add(_Op(name, "act", (i,), shp, shp, alpha=alpha))
 
+    def view(self, name, i, shape):
+        """A torch view/reshape to ``shape`` (the full shape; its first entry,
+        None, -1 or a number, is the batch axis): the same values in C order."""
+        shp = self.shape(i)
+        size = int(np.prod(shp))
+        rest = [None if v is None else int(v) for v in tuple(shape)[1:]]
+        if rest.count(-1) + rest.count(None) > 1:
+            _unsupported(f"view to {tuple(shape)} (more than one unknown size)", name)
+        known = int(np.prod([v for v in rest if v not in (-1, None)]))
+        if -1 in rest or None in rest:
+            if known == 0 or size % known:
+                raise ShapeError(f"tropex: layer {name} (view to {tuple(shape)}) does not "
+                                 f"fit an input of shape {shp}")
+            rest = [size // known if v in (-1, None) else v for v in rest]
+        new = tuple(rest)
+        if int(np.prod(new)) != size:
+            raise ShapeError(f"tropex: layer {name} (view to {tuple(shape)}) does not fit "
+                             f"an input of shape {shp} (the batch axis must stay first)")
+        return self._add(_Op(name, "reshape", (i,), new, shp))
+
+    def affine(self, name, i, s, t):
+        """``x * s + t`` with one ``s`` and ``t`` per channel (T&P Table 1's
+        batch-norm rule: an affine layer)."""
+        shp = self.shape(i)
+        return self._add(_Op(name, "scale", (i,), shp, shp, W=np.asarray(s, dtype=object),
+                             b=np.asarray(t, dtype=object)))
+
     def add(self, name, i, j):
         s1, s2 = self.shape(i), self.shape(j)
         if s1 != s2:
@@ -1043,416 +1062,141 @@ class _Builder:
         return _Graph(self.ops, self.ops[0].shape, source)
 
 
-#: hyper-parameters a *scripted* torch layer keeps as attributes (a traced
-#: layer keeps only its tensors; its hyper-parameters are constants of its graph)
-_LAYER_ATTRS = {
-    "Linear": ("weight",), "Conv2d": ("stride", "padding", "dilation", "groups",
-                                      "padding_mode"),
-    "MaxPool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode",
-                  "return_indices"),
-    "AvgPool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
-                  "divisor_override"),
-    "BatchNorm1d": ("eps", "running_mean", "running_var"),
-    "BatchNorm2d": ("eps", "running_mean", "running_var"),
-    "Flatten": ("start_dim", "end_dim"), "ReLU": (), "LeakyReLU": ("negative_slope",),
-    "Identity": (), "Dropout": ("p",)}
+# ------------------------------------------------ torch models: the layer graph
+#: the layer graph's batch-norm ranks by torch class (an aten op does not say)
+_BN_DIMS = {"BatchNorm1d": (1, 2), "BatchNorm2d": (3,)}
 
 
-def _layer_op(b: _Builder, kind: str, m, i: int, name: str) -> int:
-    """Append the op of a torch layer ``m`` (eager, or scripted: the same
-    attribute names) of class ``kind`` reading input node ``i``."""
-    if kind in ("Identity", "Dropout"):     # eval mode: the identity
-        return i
-    if kind == "Linear":
-        return b.dense(name, i, _np64(m.weight), _np64(getattr(m, "bias", None)))
-    if kind == "Conv2d":
-        return b.conv(name, i, _np64(m.weight), _np64(getattr(m, "bias", None)),
-                      m.stride, m.padding, m.dilation, m.groups, m.padding_mode)
-    if kind == "AvgPool2d":
-        return b.avgpool(name, i, m.kernel_size, m.stride, m.padding, m.ceil_mode,
-                         m.count_include_pad, m.divisor_override)
-    if kind == "MaxPool2d":
-        return b.maxpool(name, i, m.kernel_size, m.stride, m.padding, m.dilation,
-                         m.ceil_mode, m.return_indices)
-    if kind in ("BatchNorm1d", "BatchNorm2d"):
-        return b.batchnorm(name, i, kind, (1, 2) if kind == "BatchNorm1d" else (3,),
-                           _np64(m.running_mean), _np64(m.running_var),
-                           _np64(getattr(m, "weight", None)),
-                           _np64(getattr(m, "bias", None)), m.eps)
-    if kind == "Flatten":
-        return b.flatten(name, i, m.start_dim, m.end_dim)
-    if kind == "ReLU":
-        return b.act(name, i, 0)
-    if kind == "LeakyReLU":
-        return b.act(name, i, float(m.negative_slope))
-    _unsupported(kind, name)
+def _display_name(layer) -> str:
+    """A layer's name in :func:`model_layers`: ``'2.ReLU'`` for a Sequential
+    index, ``'relu'`` for a TorchScript node ``'aten::relu (%h.1)'``."""
+    name = layer.name
+    if name.startswith("aten::"):
+        name = name[6:].split(" ")[0].rstrip("_")
+    if name.split(".")[-1].isdigit():
+        name = f"{name}.{layer.torch_type}"
+    return name
+
+
+def _per_channel(b: "_Builder", name: str, i: int, c) -> np.ndarray:
+    """A constant of an elementwise op as one value per channel of input
+    ``i`` (a number, or a tensor broadcasting as ``(C, 1, ..., 1)``)."""
+    shp = b.shape(i)
+    C = shp[0]
+    if isinstance(c, Fraction):
+        out = np.empty(C, dtype=object)
+        out[:] = c
+        return out
+    arr = np.asarray(c)
+    pad = (1,) * (len(shp) + 1 - arr.ndim) + tuple(arr.shape)
+    if arr.size == 1:
+        return np.repeat(arr.reshape(-1), C)
+    if len(pad) == len(shp) + 1 and pad[0] == 1 and pad[1] == C and all(
+            v == 1 for v in pad[2:]):
+        return arr.reshape(-1)
+    _unsupported(f"elementwise constant of shape {tuple(arr.shape)} (only numbers and "
+                 f"one value per channel)", name)
     raise AssertionError  # unreachable
 
 
-def _fx_trace(module):
-    # the polyrelu tracer: fx.symbolic_trace records ``u += h`` as ``u + h``,
-    # losing the mutation of u (and of its aliases)
-    from .io.torchio import fx_trace
+def _graph_from_layers(lg, input_shape: tuple) -> _Graph:
+    """TropEx's op graph of a torch model's layer graph (:mod:`polyrelu.io.torch`,
+    the one torch reading layer) for inputs of ``input_shape``."""
+    from .io.torch.layers import exact_array
 
-    try:
-        return fx_trace(module)
-    except Exception as e:  # fx raises many kinds of errors
-        raise UnsupportedLayerError(
-            f"tropex: cannot trace {type(module).__name__} with torch.fx "
-            f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); "
-            f"supported: nn.Sequential or simple residual modules of "
-            f"{', '.join(TROPEX_SUPPORTED)}") from None
-
-
-def _graph_from_torch(module, input_shape: tuple, traced=None) -> _Graph:
-    import torch
-    import torch.fx as fx
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    from .io._builder import Aliases, inplace_view_error
-
-    traced = _fx_trace(module) if traced is None else traced
-    mods = dict(traced.named_modules())
     b = _Builder(input_shape)
-    node_of: dict = {}
-    # in-place ops change a tensor under all its names: nodes are read in
-    # execution order and an in-place op rebinds its target for later uses
-    aliases = Aliases()
-    # isinstance, not the class name: subclasses of torch layers read as them
-    classes = [(getattr(nn, k), k) for k in _LAYER_ATTRS]
-    out_idx = None
-
-    def get(a, name):
-        if aliases.stale(a) is not None:
-            raise UnsupportedLayerError(f"tropex: {name}: " + inplace_view_error(
-                repr(aliases.stale(a)), repr(a.name)))
-        return node_of[a]
-
-    def mutated(n, target, name):
-        for k in aliases.mutate(target, name):
-            node_of[k] = node_of[n]
-        aliases.same(n, target)
-
-    for n in traced.graph.nodes:
-        if n.op == "placeholder":
-            if node_of:
-                _unsupported("second input", n.name)
-            node_of[n] = 0
-            continue
-        if n.op == "output":
-            arg = n.args[0]
-            if not isinstance(arg, fx.Node):
-                _unsupported("tuple output", n.name)
-            out_idx = get(arg, "output")
-            continue
-        args = [a for a in n.args if isinstance(a, fx.Node)]
-        name = n.name
-        if n.op == "call_module":
-            m = mods[n.target]
-            # "2" (a Sequential index) reads badly in reports: "2.ReLU"
-            name = str(n.target)
-            if name.split(".")[-1].isdigit():
-                name = f"{name}.{type(m).__name__}"
-            kind = next((k for cls, k in classes if isinstance(m, cls)), None)
-            if kind is None:
-                _unsupported(type(m).__name__, name)
-            node_of[n] = _layer_op(b, kind, m, get(args[0], name), name)
-            if kind in ("Identity", "Dropout"):     # (eval) dropout returns its input
-                aliases.same(n, args[0])
-            elif kind == "Flatten":
-                aliases.view(n, args[0])
-            elif kind in ("ReLU", "LeakyReLU") and getattr(m, "inplace", False):
-                mutated(n, args[0], name)
-            continue
-        if n.op == "call_function" and n.target in (operator.add, operator.iadd, torch.add):
-            if len(args) != 2 or len(n.args) != 2 or n.kwargs:
-                _unsupported("addition with a constant or alpha", name)
-            node_of[n] = b.add(name, get(args[0], name), get(args[1], name))
-            if n.target is operator.iadd:          # u += h changes u
-                mutated(n, args[0], name)
-            continue
-        if (n.op == "call_function" and n.target in (F.relu, torch.relu, torch.relu_)) or (
-                n.op == "call_method" and n.target in ("relu", "relu_")):
-            node_of[n] = b.act(name, get(args[0], name), 0)
-            inplace = n.target in (torch.relu_, "relu_") or (
-                n.target is F.relu and (n.args[1] if len(n.args) > 1 else
-                                        n.kwargs.get("inplace", False)))
-            if inplace:
-                mutated(n, args[0], name)
-            continue
-        if (n.op == "call_function" and n.target is torch.flatten) or (
-                n.op == "call_method" and n.target == "flatten"):
-            sd = n.args[1] if len(n.args) > 1 else n.kwargs.get("start_dim", 0)
-            if sd != 1 or len(n.args) > 2:
-                _unsupported("flatten other than flatten(x, 1)", name)
-            node_of[n] = b.flatten(name, get(args[0], name), 1, -1)
-            aliases.view(n, args[0])
-            continue
-        _unsupported(f"{n.op} {getattr(n.target, '__name__', n.target)}", name)
-    if out_idx is None:
-        raise NetworkError("tropex: the model has no output")
-    return b.finish(out_idx, "torch")
-
-
-# ---------------------------------------------------------------- TorchScript
-def _script_class(m) -> tuple:
-    """``(class name, is a torch.nn class)`` of a TorchScript module, from its
-    qualified type name (``__torch__.torch.nn.modules.conv.Conv2d``; saving
-    may insert ``___torch_mangle_N`` parts)."""
-    try:
-        q = m._c._type().qualified_name()
-    except Exception:  # not a regular ScriptModule
-        q = ""
-    parts = [p for p in q.split(".") if not p.startswith("___torch_mangle")]
-    kind = getattr(m, "original_name", None) or (parts[-1] if parts else type(m).__name__)
-    return kind, parts[:4] == ["__torch__", "torch", "nn", "modules"]
-
-
-def _traced_in_training(m) -> bool:
-    """Whether a traced layer's graph calls batch-norm or dropout with the
-    constant ``training=True`` (eval() after loading does not change it)."""
-    flag = {"aten::batch_norm": 5, "aten::dropout": 2, "aten::dropout_": 2,
-            "aten::feature_dropout": 2}
-    for n in m.graph.nodes():
-        j = flag.get(n.kind())
-        if j is not None:
-            v = list(n.inputs())[j]
-            if v.node().kind() == "prim::Constant" and v.toIValue() is True:
-                return True
-    return False
-
-
-class _ScriptReader:
-    """Reads a TorchScript module into :class:`_Builder` ops.
-
-    torch.nn layers are read from their attributes when scripted (their code
-    is torch's own, their hyper-parameters attributes) and from their graph
-    when traced (the attributes are gone, the graph holds one aten op with the
-    hyper-parameters as constants).  Any other module -- a scripted or traced
-    ``Sequential`` or a user's residual module -- is read from its forward
-    graph: calls of submodules, ``aten`` ops of the supported layers and
-    ``aten::add`` of two tensors.  Nothing else is accepted: control flow,
-    functional calls (``F.relu`` compiles to a call: use ``torch.relu``) and
-    any other operation raise :class:`UnsupportedLayerError` naming it.
-
-    In-place ops (``aten::add_``, ``relu_``, ``nn.ReLU(inplace=True)``) change
-    their argument under all its names: later uses of the mutated value read
-    the op's result, also across a submodule call (:attr:`effect`), and a
-    value changed through a view is refused when read."""
-
-    _ATEN = ("relu", "relu_", "leaky_relu", "leaky_relu_", "add", "add_", "flatten",
-             "dropout", "dropout_", "feature_dropout", "linear", "_convolution", "conv2d",
-             "max_pool2d", "avg_pool2d", "batch_norm")
-
-    def __init__(self, b: _Builder):
-        import torch
-
-        self.b = b
-        self.torch = torch
-        # what the last module() call did to its input: (None | ("node", j) =
-        # changed in place to op j | ("stale", op) = changed through a view,
-        # relation of its output to its input: "same" | "view" | None)
-        self.effect: tuple = (None, None)
-
-    def module(self, m, i, path: str, kind: str, torch_layer: bool) -> int:
-        name = path or kind
-        if name.split(".")[-1].isdigit():
-            name = f"{name}.{kind}"
-        if torch_layer and kind in _LAYER_ATTRS:
-            if all(hasattr(m, a) for a in _LAYER_ATTRS[kind]):
-                j = _layer_op(self.b, kind, m, i, name)        # scripted
-                if kind in ("Identity", "Dropout"):     # (eval) dropout returns its input
-                    self.effect = (None, "same")
-                elif kind == "Flatten":
-                    self.effect = (None, "view")
-                elif kind in ("ReLU", "LeakyReLU") and getattr(m, "inplace", False):
-                    self.effect = (("node", j), "same")
-                else:
-                    self.effect = (None, None)
-                return j
-            if _traced_in_training(m):
-                _unsupported(f"{kind} traced in training mode (batch statistics or "
-                             f"random dropout; trace after model.eval())", name)
-            return self.graph(m, i, path, leaf=name)           # traced
-        if torch_layer and kind not in ("Sequential", "ModuleList", "ModuleDict"):
-            _unsupported(kind, name)
-        return self.graph(m, i, path)
-
-    def graph(self, m, i, path: str, leaf: str | None = None) -> int:
-        torch = self.torch
-        try:
-            g = m.graph
-        except Exception:  # e.g. no forward method
-            _unsupported(f"TorchScript module without a forward graph ({_script_class(m)[0]})",
-                         path or "model")
-        from .io._builder import Aliases, inplace_view_error
-        from .io.torchio import _schema_alias
-
-        where = path or "model"
-        ins = list(g.inputs())
-        if len(ins) != 2:
-            _unsupported(f"forward with {len(ins) - 1} inputs", where)
-        env: dict = {ins[0].unique(): ("module", m, path), ins[1].unique(): ("node", i)}
-        aliases = Aliases()         # keys: Value.unique() in this graph
-
-        def look(v):
-            st = aliases.stale(v.unique())
-            if st is not None:
-                raise UnsupportedLayerError(f"tropex: {leaf or where}: " + inplace_view_error(
-                    repr(st), f"%{v.debugName()}"))
-            return env.get(v.unique(), ("?",))
-
-        def changed(key, new, op):
-            for kk in aliases.mutate(key, op):
-                env[kk] = new
-
-        for n in g.nodes():
-            k = n.kind()
-            outs = list(n.outputs())
-            if k == "prim::Constant":
-                env[outs[0].unique()] = ("const", outs[0].toIValue())
-            elif k in ("prim::ListConstruct", "prim::TupleConstruct"):
-                vals = [env.get(v.unique(), ("?",)) for v in n.inputs()]
-                if any(v[0] != "const" for v in vals):
-                    _unsupported(f"TorchScript operation {k} on tensors", where)
-                env[outs[0].unique()] = ("const", [v[1] for v in vals])
-            elif k == "prim::GetAttr":
-                src = env.get(next(n.inputs()).unique(), ("?",))
-                if src[0] != "module":
-                    _unsupported("TorchScript attribute of a non-module", where)
-                attr = n.s("name")
-                val = getattr(src[1], attr)
-                if isinstance(val, torch.jit.ScriptModule):
-                    sub = f"{src[2]}.{attr}" if src[2] else attr
-                    env[outs[0].unique()] = ("module", val, sub)
-                else:
-                    env[outs[0].unique()] = ("const", val)
-            elif k == "prim::CallMethod":
-                args = [look(v) for v in n.inputs()]
-                if n.s("name") != "forward" or args[0][0] != "module":
-                    _unsupported(f"TorchScript call of method {n.s('name')!r}", where)
-                _, sub, subpath = args[0]
-                kind, torch_layer = _script_class(sub)
-                data = args[1:]
-                if not data and kind == "Identity":
-                    env[outs[0].unique()] = ("none",)   # traced Identity: no input
-                    continue
-                if len(data) != 1 or data[0][0] != "node":
-                    _unsupported(f"{kind} called with {len(data)} inputs", subpath)
-                env[outs[0].unique()] = ("node", self.module(sub, data[0][1], subpath,
-                                                             kind, torch_layer))
-                state, rel = self.effect
-                key = list(n.inputs())[1].unique()
-                if state is not None and state[0] == "stale":
-                    aliases.clobber(key, state[1])
-                elif state is not None:
-                    changed(key, state, subpath)
-                if rel == "same":
-                    aliases.same(outs[0].unique(), key)
-                elif rel == "view":
-                    aliases.view(outs[0].unique(), key)
-            elif k.startswith("aten::") and k[6:] in self._ATEN:
-                args = [look(v) for v in n.inputs()]
-                nm = leaf or (f"{path}.{k[6:].rstrip('_')}" if path else k[6:].rstrip("_"))
-                env[outs[0].unique()] = ("node", self.aten(k[6:].rstrip("_"), args, nm))
-                # aliasing from the schema: Tensor(a!) self is changed in place
-                writes, view_of = _schema_alias(n)
-                first = next(n.inputs()).unique()
-                if writes:
-                    if writes != [0]:
-                        _unsupported(f"{k} writing into an out= argument", nm)
-                    changed(first, env[outs[0].unique()], k)
-                    aliases.same(outs[0].unique(), first)
-                elif k in ("aten::dropout", "aten::feature_dropout"):
-                    aliases.same(outs[0].unique(), first)   # eval: its input
-                elif view_of is not None:
-                    aliases.view(outs[0].unique(), list(n.inputs())[view_of].unique())
-            elif k == "prim::CallFunction":
-                fn = str(next(n.inputs()).type()).removeprefix("__torch__.")
-                _unsupported(f"TorchScript call of function {fn} (scripted functional "
-                             f"calls are compiled code: use torch.relu, torch.flatten "
-                             f"or nn layers)", leaf or where)
-            else:
-                what = k if not k.startswith("aten::") else f"operation {k}"
-                _unsupported(f"TorchScript {what}", leaf or where)
-        res = [look(v) for v in g.outputs()]
-        if len(res) != 1 or res[0][0] != "node":
-            _unsupported("TorchScript forward that does not return one tensor", where)
-        key, out = ins[1].unique(), next(g.outputs()).unique()
-        state = aliases.stale(key)
-        self.effect = (("stale", state) if state is not None else
-                       None if env[key] == ("node", i) else env[key],
-                       aliases.relation(out, key))
-        return res[0][1]
-
-    def aten(self, op: str, args: list, name: str) -> int:
-        b, torch = self.b, self.torch
-
-        def data(j):
-            if j >= len(args) or args[j][0] != "node":
-                _unsupported(f"aten::{op} whose argument {j} is not computed from the "
-                             f"input", name)
-            return args[j][1]
-
-        def const(j, default=None):
-            if j >= len(args):
-                return default
-            if args[j][0] != "const":
-                _unsupported(f"aten::{op} with a tensor-valued argument {j}", name)
-            return args[j][1]
-
-        def tensor(j):
-            v = const(j)
-            if v is not None and not isinstance(v, torch.Tensor):
-                _unsupported(f"aten::{op}: argument {j} is not a tensor", name)
-            return _np64(v)
-
-        if op == "relu":
-            return b.act(name, data(0), 0)
-        if op == "leaky_relu":
-            return b.act(name, data(0), float(const(1, 0.01)))
-        if op == "add":
-            if len(args) > 2 and const(2) != 1:
-                _unsupported("addition with alpha != 1", name)
-            return b.add(name, data(0), data(1))
-        if op == "flatten":
-            return b.flatten(name, data(0), const(1, 0), const(2, -1))
-        if op in ("dropout", "feature_dropout"):
-            if const(2):
-                _unsupported("Dropout traced in training mode (trace after "
-                             "model.eval())", name)
-            return data(0)
+    at: dict = {0: 0}
+    for j in lg.live()[1:]:
+        lay = lg.layers[j]
+        name = _display_name(lay)
+        i = at[lay.inputs[0]]
+        op = lay.op
         if op == "linear":
-            return b.dense(name, data(0), tensor(1), tensor(2))
-        if op == "_convolution":
-            if const(6):
-                _unsupported("transposed convolution", name)
-            return b.conv(name, data(0), tensor(1), tensor(2), const(3), const(4),
-                          const(5), const(8))
-        if op == "conv2d":
-            return b.conv(name, data(0), tensor(1), tensor(2), const(3, 1), const(4, 0),
-                          const(5, 1), const(6, 1))
-        if op == "max_pool2d":
-            return b.maxpool(name, data(0), const(1), const(2), const(3, 0), const(4, 1),
-                             const(5, False))
-        if op == "avg_pool2d":
-            return b.avgpool(name, data(0), const(1), const(2), const(3, 0),
-                             const(4, False), const(5, True), const(6))
-        if op == "batch_norm":
-            if const(5):
-                _unsupported("BatchNorm traced in training mode (batch statistics; "
-                             "trace after model.eval())", name)
-            return b.batchnorm(name, data(0), "BatchNorm", (1, 2, 3), tensor(3),
-                               tensor(4), tensor(1), tensor(2), const(7))
-        raise AssertionError(op)
+            at[j] = b.dense(name, i, lay["W"], lay["b"])
+        elif op == "conv2d":
+            at[j] = b.conv(name, i, lay["W"], lay["b"], lay["stride"], lay["padding"],
+                           lay["dilation"], lay["groups"], lay["padding_mode"])
+        elif op == "maxpool2d":
+            at[j] = b.maxpool(name, i, lay["kernel"], lay["stride"], lay["padding"],
+                              lay["dilation"], lay["ceil_mode"])
+        elif op == "avgpool2d":
+            at[j] = b.avgpool(name, i, lay["kernel"], lay["stride"], lay["padding"],
+                              lay["ceil_mode"], lay["count_include_pad"],
+                              lay["divisor_override"])
+        elif op == "batchnorm":
+            if lay["training"]:
+                _unsupported(f"{lay.torch_type} in training mode or without running "
+                             f"statistics (batch statistics; call model.eval() before "
+                             f"saving or tracing)", name)
+            what = lay.torch_type if lay.torch_type in _BN_DIMS else "BatchNorm"
+            at[j] = b.batchnorm(name, i, what, _BN_DIMS.get(lay.torch_type, lay["dims"]),
+                                np.asarray(lay["mean"], dtype=float),
+                                np.asarray(lay["var"], dtype=float),
+                                None if lay["weight"] is None else
+                                np.asarray(lay["weight"], dtype=float),
+                                None if lay["bias"] is None else
+                                np.asarray(lay["bias"], dtype=float), lay["eps"])
+        elif op == "flatten":
+            at[j] = b.flatten(name, i, lay["start_dim"], lay["end_dim"])
+        elif op == "view":
+            at[j] = b.view(name, i, lay["shape"])
+        elif op == "act":
+            if lay["kind"] == "hard_tanh":
+                _unsupported(f"{lay.torch_type} (hard tanh is not a convex max of affine "
+                             f"terms)", name)
+            at[j] = b.act(name, i, 0 if lay["kind"] == "relu" else lay["alpha"])
+        elif op == "add":
+            y = at[lay.inputs[1]]
+            if lay["alpha"] != 1:
+                s = _per_channel(b, name, y, lay["alpha"])
+                y = b.affine(f"{name}.alpha", y, s, np.zeros(len(s), dtype=object))
+            at[j] = b.add(name, i, y)
+        elif op in ("mul", "div", "shift"):
+            c = _per_channel(b, name, i, lay["c"])
+            C = len(c)
+            one = np.empty(C, dtype=object)
+            one[:] = Fraction(1)
+            zero = np.empty(C, dtype=object)
+            zero[:] = Fraction(0)
+            if op == "mul":
+                at[j] = b.affine(name, i, c, zero)
+            elif op == "shift":
+                at[j] = b.affine(name, i, one, c)
+            else:
+                q = exact_array(c)
+                if any(v == 0 for v in q):
+                    raise ShapeError(f"tropex: layer {name}: division by zero")
+                at[j] = b.affine(name, i, np.array([1 / v for v in q], dtype=object), zero)
+        else:                   # pragma: no cover - every layer-graph op is handled
+            _unsupported(lay.torch_type, name)
+    return b.finish(at[lg.output], lg.reader or "torch")
 
 
-def _graph_from_script(module, input_shape: tuple) -> _Graph:
-    b = _Builder(input_shape)
-    kind, torch_layer = _script_class(module)
-    out = _ScriptReader(b).module(module, 0, "", kind, torch_layer)
-    return b.finish(out, "torchscript")
+def _is_torch_model(net) -> bool:
+    """A torch module or torch.export program (torch is then imported already)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    from .io.torch.export import is_exported_program
+
+    return isinstance(net, torch.nn.Module) or is_exported_program(net)
+
+
+def _layers(net):
+    """The layer graph of a torch model (read by :mod:`polyrelu.io.torch`)."""
+    from .io.torch.layers import LayerGraph
+
+    if isinstance(net, LayerGraph):
+        return net
+    if not _is_torch_model(net):
+        raise UnsupportedLayerError(f"tropex: expected a polyrelu Network or a torch "
+                                    f"model (nn.Module, TorchScript or torch.export "
+                                    f"program), got {type(net).__name__}")
+    from .io.torch import read_layers
+
+    return read_layers(net)
 
 
 def _as_graph(net, input_shape) -> _Graph:
@@ -1462,15 +1206,7 @@ def _as_graph(net, input_shape) -> _Graph:
         return net
     if isinstance(net, Network):
         return _graph_from_network(net)
-    import torch
-
-    if isinstance(net, torch.jit.ScriptModule):
-        return _graph_from_script(net, tuple(input_shape))
-    if isinstance(net, torch.nn.Module):
-        return _graph_from_torch(net, tuple(input_shape))
-    raise UnsupportedLayerError(f"tropex: expected a polyrelu Network or a torch "
-                                f"nn.Module (eager or TorchScript), got "
-                                f"{type(net).__name__}")
+    return _graph_from_layers(_layers(net), tuple(input_shape))
 
 
 def model_layers(net, input_shape: Sequence[int]) -> tuple:
@@ -1485,16 +1221,13 @@ def model_layers(net, input_shape: Sequence[int]) -> tuple:
 
 
 def _graph_maker(net) -> Callable:
-    """``input shape -> _Graph`` for ``net`` (an eager module is traced once)."""
+    """``input shape -> _Graph`` for ``net`` (a torch model is read once)."""
     from .network import Network
 
-    if not isinstance(net, (Network, _Graph)):
-        import torch
-
-        if isinstance(net, torch.nn.Module) and not isinstance(net, torch.jit.ScriptModule):
-            traced = _fx_trace(net)
-            return lambda shape: _graph_from_torch(net, tuple(shape), traced)
-    return lambda shape: _as_graph(net, tuple(shape))
+    if isinstance(net, (Network, _Graph)):
+        return lambda shape: _as_graph(net, tuple(shape))
+    lg = _layers(net)
+    return lambda shape: _graph_from_layers(lg, tuple(shape))
 
 
 def _fits(make, shape) -> bool:
@@ -1505,38 +1238,49 @@ def _fits(make, shape) -> bool:
     return True
 
 
-def _first_channels(net):
+def _first_layer(lg):
+    """The first layer that fixes the input's layout: a Linear, a Conv2d or a
+    batch-norm (None if there is none)."""
+    for j in lg.live()[1:]:
+        lay = lg.layers[j]
+        if lay.op in ("linear", "conv2d", "batchnorm"):
+            return lay
+    return None
+
+
+def _first_channels(lg):
     """Input channels of the first Conv2d / BatchNorm2d (None if a Linear or
     BatchNorm1d comes first): a hint for the shape search, checked by it."""
-    for m in net.modules():
-        kind = getattr(m, "original_name", None) or type(m).__name__
-        if kind == "Conv2d":
-            return int(m.weight.shape[1]) * int(getattr(m, "groups", 1))
-        if kind == "BatchNorm2d":
-            return int(m.running_mean.shape[0])
-        if kind in ("Linear", "BatchNorm1d"):
-            return None
-    return None
+    lay = _first_layer(lg)
+    if lay is None or lay.op == "linear":
+        return None
+    if lay.op == "conv2d":
+        return int(np.shape(lay["W"])[1]) * int(lay["groups"])
+    if _BN_DIMS.get(lay.torch_type) == (1, 2):
+        return None
+    return int(np.size(lay["mean"]))
 
 
 def _divisors(n: int) -> list:
     return [k for k in range(1, n + 1) if n % k == 0]
 
 
-def _expected_shape(net, make):
+def _expected_shape(lg, make):
     """A point shape the model accepts (for error messages), or None."""
-    C = _first_channels(net)
+    if lg.input_shape is not None and _fits(make, lg.input_shape):
+        return tuple(lg.input_shape)
+    C = _first_channels(lg)
     if C is None:
-        for m in net.modules():
-            kind = getattr(m, "original_name", None) or type(m).__name__
-            if kind == "Linear":
-                shape = (int(m.weight.shape[1]),)
-                return shape if _fits(make, shape) else None
+        lay = _first_layer(lg)
+        if lay is not None and lay.op == "linear":
+            shape = (int(np.shape(lay["W"])[1]),)
+            return shape if _fits(make, shape) else None
         return None
     for side in range(1, 129):
         if _fits(make, (C, side, side)):
             return (C, side, side)
     return None
+
 
 
 def infer_input_shape(net, point_shape: Sequence[int]) -> tuple:
@@ -1571,7 +1315,12 @@ def infer_input_shape(net, point_shape: Sequence[int]) -> tuple:
             raise ShapeError(f"points of shape {shape} ({size} coordinates) do not fit "
                              f"the network's {net.input_dim} inputs")
         return (net.input_dim,)
-    make = _graph_maker(net)
+    lg = _layers(net)
+    make = _graph_maker(lg)
+    fixed = lg.input_shape          # a torch.export program fixes its input shape
+    if fixed is not None and int(np.prod(fixed)) == size and shape != fixed and \
+            _fits(make, fixed):
+        return tuple(fixed)
     try:
         make(shape)
         return shape
@@ -1580,7 +1329,7 @@ def infer_input_shape(net, point_shape: Sequence[int]) -> tuple:
     if len(shape) > 1 and _fits(make, (size,)):
         return (size,)          # a model that starts with Linear: flattened (C order)
     if len(shape) == 1 and size > 0:
-        C = _first_channels(net)
+        C = _first_channels(lg)
         chans = [C] if C is not None and size % C == 0 else _divisors(size)
         fits = [(c, h, size // c // h) for c in chans for h in _divisors(size // c)
                 if _fits(make, (c, h, size // c // h))]
@@ -1592,7 +1341,7 @@ def infer_input_shape(net, point_shape: Sequence[int]) -> tuple:
                              f"{', ...' if len(fits) > 4 else ''}): give the points as "
                              f"images (N, C, H, W)")
         why = f"no image shape (C, H, W) with C*H*W = {size} passes its layers"
-    exp = _expected_shape(net, make)
+    exp = _expected_shape(lg, make)
     hint = ""
     if exp is not None and len(exp) == 3:
         hint = (f"; it expects points of shape {exp} (images (N, {exp[0]}, {exp[1]}, "
@@ -1932,12 +1681,13 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
 
     Parameters
     ----------
-    net : Network or torch.nn.Module
+    net : Network, torch.export.ExportedProgram or torch.nn.Module
         A polyrelu :class:`~polyrelu.network.Network` (relu / leaky relu,
-        skips allowed) or a torch model (``nn.Sequential`` or an fx-traceable
-        residual module, eager or TorchScript -- scripted or traced) of the
-        layers in :data:`TROPEX_SUPPORTED`.  Batch-norm and dropout are read
-        in eval mode (a layer *traced* in training mode is rejected).
+        skips allowed) or a torch model (a ``torch.export`` program, an
+        ``nn.Sequential`` or an fx-traceable residual module, or TorchScript
+        -- scripted or traced) of the layers in :data:`TROPEX_SUPPORTED`,
+        read by :mod:`polyrelu.io.torch`.  Batch-norm and dropout are read in
+        eval mode (in training mode they are refused).
     X : numpy.ndarray or sequence
         Data points, shape ``(D, *input_shape)``; labels are the network's own
         (first argmax).

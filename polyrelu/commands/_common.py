@@ -23,9 +23,9 @@ def add_model_args(p, n: int = 1) -> None:
     """Positional model file(s) plus the state-dict architecture option."""
     if n == 1:
         p.add_argument("model", nargs="?", default=None,
-                       help="model file: .json, .onnx, .pt/.pth (TorchScript or a "
-                            "state dict with --arch), .nnet; default: the embedded "
-                            "demo model")
+                       help="model file: .json, .onnx, .pt2 (torch.export), .pt/.pth "
+                            "(TorchScript or a state dict with --arch), .nnet; default: "
+                            "the embedded demo model")
     else:
         p.add_argument("model_a", help="first model file")
         p.add_argument("model_b", help="second model file")

@@ -1,13 +1,15 @@
 """``polyrelu tropex MODEL DATA.npz``: extract the linear terms of a network at
 data points (TropEx, Trimmel, Petzka & Sminchisescu 2021).
 
-MODEL is a dense model file (.json, .onnx, .nnet, a TorchScript MLP, or a
-state dict with --arch), read exactly as by every command, or a torch model
-with convolutions: a TorchScript file (torch.jit.save of a scripted or traced
-nn.Sequential, or of a residual module, of Conv2d, MaxPool2d, AvgPool2d,
-BatchNorm1d/2d (eval), ReLU, LeakyReLU, Flatten, Linear, Identity, Dropout)
-or, with --allow-pickle, a whole module saved with torch.save(model) (this
-runs code stored in the file: only for files you trust).
+MODEL is a dense model file (.json, .onnx, .nnet, a torch.export .pt2 or
+TorchScript MLP, or a state dict with --arch), read exactly as by every
+command, or a torch model with convolutions: a torch.export program (.pt2,
+torch.export.save; recommended) or a TorchScript file (torch.jit.save of a
+scripted or traced model) of an nn.Sequential or a residual module of
+Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d/2d (eval), ReLU, LeakyReLU,
+Flatten, Linear, Identity, Dropout, or, with --allow-pickle, a whole module
+saved with torch.save(model) (this runs code stored in the file: only for
+files you trust).
 
 DATA.npz holds an array ``X`` (one point per row: flat rows, or images
 (N, C, H, W) for a convolutional model, whose image shape is found from the
@@ -44,11 +46,11 @@ def add_parser(sub) -> None:
     add_model_args(p)
     for action in p._actions:      # tropex reads more kinds of models than the others
         if action.dest == "model":
-            action.help = ("model file: dense (.json, .onnx, .nnet, TorchScript MLP, "
-                           "state dict with --arch) or a TorchScript .pt/.pth of Conv2d, "
-                           "MaxPool2d, AvgPool2d, BatchNorm (eval), ReLU, LeakyReLU, "
-                           "Flatten, Linear layers (Sequential or residual); default: the "
-                           "embedded demo model")
+            action.help = ("model file: dense (.json, .onnx, .nnet, torch MLP, state "
+                           "dict with --arch) or a torch.export .pt2 / TorchScript "
+                           ".pt/.pth of Conv2d, MaxPool2d, AvgPool2d, BatchNorm (eval), "
+                           "ReLU, LeakyReLU, Flatten, Linear layers (Sequential or "
+                           "residual); default: the embedded demo model")
     p.add_argument("data", help="DATA.npz with X (and optional y, X_test, y_test); X "
                                 "as flat rows or as images (N, C, H, W)")
     p.add_argument("--mode", choices=("exact", "fast"), default="exact",
@@ -190,45 +192,17 @@ def _load_data(path: str, model, max_points: int | None, model_path: str = "mode
 
 
 # ------------------------------------------------------------------ models
-_TORCH_EXT = (".pt", ".pth")
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+_TORCH_EXT = (".pt2", ".pt", ".pth")
 
 
 def _torch_module(path: str, allow_pickle: bool):
-    """The torch module in a .pt/.pth file: TorchScript, or (only when the user
-    allows it) a pickled module, since torch.load(weights_only=False) runs
-    code stored in the file."""
-    import torch
+    """The torch model in a .pt2/.pt/.pth file: a torch.export program,
+    TorchScript, or (only when the user allows it) a pickled module, since
+    torch.load(weights_only=False) runs code stored in the file.  The archive
+    is checked (CRC-32s) first."""
+    from ..io.torch import load_module
 
-    if allow_pickle:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as e:
-            raise ModelFileError(f"{path}: cannot read with torch.load "
-                                 f"({_first_line(e)})") from None
-        if isinstance(obj, dict):
-            raise ModelFileError(f"{path}: holds a dict (a state dict?), not a module; "
-                                 f"for a dense state dict pass its architecture with "
-                                 f"--arch")
-        if not isinstance(obj, torch.nn.Module):
-            raise ModelFileError(f"{path}: holds a {type(obj).__name__}, not a torch "
-                                 f"module")
-        kind = ("TorchScript" if isinstance(obj, torch.jit.ScriptModule) else
-                "pickled torch module")
-        return obj.eval(), kind
-    try:
-        module = torch.jit.load(path, map_location="cpu")
-    except Exception as e:
-        raise ModelFileError(
-            f"{path}: not a readable TorchScript archive ({_first_line(e)}); a whole "
-            f"module saved with torch.save(model) is read with --allow-pickle (this runs "
-            f"code stored in the file: only for files you trust), a dense state dict "
-            f"with --arch") from None
-    return module.eval(), "TorchScript"
+    return load_module(path, allow_pickle)
 
 
 def _load_tropex_model(args):
@@ -270,24 +244,16 @@ def _check_reading(module, X, path: str, limit: int = 1000) -> float:
     layers tropex read from it, on the first ``limit`` points of X.  A guard
     against misreading a file (a wrong layer gives O(1) deviations, float64
     summation order ~1e-15): it decides nothing about the extraction."""
-    import torch
-
+    from ..io.torch.run import forward64
     from ..tropex import model_outputs
 
     Xs = np.asarray(X[:limit], dtype=np.float64)
     ours = model_outputs(module, Xs, "fast")
-    try:
-        module.double()           # our own loaded copy; float64 holds its weights exactly
-        with torch.no_grad():
-            ref = module(torch.as_tensor(Xs))
-    except Exception as e:
-        raise ModelFileError(f"{path}: running the model on X failed ({_first_line(e)})"
-                             ) from None
-    if not isinstance(ref, torch.Tensor) or ref.numel() != ours.size:
-        raise ModelFileError(f"{path}: the model's forward returns "
-                             f"{type(ref).__name__} {tuple(getattr(ref, 'shape', ()))}, not "
-                             f"one output row per point")
-    ref = ref.reshape(ours.shape).numpy()
+    ref = forward64(module, Xs, path)
+    if ref.size != ours.size:
+        raise ModelFileError(f"{path}: the model's forward returns {ref.shape[1]} outputs "
+                             f"per point, the layers read give {ours.shape[1]}")
+    ref = ref.reshape(ours.shape)
     dev = float(np.max(np.abs(ref - ours)))
     if not dev <= 1e-6 * (1.0 + float(np.max(np.abs(ref)))):
         raise ModelFileError(f"{path}: the layers read from the file do not reproduce its "

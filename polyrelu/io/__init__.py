@@ -1,11 +1,14 @@
-"""Reading and writing networks: exact JSON, ONNX, torch / TorchScript, .nnet.
+"""Reading and writing networks: exact JSON, ONNX, torch (torch.export,
+TorchScript, state dicts), .nnet.
 
 :func:`load` dispatches on the file extension:
 
 * ``.json``: polyrelu's exact format (:mod:`polyrelu.io.jsonio`);
 * ``.onnx``: ONNX graphs of MatMul/Gemm/Add/Relu/... (:mod:`polyrelu.io.onnxio`);
+* ``.pt2``: a torch.export program (``torch.export.save``; the recommended
+  torch format, :mod:`polyrelu.io.torch`);
 * ``.pt``, ``.pth``, ``.ts``: a TorchScript archive, or a torch state dict when
-  ``arch="2-16-16-1"`` is given (:mod:`polyrelu.io.torchio`);
+  ``arch="2-16-16-1"`` is given (:mod:`polyrelu.io.torch`);
 * ``.nnet``: the ACAS Xu text format (:mod:`polyrelu.io.nnet`).
 
 Float weights (ONNX, torch, .nnet) are converted *exactly* (every float is a
@@ -33,6 +36,7 @@ __all__ = ["load", "save", "load_default_model", "SUPPORTED_EXTENSIONS",
 SUPPORTED_EXTENSIONS = {
     ".json": "polyrelu exact JSON",
     ".onnx": "ONNX",
+    ".pt2": "torch.export program (torch.export.save)",
     ".pt": "TorchScript archive or torch state dict (with arch=)",
     ".pth": "TorchScript archive or torch state dict (with arch=)",
     ".ts": "TorchScript archive",
@@ -56,7 +60,8 @@ def load(path: Any, arch: str | None = None,
     path : str or path-like
     arch : str, optional
         Architecture such as ``"2-16-16-1"`` for a torch *state dict* (an
-        ``nn.Sequential`` of ``Linear`` and ``ReLU`` of these widths).
+        ``nn.Sequential`` of ``Linear`` and ``ReLU`` of these widths); for an
+        exported program or TorchScript archive it is checked.
     max_denominator : int, optional
         Round every weight to at most this denominator (reported in
         ``net.rounding_error``); default: exact conversion.
@@ -102,7 +107,7 @@ def load(path: Any, arch: str | None = None,
         from .nnet import load_nnet
 
         return load_nnet(path, max_denominator=max_denominator)
-    from .torchio import load_torch_file
+    from .torch import load_torch_file
 
     return load_torch_file(path, arch=arch, max_denominator=max_denominator)
 
@@ -110,7 +115,7 @@ def load(path: Any, arch: str | None = None,
 def save(net: Network, path: Any) -> None:
     """Write ``net`` as exact JSON (the only lossless format).
 
-    Use ``polyrelu export`` or :func:`polyrelu.io.torchio.to_torch` /
+    Use ``polyrelu export`` or :func:`polyrelu.io.torch.to_torch` /
     :func:`polyrelu.io.onnxio.save_onnx` for float64 TorchScript / ONNX.
     """
     path = os.fspath(path)
