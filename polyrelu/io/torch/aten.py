@@ -6,7 +6,7 @@ operators with the schemas of ``native_functions.yaml`` (``aten::linear(Tensor
 input, Tensor weight, Tensor? bias=None)``, ...), and an fx graph of an
 ``ExportedProgram.module()`` calls the same operators; Python functions in an
 eager fx graph (``F.relu``, ``torch.add``, ``x.view``) are mapped onto them by
-the fx reader.  A reader gives :meth:`AtenOps.call` the operator's base name
+the fx reader.  A reader gives ``AtenOps.call`` the operator's base name
 (no overload, no trailing ``_``: in-place effects are the reader's business)
 and its arguments by schema name.
 
@@ -14,7 +14,7 @@ Operands are ``Val`` (computed from the
 input), constants (tensors, numbers, lists, None) and ``SHAPE`` (a size
 of a computed tensor, only good for reshaping).  An operation on constants
 alone is evaluated with torch itself when it is a deterministic tensor
-operation of :data:`FOLDABLE` (``W.t()``, ``permute``, ``2 * self.scale``),
+operation of ``FOLDABLE`` (``W.t()``, ``permute``, ``2 * self.scale``),
 so the layer graph receives the very tensor torch would compute.
 """
 
