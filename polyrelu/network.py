@@ -45,7 +45,15 @@ import gmpy2
 
 from .exceptions import NetworkError, ShapeError, SkipError
 from .linalg import mpq_to_fraction, to_mpq_matrix, to_mpq_vector
-from .numbers import rationalize, to_fraction, to_matrix, to_vector
+from .numbers import (
+    fmpq_diagonal,
+    fmpq_matrix,
+    fraction_rows,
+    rationalize,
+    to_fraction,
+    to_matrix,
+    to_vector,
+)
 
 __all__ = ["Network", "Layer", "ACTIVATIONS", "random_network"]
 
@@ -563,14 +571,7 @@ class Network:
         (((Fraction(3, 1), Fraction(-3, 1)),), (Fraction(1, 1),))
         """
         pat = self.check_pattern(pattern)
-        posts = self._post_maps(pat, self.num_layers)
-        skips = self._skips
-        out = []
-        for l in range(1, self.num_layers + 1):
-            M, c = self._pre_map_from_posts(posts, l, skips)
-            out.append((tuple(tuple(mpq_to_fraction(v) for v in row) for row in M),
-                        tuple(mpq_to_fraction(v) for v in c)))
-        return tuple(out)
+        return tuple(_split_map(Z, self.input_dim) for Z in self._flint_pre_maps(pat))
 
     def affine_map(self, pattern: Sequence[Sequence[int]]) -> tuple[Mat, Vec]:
         """Exact ``(M, c)`` with ``net(x) = M x + c`` on the region of ``pattern``.
@@ -579,7 +580,47 @@ class Network:
         >>> net.affine_map(((0,),))
         (((Fraction(0, 1), Fraction(0, 1)),), (Fraction(1, 1),))
         """
-        return self.layer_maps(pattern)[-1]
+        pat = self.check_pattern(pattern)
+        return _split_map(self._flint_pre_maps(pat)[-1], self.input_dim)
+
+    @cached_property
+    def _f_layers(self) -> list:
+        """flint ``(W_l, [0 | b_l])`` of every layer: ``W_l [U | u] + [0 | b_l]``
+        is the augmented pre-activation map ``[W_l U | W_l u + b_l]``."""
+        d0 = self.input_dim
+        zeros = [0] * d0
+        return [(fmpq_matrix(layer.W), fmpq_matrix([zeros + [v] for v in layer.b], d0 + 1))
+                for layer in self.layers]
+
+    def _flint_pre_maps(self, pattern: tuple) -> list:
+        """Augmented pre-activation maps ``[M_l | c_l]`` (flint ``fmpq_mat``) of
+        layers 1..L on the region of a checked ``pattern`` (J&V eq. 14 with the
+        pattern fixed: each layer multiplies the previous post-activation map,
+        ``nu_l = S_l z_l + o_l`` with the pieces' slopes ``S_l`` and offsets)."""
+        d0 = self.input_dim
+        if self.input_map is None:
+            U = fmpq_matrix([[1 if i == j else 0 for j in range(d0 + 1)] for i in range(d0)],
+                            d0 + 1)
+        else:
+            A, a = self.input_map
+            U = fmpq_matrix([tuple(r) + (ai,) for r, ai in zip(A, a)], d0 + 1)
+        posts = [U]
+        pres = []
+        skips = self._skips
+        L = self.num_layers
+        for l, (W, B) in enumerate(self._f_layers, start=1):
+            U = posts[l - 1]
+            for s in skips.get(l, ()):
+                U = U + posts[s]
+            Z = W * U + B
+            pres.append(Z)
+            if l < L:
+                slopes, offs = zip(*(self._piece_affine(p) for p in pattern[l - 1]))
+                post = fmpq_diagonal(slopes) * Z
+                if any(offs):  # hard tanh's saturated pieces: constant +-1
+                    post += fmpq_matrix([[0] * d0 + [o] for o in offs], d0 + 1)
+                posts.append(post)
+        return pres
 
     # ------------------------------------------------------------- slices
     def restrict(self, x0: Any, U: Any) -> "Network":
@@ -665,6 +706,12 @@ def _check_input_map(input_map: Any, d: int) -> tuple[Mat, Vec]:
                          f"{len(a)} entries; layer 1 has {d} columns, so A must be "
                          f"{d}xk (k >= 1) and a must have {d} entries")
     return A, a
+
+
+def _split_map(Z: Any, d0: int) -> tuple[Mat, Vec]:
+    """``(M, c)`` as Fractions from an augmented flint map ``[M | c]``."""
+    rows = fraction_rows(Z)
+    return tuple(tuple(r[:d0]) for r in rows), tuple(r[d0] for r in rows)
 
 
 def _compose_first(layer: Layer, U: Mat, x0: Vec) -> Layer:
