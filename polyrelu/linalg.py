@@ -50,6 +50,7 @@ __all__ = [
     "solve",
     "nullspace",
     "det",
+    "substitute",
     "independent_rows",
     "integer_rank",
     "integer_rank_is",
@@ -121,6 +122,27 @@ def matmul(A: Sequence[Sequence], B: Sequence[Sequence]) -> tuple[tuple[Fraction
         return tuple((_ZERO,) * m for _ in A)
     out = fmpq_matrix(A, n) * fmpq_matrix(B, m)
     return tuple(tuple(r) for r in fraction_rows(out))
+
+
+def substitute(A: Sequence[Sequence], b: Sequence, x0: Sequence, N: Sequence[Sequence]
+               ) -> tuple[tuple[tuple[Fraction, ...], ...], tuple[Fraction, ...]]:
+    """Rows ``A x <= b`` on the affine set ``x = x0 + N^T y``: ``(A N^T, b - A x0)``
+    in one product ``A [N^T | -x0]`` (``N`` has one row per direction).
+
+    >>> substitute([[1, 1]], [3], [1, 0], [[1, -1]])
+    (((Fraction(0, 1),),), (Fraction(2, 1),))
+    """
+    d = len(x0)
+    k = len(N)
+    if not len(A):
+        return (), ()
+    B = [[n[j] for n in N] + [-x0[j]] for j in range(d)]
+    if d == 0:
+        return tuple((_ZERO,) * k for _ in A), tuple(Fraction(v) for v in b)
+    Z = fmpq_matrix(A, d) * fmpq_matrix(B, k + 1) + \
+        fmpq_matrix([[0] * k + [v] for v in b], k + 1)
+    rows = fraction_rows(Z)
+    return tuple(tuple(r[:k]) for r in rows), tuple(r[k] for r in rows)
 
 
 def transpose(A: Sequence[Sequence]) -> tuple[tuple, ...]:

@@ -44,7 +44,16 @@ from typing import Any, Iterator, NamedTuple, Optional, Protocol, Sequence
 from .exceptions import BackendError, PolyhedronError, ShapeError
 from .linalg import det as _det
 from .linalg import dot as _dot
-from .linalg import independent_rows, matvec, rank, rref, solve
+from .linalg import (
+    independent_rows,
+    matmul,
+    matvec,
+    rank,
+    rref,
+    solve,
+    substitute,
+    transpose,
+)
 from .numbers import fraction_str, scaled_float_rows, to_matrix, to_vector
 
 __all__ = [
@@ -1776,12 +1785,12 @@ class Polyhedron:
         if len(cv) != self._d:
             raise ShapeError(f"affine_preimage: c has {len(cv)} entries, expected {self._d}")
         A, b, E, f = self._h
-        cols = list(zip(*Mm)) if Mm else [()] * n
 
-        def sub(rows, rhs):
-            R = tuple(tuple(_dot(a, col) for col in cols) for a in rows)
-            r = tuple(ri - _dot(a, cv) for a, ri in zip(rows, rhs))
-            return R, r
+        def sub(rows, rhs):  # rows M and rhs - rows c, exactly
+            if not Mm:  # d = 0: every row is empty
+                return tuple((_ZERO,) * n for _ in rows), tuple(rhs)
+            R = matmul(rows, Mm)
+            return R, tuple(ri - v for ri, v in zip(rhs, matvec(rows, cv)))
 
         A2, b2 = sub(A, b)
         E2, f2 = sub(E, f)
@@ -2046,8 +2055,7 @@ def _make_param(A: Mat, b: Vec, E: Mat, f: Vec, d: int) -> Optional["_Param"]:
     if par is None:
         return None
     x0, N, _, piv = par
-    Ay = tuple(tuple(_dot(a, n) for n in N) for a in A)
-    by = tuple(bi - _dot(a, x0) for a, bi in zip(A, b))
+    Ay, by = substitute(A, b, x0, N)  # rows a . n and b - a . x0
     return _Param(x0, N, Ay, by, len(piv))
 
 
@@ -2115,16 +2123,15 @@ def _strict_point(Ay: Mat, by: Vec, k: int, floats: bool
     if t < 0:
         return "empty", None, None
     if t == 0:
-        if not all(_dot(a, y) <= v for a, v in zip(Ay, by)):
+        if not all(w <= v for w, v in zip(matvec(Ay, y), by)):
             raise BackendError("backend LP point violates the constraints")
         u = res.dual[: len(Ay)] if res.dual is not None else None
         if u is not None and not (
                 all(v >= 0 for v in u) and sum(u) == 1 and _dot(u, by) == 0
-                and all(sum((ui * a[j] for ui, a in zip(u, Ay) if ui), _ZERO) == 0
-                        for j in range(k))):
+                and not any(matvec(transpose(Ay), u))):  # u^T Ay = 0
             u = None  # not a valid certificate: the caller falls back to cdd
         return "flat", y, u
-    if not all(_dot(a, y) < v for a, v in zip(Ay, by)):
+    if not all(w < v for w, v in zip(matvec(Ay, y), by)):
         raise BackendError("backend LP point is not strictly inside")
     return "point", y, None
 

@@ -338,3 +338,18 @@ def test_layer_maps_agree_with_the_forward_pass(kind, seed, sliced):
         for (M, c), z in zip(maps, zs):
             assert tuple(sum((a * v for a, v in zip(row, x)), ci) for row, ci in zip(M, c)) == z
         assert net.affine_map(pat) == maps[-1]
+
+
+@settings(max_examples=60)
+@given(matrices(max_cols=5), st.data())
+def test_substitute_equals_exact_sums(A, data):
+    d = len(A[0])
+    k = data.draw(st.integers(0, d))
+    N = [[data.draw(entries) for _ in range(d)] for _ in range(k)]
+    x0 = [data.draw(entries) for _ in range(d)]
+    b = [data.draw(entries) for _ in A]
+    Ay, by = linalg.substitute(A, b, x0, N)
+    assert Ay == tuple(tuple(sum((a * v for a, v in zip(row, n)), F(0)) for n in N)
+                       for row in A)
+    assert by == tuple(bi - sum((a * v for a, v in zip(row, x0)), F(0))
+                       for row, bi in zip(A, b))
