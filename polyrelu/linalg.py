@@ -10,10 +10,13 @@ echelon form is unique, and so are the solution with free variables 0 and
 the nullspace basis read off it); ``tests/test_linalg.py`` cross-checks them
 against that elimination.
 
-Measured on MNIST 8x8 weights (``python -m benchmarks linalg``, 2-core Xeon,
-CPU seconds): solve 64x64 7.6 s -> 12 ms, rank 120x100 58.6 s -> 13 ms,
-rref 60x100 13.8 s -> 0.25 s; FLINT wins from 2x3 matrices on (13 us
-against 39 us), so there is no size threshold.
+Measured on MNIST 8x8 weights (``python -m benchmarks linalg``, CPU seconds
+on a shared 2-core AMD EPYC, Fraction elimination -> FLINT, conversions
+included): solve 64x64 2.49 s -> 7.5 ms, rank 120x100 19.9 s -> 6.0 ms,
+rref 60x100 5.34 s -> 0.13 s, determinant 64x64 1.12 s -> 4.9 ms.  FLINT
+also wins on the smallest matrices (rref 2x3: 13 us against 39 us; a 5x2
+product: 15 us against 23 us), so there is no size threshold and no method
+choice here: every function converts and calls FLINT.
 
 >>> from fractions import Fraction as F
 >>> solve(((F(2), F(1)), (F(1), F(3))), (F(3), F(5)))

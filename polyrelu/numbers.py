@@ -360,10 +360,29 @@ def to_mpq_matrix(M: Sequence[Sequence]) -> list:
     return [to_mpq_vector(row) for row in M]
 
 
+def to_fmpq(x: Any) -> Any:
+    """One exact number as a flint ``fmpq`` (through :func:`to_fraction`
+    unless it is a Fraction, an int or already flint's).
+
+    >>> to_fmpq(Fraction(-3, 4))
+    -3/4
+    """
+    flint = _flint()
+    t = type(x)
+    if t is flint.fmpq:
+        return x
+    if t is not Fraction and t is not int:
+        x = to_fraction(x)
+    return flint.fmpq(x.numerator, x.denominator)
+
+
 def _fmpq_entries(rows: Sequence[Sequence], ncols: int) -> list:
-    """Row-major flint entries of a rational matrix (Fractions and ints pass
-    straight through; anything else goes through :func:`to_fraction`)."""
-    fmpq = _flint().fmpq
+    """Row-major flint entries of a rational matrix (Fractions, ints and flint
+    numbers pass straight through; anything else goes through
+    :func:`to_fraction`)."""
+    flint = _flint()
+    fmpq = flint.fmpq
+    native = (int, fmpq, flint.fmpz)
     out: list = []
     for r, row in enumerate(rows):
         if len(row) != ncols:
@@ -373,12 +392,21 @@ def _fmpq_entries(rows: Sequence[Sequence], ncols: int) -> list:
             if t is Fraction:
                 out.append(fmpq(x.numerator, x.denominator) if x.denominator != 1
                            else x.numerator)
-            elif t is int:
+            elif t in native:
                 out.append(x)
             else:
                 f = to_fraction(x)
                 out.append(fmpq(f.numerator, f.denominator))
     return out
+
+
+def fmpq_column(values: Sequence) -> Any:
+    """A flint ``fmpq_mat`` column of a vector (Fractions, ints or flint numbers).
+
+    >>> fmpq_column([Fraction(1, 2), 3]).tolist()
+    [[1/2], [3]]
+    """
+    return _flint().fmpq_mat(len(values), 1, _fmpq_entries([values], len(values)))
 
 
 def fmpq_matrix(rows: Sequence[Sequence], ncols: int | None = None) -> Any:
@@ -446,4 +474,4 @@ def fmpq_diagonal(values: Sequence) -> Any:
     return _flint().fmpq_mat(n, n, flat)
 
 
-__all__ += ["fmpq_diagonal"]
+__all__ += ["fmpq_diagonal", "fmpq_column", "to_fmpq"]
