@@ -34,6 +34,7 @@ from typing import Sequence
 
 from .exceptions import ShapeError
 from .numbers import (
+    exact_to_fraction,
     fmpq_matrix,
     fmpz_matrix,
     fraction_rows,
@@ -209,8 +210,7 @@ def det(A: Sequence[Sequence]) -> Fraction:
     M = fmpq_matrix(A, n)
     if M.ncols() != n:
         raise ShapeError(f"det: the matrix is {n}x{M.ncols()}, not square")
-    q = M.det()
-    return Fraction(int(q.numerator), int(q.denominator))
+    return exact_to_fraction(M.det())
 
 
 def solve(A: Sequence[Sequence], b: Sequence, ncols: int | None = None

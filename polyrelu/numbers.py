@@ -329,21 +329,15 @@ def exact_to_fraction(q: Any) -> Fraction:
     gmpy2 ``mpq``/``mpz``, int): anything with integer ``numerator`` and
     ``denominator``.
 
-    >>> import flint
-    >>> exact_to_fraction(flint.fmpq(-3, 4))
-    Fraction(-3, 4)
+    >>> import flint, gmpy2
+    >>> exact_to_fraction(flint.fmpq(-3, 4)), exact_to_fraction(gmpy2.mpq(6, -4))
+    (Fraction(-3, 4), Fraction(-3, 2))
     """
     return Fraction(int(q.numerator), int(q.denominator))
 
 
-def mpq_to_fraction(q: Any) -> Fraction:
-    """Lossless gmpy2 ``mpq`` -> Fraction.
-
-    >>> import gmpy2
-    >>> mpq_to_fraction(gmpy2.mpq(6, -4))
-    Fraction(-3, 2)
-    """
-    return Fraction(int(q.numerator), int(q.denominator))
+#: gmpy2 ``mpq`` -> Fraction (the name the mpq hot loops use)
+mpq_to_fraction = exact_to_fraction
 
 
 def to_mpq_vector(v: Sequence) -> list:

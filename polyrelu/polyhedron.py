@@ -117,6 +117,8 @@ def backend_stats() -> dict:
     of a minimal form whose float-proposed status (facet / redundant) was
     certified exactly / left to the exact LPs; ``"bounded.fast_ok"`` /
     ``"bounded.fast_fail"``: float multipliers proving boundedness;
+    ``"canon.highspy"`` / ``"canon.scipy"``: float minimal-form proposals
+    by highspy's warm-started solver / by scipy's ``linprog`` (no highspy);
     ``"interior.exact_lp"``, ``"cdd.lp"``, ``"cdd.canonicalize"``,
     ``"canon.lp"`` ... count exact work.
 
