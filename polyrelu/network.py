@@ -343,6 +343,10 @@ class Network:
     def __hash__(self) -> int:
         return hash((self.layers, self.skips, self.activation, self.alpha, self.input_map))
 
+    def __getstate__(self) -> dict:
+        # the cached flint matrices (_f_*) do not pickle; they are rebuilt on demand
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_f_")}
+
     def weights(self) -> list[tuple[Mat, Vec]]:
         """The layers as a list of exact ``(W, b)`` pairs (an input map, if
         any, is not included: see :attr:`input_map`)."""

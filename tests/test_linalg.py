@@ -353,3 +353,21 @@ def test_substitute_equals_exact_sums(A, data):
                        for row in A)
     assert by == tuple(bi - sum((a * v for a, v in zip(row, x0)), F(0))
                        for row, bi in zip(A, b))
+
+
+def test_a_network_with_flint_caches_still_pickles():
+    """Evaluated networks cache flint matrices, which do not pickle; process
+    pools and Dask ship networks by pickle."""
+    import copy
+    import pickle
+
+    from polyrelu.network import random_network
+
+    net = random_network([3, 4, 2], seed=2, activation="leaky_relu", alpha=F(1, 3))
+    x = [F(1, 2), F(-1), F(2)]
+    y = net(x)
+    maps = net.layer_maps(net.pattern(x))
+    for clone in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        assert clone == net
+        assert clone(x) == y
+        assert clone.layer_maps(clone.pattern(x)) == maps
