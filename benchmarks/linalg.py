@@ -8,7 +8,9 @@ Cases (``--only``): ``solve`` (64x64), ``rank`` (120x100), ``rref`` (60x100),
 36-44-bit denominators); ``restrict`` (``Network.restrict`` of that network
 to a 2-D slice through a data-like point); ``region`` (``region_of`` plus its
 affine map in R^64 at a data-like point: 900 neurons); ``folds``
-(``fold_surface`` and ``is_general`` on a small random network).
+(``fold_surface`` and ``is_general`` on a small random network); ``engine``
+(the region engine: ``regions`` and ``linear_regions`` on two torch MLPs of
+``python -m benchmarks regions``, which reports wall seconds only).
 
 Prints CPU seconds (``time.process_time``, the figure to compare on a shared
 machine) beside wall seconds, and a digest of each exact result: equal
@@ -40,7 +42,8 @@ from benchmarks._common import machine_info
 HERE = os.path.dirname(os.path.realpath(__file__))
 DEFAULT_MODEL = os.path.normpath(os.path.join(
     HERE, "..", "..", "shared", "data", "onnx", "mnist8x8_100_200_300_200_100_10.onnx"))
-CASES = ["solve", "rank", "rref", "nullspace", "det", "restrict", "region", "folds"]
+CASES = ["solve", "rank", "rref", "nullspace", "det", "restrict", "region", "folds", "engine"]
+ENGINE_CASES = ["2-64-64-64-1@1", "3-16-16-16-1@1"]
 
 
 def digest(obj) -> str:
@@ -114,6 +117,19 @@ def cases(model: str):
         g = is_general(small, box)
         return len(S.hyperplanes), S.order_of_surface, bool(g)
 
+    def engine():
+        from benchmarks.regions import torch_network
+
+        out = []
+        for case in ENGINE_CASES:
+            arch, _, R = case.partition("@")
+            widths = [int(w) for w in arch.split("-")]
+            enet = torch_network(widths)
+            dom = pr.Polyhedron.box([-int(R)] * widths[0], [int(R)] * widths[0])
+            rs = list(pr.regions(enet, dom))
+            out.append((len(rs), len(pr.linear_regions(enet, dom, region_list=rs))))
+        return out
+
     return {
         "solve": ("solve 64x64", lambda: linalg.solve(A64, b64)),
         "rank": ("rank 120x100", lambda: linalg.rank(W2[:120])),
@@ -123,6 +139,7 @@ def cases(model: str):
         "restrict": ("Network.restrict 64 -> 2", lambda: net.restrict(x0, U).layers[0]),
         "region": ("region_of + affine_map, R^64", region),
         "folds": ("fold_surface + is_general 2-6-6-1", folds),
+        "engine": ("region engine " + ", ".join(ENGINE_CASES), engine),
     }, net, x0
 
 
@@ -152,12 +169,12 @@ def main(argv=None) -> int:
     print(f"kernel: {kernel_name()}")
     print(f"model: {os.path.basename(args.model)}")
     table, net, x0 = cases(args.model)
-    print(f"{'case':36s} {'CPU first':>10s} {'CPU best':>10s} {'wall best':>10s}  "
+    print(f"{'case':44s} {'CPU first':>10s} {'CPU best':>10s} {'wall best':>10s}  "
           f"result digest")
     for key in args.only:
         name, fn = table[key]
         first, cpu, wall, out = measure(fn)
-        print(f"{name:36s} {first:10.4f} {cpu:10.4f} {wall:10.4f}  {digest(out)}",
+        print(f"{name:44s} {first:10.4f} {cpu:10.4f} {wall:10.4f}  {digest(out)}",
               flush=True)
     if args.count_fractions:
         print(f"Fraction objects created by region_of + affine_map: "
