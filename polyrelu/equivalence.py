@@ -52,7 +52,7 @@ import gmpy2
 
 from .domains import as_domain
 from .exceptions import BackendError, NetworkError, ShapeError
-from .linalg import mpq_to_fraction
+from .linalg import matmul, matvec, mpq_to_fraction
 from .network import Layer, Network
 from .numbers import fraction_str, to_float, to_fraction
 from .polyhedron import Polyhedron
@@ -1682,18 +1682,7 @@ def _pre_map(net: Network, posts, l):
         Us, us = posts[s]
         U = tuple(tuple(a + c for a, c in zip(r1, r2)) for r1, r2 in zip(U, Us))
         u = tuple(a + c for a, c in zip(u, us))
-    d0 = net.input_dim
-    M, c = [], []
-    for row, bi in zip(W, b):
-        acc = [Fraction(0)] * d0
-        ci = bi
-        for w, Urow, ui in zip(row, U, u):
-            if w:
-                acc = [a + w * x for a, x in zip(acc, Urow)]
-                ci += w * ui
-        M.append(tuple(acc))
-        c.append(ci)
-    return tuple(M), tuple(c)
+    return matmul(W, U), tuple(v + bi for v, bi in zip(matvec(W, u), b))
 
 
 def _pieces(net: Network):

@@ -63,7 +63,7 @@ import networkx as nx
 
 from .domains import as_domain
 from .exceptions import DomainError, NetworkError, PolyreluError, ShapeError
-from .linalg import dot, matvec, nullspace, rank, solve
+from .linalg import dot, matmul, matvec, nullspace, rank, solve
 from .network import Network
 from .numbers import fraction_str, to_vector
 from .polyhedron import Polyhedron
@@ -1302,7 +1302,7 @@ def _condition2(net: Network, max_checks: int) -> ConditionResult:
         for l in range(k, L + 1):
             nxt = {}
             for N, r in prefixes.items():
-                P = tuple(tuple(dot(row, col) for col in zip(*N)) for row in W[l - 1])
+                P = matmul(W[l - 1], N)
                 m = len(P)
                 s = min(r, m)
                 if s > 0:

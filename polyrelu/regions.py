@@ -69,6 +69,7 @@ import numpy as np
 
 from .domains import as_domain
 from .exceptions import DomainError, NetworkError, ShapeError
+from .linalg import integer_rank_is, matvec
 from .numbers import to_matrix, to_vector
 
 __all__ = [
@@ -366,61 +367,9 @@ def _facets_of_polytope(rows, hverts) -> list:
     for key, t in zip(keys, tight):
         if int(t.sum()) < d:
             continue
-        if _rank_is(d, [hverts[k] for k in np.flatnonzero(t)]):
+        if integer_rank_is(d, [hverts[k] for k in np.flatnonzero(t)]):
             out.append(key)
     return out
-
-
-_PRIME = (1 << 61) - 1
-
-
-def _rank_is(r: int, rows) -> bool:
-    """Whether integer vectors known to have rank <= ``r`` have rank ``r``.
-
-    Rank modulo a prime first: a nonzero ``r x r`` minor mod p is nonzero over
-    the integers, so ``rank_p == r`` proves it; otherwise the exact rank."""
-    M = [[v % _PRIME for v in row] for row in rows]
-    rank = 0
-    for c in range(len(M[0])):
-        piv = next((k for k in range(rank, len(M)) if M[k][c]), None)
-        if piv is None:
-            continue
-        M[rank], M[piv] = M[piv], M[rank]
-        p = M[rank]
-        inv = pow(p[c], -1, _PRIME)
-        for k in range(rank + 1, len(M)):
-            f = M[k][c]
-            if f:
-                f = f * inv % _PRIME
-                M[k] = [(x - f * y) % _PRIME for x, y in zip(M[k], p)]
-        rank += 1
-        if rank == r:
-            return True
-    return _int_rank(rows) == r
-
-
-def _int_rank(rows) -> int:
-    """Rank of a list of integer vectors (fraction-free elimination)."""
-    from math import gcd
-
-    M = [list(r) for r in rows]
-    rank = 0
-    for c in range(len(M[0])):
-        piv = next((k for k in range(rank, len(M)) if M[k][c]), None)
-        if piv is None:
-            continue
-        M[rank], M[piv] = M[piv], M[rank]
-        p = M[rank]
-        for k in range(rank + 1, len(M)):
-            f = M[k][c]
-            if f:
-                row = [p[c] * x - f * y for x, y in zip(M[k], p)]
-                g = 0
-                for v in row:
-                    g = gcd(g, v)
-                M[k] = [v // g for v in row] if g > 1 else row
-        rank += 1
-    return rank
 
 
 _INTNETS: dict = {}
@@ -980,7 +929,7 @@ def region_of_pattern(net, pattern, domain=None, explain: bool = False):
         x = tuple(dom.point)
     else:
         x = P.interior_point()
-        if not all(sum((a * v for a, v in zip(ar, x)), Fraction(0)) < b for ar, b in rows):
+        if not all(v < b for v, (_, b) in zip(matvec([a for a, _ in rows], x), rows)):
             raise AssertionError("interior point not strictly inside")
     r = _make_region(net, pat, x, dom.P, polyhedron=P) if P is not None \
         else _make_region(net, pat, x, dom.P)
