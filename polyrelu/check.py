@@ -714,18 +714,18 @@ class MapCache:
         mask = f1 = f2 = 0
         S = n.S[l]
         consts = Z[d]
-        for i in range(w):
-            if all(Z[k][i] == 0 for k in range(d)):
-                bit = 1 << (shift + w - 1 - i)
-                mask |= bit
-                v = consts[i]
-                if n.act == "hard_tanh":
-                    if v < -S:
-                        f1 |= bit
-                    elif v > S:
-                        f2 |= bit
-                elif v > 0:
+        flags = [not any(t) for t in zip(*Z[:d])]
+        for i in (i for i, f in enumerate(flags) if f):
+            bit = 1 << (shift + w - 1 - i)
+            mask |= bit
+            v = consts[i]
+            if n.act == "hard_tanh":
+                if v < -S:
                     f1 |= bit
+                elif v > S:
+                    f2 |= bit
+            elif v > 0:
+                f1 |= bit
         c = self.const[l] = (mask, f1, f2)
         return c
 
@@ -798,6 +798,22 @@ class _Vertex:
         self.p, self.a, self.b, self.c, self.tight, self.dom = p, a, b, c, tight, dom
 
 
+def _dot_cols(cols, p) -> list:
+    """``[Z . p]`` for every neuron of a layer given by columns (fast paths for
+    small dimensions)."""
+    k = len(p)
+    if k == 3:
+        x, y, w = p
+        return [a * x + b * y + c * w for a, b, c in zip(*cols)]
+    if k == 4:
+        x, y, z, w = p
+        return [a * x + b * y + c * z + e * w for a, b, c, e in zip(*cols)]
+    if k == 5:
+        x, y, z, t, w = p
+        return [a * x + b * y + c * z + e * t + f * w for a, b, c, e, f in zip(*cols)]
+    return [sum(map(mul, t, p)) for t in zip(*cols)]
+
+
 def _canon(v) -> tuple:
     """Primitive integer vector with its first nonzero entry positive."""
     v = _primitive(v)
@@ -831,7 +847,7 @@ class Checker:
         W = p[-1]
         tanh = n.act == "hard_tanh"
         for l in range(1, n.L):
-            vals = [sum(map(mul, t, p)) for t in self.cache.layer_rows(l)]
+            vals = _dot_cols(Z[l], p)
             if not tanh:
                 parts_a.append("".join("1" if v > 0 else "0" for v in vals))
                 parts_b.append("".join("1" if v < 0 else "0" for v in vals))
@@ -1501,6 +1517,7 @@ def _workers(requested) -> int:
 
 def _check_partition(path: str, header: bytes, env: dict, workers=None) -> Report:
     base_dir = os.path.dirname(os.path.abspath(path))
+    _CTX.clear()            # a network file beside the result may have changed
     ck = _context(header, base_dir)
     net, dom = ck.net, ck.dom
     status = env.get("status")
@@ -1803,7 +1820,7 @@ def _check_file(path: str, workers) -> Report:
         head = json.loads(first)
     except (ValueError, RecursionError):
         head = None
-    if head is None or (rest and isinstance(head, dict) and head.get("kind") != "partition"):
+    if head is None:
         # a whole-file JSON document (pretty-printed over several lines)
         try:
             with open(path, "rb") as fh:

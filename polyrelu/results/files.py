@@ -72,6 +72,10 @@ class _AtomicFile:
         self.fh = os.fdopen(fd, "w+", encoding="ascii", newline="\n")
 
     def commit(self) -> None:
+        # mkstemp makes the file private; give it the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)
         self.fh.flush()
         os.fsync(self.fh.fileno())
         self.fh.close()
@@ -390,8 +394,11 @@ def load_result(path):
     except OSError as e:
         raise ResultFileError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
-        head = json.loads(first)
-        lines = rest.split(b"\n")
+        try:
+            head = json.loads(first)
+            lines = rest.split(b"\n")
+        except ValueError:
+            head = None
         if not (isinstance(head, dict) and head.get("kind") == "partition"):
             head = json.loads(first + rest)
             lines = []
