@@ -438,3 +438,54 @@ def test_cli_check_command(partition, capsys):
     assert capsys.readouterr().out.startswith("OK")
     assert main(["check", str(partition), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["code"] == 0
+
+
+# ---------------------------------------------------------------------------
+# the JSON Schema files shipped in the package describe what is written
+# ---------------------------------------------------------------------------
+
+def _validators():
+    jsonschema = pytest.importorskip("jsonschema")
+    from importlib import resources
+
+    from referencing import Registry, Resource
+
+    docs = {}
+    folder = resources.files("polyrelu").joinpath("schemas")
+    for entry in folder.iterdir():
+        if entry.name.endswith(".schema.json"):
+            docs[entry.name[: -len(".schema.json")]] = json.loads(entry.read_text())
+    reg = Registry()
+    for doc in docs.values():
+        reg = reg.with_resource(doc["$id"], Resource.from_contents(doc))
+    return {k: jsonschema.Draft202012Validator(v, registry=reg) for k, v in docs.items()}
+
+
+def test_written_files_follow_the_shipped_schemas(tmp_path, partition):
+    from polyrelu.trajectories import distance_to_boundary
+
+    v = _validators()
+    assert {"partition-header", "region-record", "region", "equivalence", "network",
+            "equivalence-proof", "robustness", "lipschitz"} <= set(v)
+    for name in check.RESERVED_KINDS:
+        assert "RESERVED" in v[name].schema["title"]
+    lines = _lines(partition)
+    v["partition-header"].validate(json.loads(lines[0]))
+    for line in lines[1:]:
+        v["region-record"].validate(json.loads(line))
+    compact = _write(tmp_path, NETS["hard_tanh"](), BOX2, "c.jsonl", explicit=False)
+    for line in _lines(compact)[1:]:
+        v["region-record"].validate(json.loads(line))
+    net = load_default_model()
+    box = pr.Polyhedron.box([-10, -10], [10, 10])
+    x = (Fraction(1), Fraction(2))
+    write_region(tmp_path / "r.json", pr.region_of(net, x, box), point=x,
+                 distance=distance_to_boundary(net, x, box))
+    v["region"].validate(json.loads((tmp_path / "r.json").read_text()))
+    g = pr.random_network([2, 8, 8, 1], seed=5)
+    write_equivalence(tmp_path / "e.json", net, g, equivalent(net, g, box), box)
+    v["equivalence"].validate(json.loads((tmp_path / "e.json").read_text()))
+    v["network"].validate(json.loads(lines[0])["network"])
+    bad = json.loads(lines[1])
+    bad["pattern"] = [7]
+    assert not v["region-record"].is_valid(bad)
