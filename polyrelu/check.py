@@ -139,6 +139,7 @@ from fractions import Fraction
 from itertools import combinations
 from math import gcd
 from operator import mul
+from typing import Any
 
 __all__ = ["FORMAT", "VERSION", "NETWORK_FORMAT", "KINDS", "RESERVED_KINDS",
            "CheckFailed", "Unreadable", "Report", "check_file", "network_digest", "main"]
@@ -159,6 +160,8 @@ RESERVED_KINDS = {
 }
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE, EXIT_INCOMPLETE = 0, 1, 2, 3
 _PRIME = (1 << 61) - 1
+#: partitions with fewer records are checked in one process
+PARALLEL_MIN = 2000
 
 
 class CheckFailed(Exception):
@@ -391,7 +394,8 @@ class Net:
         layers = doc.get("layers")
         if not isinstance(layers, list) or not layers:
             raise CheckFailed(f"{where}: 'layers' must be a non-empty list")
-        self.W, self.b = [None], [None]       # 1-based
+        self.W: list = [None]                 # 1-based
+        self.b: list = [None]
         prev = None
         for l, lay in enumerate(layers, start=1):
             if not isinstance(lay, dict):
@@ -472,8 +476,14 @@ class Net:
             P0 = [[A[i][k].numerator * (T0 // A[i][k].denominator) for i in range(len(A))]
                   for k in range(d)]
             P0.append([a[i].numerator * (T0 // a[i].denominator) for i in range(len(A))])
-        self.P0, self.T = P0, [T0]
-        self.Wn, self.Wcols, self.bn, self.D, self.S, self.fac = ([None] for _ in range(6))
+        self.P0: list = P0
+        self.T: list = [T0]
+        self.Wn: list = [None]
+        self.Wcols: list = [None]
+        self.bn: list = [None]
+        self.D: list = [None]
+        self.S: list = [None]
+        self.fac: list = [None]
         for l in range(1, self.L + 1):
             vals = [v for r in self.W[l] for v in r] + list(self.b[l])
             _, D = _int_row(vals)
@@ -516,7 +526,8 @@ class Net:
             nu0 = [sum((r * t for r, t in zip(row, x)), ai) for row, ai in zip(A, a)]
         else:
             nu0 = list(x)
-        nus, zs = [nu0], []
+        nus: list = [nu0]
+        zs: list = []
         for l in range(1, self.L + 1):
             u = list(nus[-1])
             for s in self.skips.get(l, ()):
@@ -663,11 +674,11 @@ class MapCache:
         del self.post[f:]
         self.post.append(self._post(f, strs[f - 1]))
         changed = None
-        if oldpost is not None and len(self.Z) > f + 1:
+        if old is not None and oldpost is not None and len(self.Z) > f + 1:
             changed = [i for i, (a, b) in enumerate(zip(old[f - 1], strs[f - 1])) if a != b]
             if len(changed) * 3 > len(strs[f - 1]):
                 changed = None
-        if changed is not None:
+        if changed is not None and oldpost is not None:
             fac = n.fac[f + 1][f]
             new = self.post[f]
             cols = list(self.Z[f + 1])
@@ -742,7 +753,7 @@ class Domain:
             raise CheckFailed(f"{where}: expected an object with a 'type'")
         t = doc.get("type")
         self.type = t
-        self.box = None
+        self.box: tuple | None = None
         if t == "box":
             lo = _vec(doc.get("lo"), f"{where} lo", d)
             hi = _vec(doc.get("hi"), f"{where} hi", d)
@@ -1000,7 +1011,7 @@ class Checker:
                 if simple:
                     simple_hit[fi] = True
                 t ^= low
-        seen = {}
+        seen: dict = {}
         for fi, m in enumerate(inc):
             if not m:
                 raise CheckFailed(f"{where} facet {fi} {list(facets[fi][2])}: no vertex lies "
@@ -1191,7 +1202,7 @@ class Checker:
         for i in degenerate:
             for u, S in self._degenerate_edges(i, verts, T, facets, where):
                 edges.append((i, u, S))
-        unique = {}
+        unique: dict = {}
         for i, j, S in edges:
             unique.setdefault((min(i, j), max(i, j)), S)
         edges = [(i, j, S) for (i, j), S in unique.items()]
@@ -1297,6 +1308,7 @@ class Checker:
     def domain_terms(self) -> dict:
         """The terms of the domain box itself (to cancel against the regions')."""
         d = self.d
+        assert self.dom.box is not None
         lo, hi = self.dom.box
         corners = []
         for m in range(1 << d):
@@ -1531,7 +1543,8 @@ def _check_partition(path: str, header: bytes, env: dict, workers=None) -> Repor
     bounds = offs
     nrec = len(bounds) - 1
     nw = _workers(workers)
-    nchunks = 1 if nrec < 2000 or nw == 1 else min(nrec // 500, 4 * nw)
+    nchunks = 1 if nrec < PARALLEL_MIN or nw == 1 else \
+        min(max(2, nrec // 500), 4 * nw)
     tasks = []
     for c in range(nchunks):
         a = nrec * c // nchunks
@@ -1545,7 +1558,7 @@ def _check_partition(path: str, header: bytes, env: dict, workers=None) -> Repor
         import multiprocessing as mp
 
         try:
-            ctx = mp.get_context("fork")
+            ctx: Any = mp.get_context("fork")
         except ValueError:
             ctx = mp.get_context()
         with ctx.Pool(nw) as pool:
@@ -1613,6 +1626,7 @@ def _check_region_kind(env: dict, base_dir: str) -> Report:
     rec = env.get("region")
     pat, _ = ck.check(rec, where)
     Z = ck.cache.Z
+    assert isinstance(rec, dict)
     facets = [ck._facet(lab, pat, Z, where) for lab in rec["facets"]]
     x = env.get("point")
     msg = f"OK: region verified ({net.architecture} network, pattern {pat.text()}"
@@ -1680,7 +1694,7 @@ def _pattern_at(ck: Checker, hx) -> tuple:
             else:   # z = 0: active unless identically zero on the region (SPEC)
                 s.append("0" if mask >> (shift + w - 1 - i) & 1 else "1")
         out.append("".join(s))
-        if out[-1] != ck.cache.strs[l - 1]:
+        if ck.cache.strs is None or out[-1] != ck.cache.strs[l - 1]:
             break
     return tuple(out)
 

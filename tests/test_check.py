@@ -489,3 +489,23 @@ def test_written_files_follow_the_shipped_schemas(tmp_path, partition):
     bad = json.loads(lines[1])
     bad["pattern"] = [7]
     assert not v["region-record"].is_valid(bad)
+
+
+def test_parallel_chunks_agree_with_one_process(tmp_path, monkeypatch):
+    """Chunks checked in worker processes: neighbours matched across chunks,
+    and a missing region found as in one process."""
+    monkeypatch.setattr(check, "PARALLEL_MIN", 10)
+    net = load_default_model()
+    box = pr.Polyhedron.box([-10, -10], [10, 10])
+    path = _write(tmp_path, net, box, explicit=False)
+    rep = check.check_file(path, workers=2)
+    assert rep.code == 0, rep.message
+    lines = _lines(path)
+    head = _header(lines)
+    head["status"]["regions"] -= 1
+    _set_header(lines, head)
+    del lines[100]
+    _rewrite(path, lines)
+    one = check.check_file(path, workers=1)
+    two = check.check_file(path, workers=2)
+    assert one.code == two.code == 1 and one.message == two.message

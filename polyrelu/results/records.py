@@ -136,7 +136,7 @@ class RecordBuilder:
         if self.explicit:
             rec["vertices"] = [[fraction_str(c) for c in x] for x in V]
         else:
-            incid = [[] for _ in verts]
+            incid: list = [[] for _ in verts]
             for fi, ts in enumerate(tight_sets):
                 for i in ts:
                     incid[i].append(fi)
