@@ -509,3 +509,26 @@ def test_parallel_chunks_agree_with_one_process(tmp_path, monkeypatch):
     one = check.check_file(path, workers=1)
     two = check.check_file(path, workers=2)
     assert one.code == two.code == 1 and one.message == two.message
+
+
+def test_cli_writers_produce_checkable_files(tmp_path, capsys):
+    from polyrelu.cli import main
+    from polyrelu.commands.demo import permuted_scaled_copy
+
+    net = load_default_model()
+    g, _, _ = permuted_scaled_copy(net, 2)
+    net.save(tmp_path / "f.json")
+    g.save(tmp_path / "g.json")
+    cert = tmp_path / "eq.json"
+    assert main(["equiv", str(tmp_path / "f.json"), str(tmp_path / "g.json"),
+                 "--box", "-10,10", "--certificate", str(cert), "--no-progress"]) == 0
+    assert check.check_file(cert).code == 0
+    out = tmp_path / "out"
+    assert main(["regions", str(tmp_path / "f.json"), "--box", "-5,5", "--out", str(out),
+                 "--compact", "--no-progress", "--no-linear"]) == 0
+    assert check.check_file(out / "regions.jsonl").code == 0
+    assert main(["regions", str(tmp_path / "f.json"), "--at", "1/3,-2", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert check.check_file(out / "region.json").code == 0
+    assert main(["regions", "--box", "R", "--out", str(out), "--no-progress"]) == 2
+    assert "bounded" in capsys.readouterr().err
