@@ -212,12 +212,10 @@ def write_region(path, region, *, point=None, distance=None) -> None:
         doc["point"] = [fraction_str(v) for v in x]
         doc["on_boundary"] = tuple(tuple(p) for p in net.pattern(x)) != region.pattern
         if distance is not None and distance.squared is not None:
-            near = distance.nearest
             doc["distance"] = {"squared": fraction_str(distance.squared),
                                "nearest": _nearest_label(b, region, distance),
                                "foot": None if distance.foot is None else
                                [fraction_str(v) for v in distance.foot]}
-            del near
     _write_json(path, doc)
 
 
