@@ -104,7 +104,9 @@ class PartitionWriter:
     engine : str, optional
         Recorded in the header.
 
-    Use as a context manager: an exception leaves no file, an interrupt
+    Notes
+    -----
+    Use it as a context manager: an exception leaves no file, an interrupt
     (KeyboardInterrupt) a file marked partial.
 
     Examples
