@@ -117,8 +117,15 @@ exactly, with integer bookkeeping only.
 (f) *Equivalence.*  A symmetry certificate is applied to the weights of ``g``
 (``W_f[l][i][j] = s[l][i] W_g[l][p[l][i]][p[l-1][j]] / s[l-1][j]``, SPEC) and
 must give ``f`` exactly; with positive homogeneity of the activation this
-proves ``f = g`` everywhere.  A counterexample is evaluated exactly in both
-networks and must lie in the domain.
+proves ``f = g`` everywhere.  A certificate of the *reduced* networks comes
+with the steps of :func:`polyrelu.reduce`; each is replayed and proved
+function-preserving on the domain: a removed unit is constant there by exact
+interval bounds propagated from the domain's box (its value is folded into
+the next bias), a twin's incoming weights are a positive multiple of its
+partner's, a unit without outgoing weights does nothing, a folded layer is
+affine on the domain; the replay must end at the reduced network of the
+proof.  A counterexample is evaluated exactly in both networks and must lie
+in the domain.
 
 Domains: boxes and polyhedra with bounded regions are supported; a region
 without vertices (unbounded, e.g. over the whole space ``R^d``) is reported
@@ -1714,10 +1721,23 @@ def _check_equivalence(env: dict, base_dir: str) -> Report:
     kind = proof.get("type") if isinstance(proof, dict) else None
     if verdict == "equivalent" and kind == "symmetry":
         if proof.get("relates", "original") != "original":
-            return Report(EXIT_INCOMPLETE,
-                          "NOT CHECKED: the symmetry certificate relates the networks after "
-                          "reduction (dead, constant and twin units removed); this checker "
-                          "version verifies certificates of the networks as given")
+            red = proof.get("reduced") or {}
+            reds = proof.get("reductions") or {}
+            if dom.type == "polyhedron" or (f.skips or g.skips):
+                return Report(EXIT_INCOMPLETE,
+                              "NOT CHECKED: the symmetry certificate relates the networks "
+                              "after reduction; this checker replays reductions on boxes "
+                              "and R^d for networks without skips")
+            fr = Net(red.get("f"), "proof reduced f")
+            gr = Net(red.get("g"), "proof reduced g")
+            _check_reduction(f, fr, reds.get("f"), dom, "f")
+            _check_reduction(g, gr, reds.get("g"), dom, "g")
+            _check_symmetry(fr, gr, proof)
+            return Report(EXIT_OK, f"OK: equivalent on {_domain_text(dom)}: the reductions "
+                                   f"of f ({f.architecture} -> {fr.architecture}) and g "
+                                   f"({g.architecture} -> {gr.architecture}) preserve the "
+                                   f"functions there, and the permutations and scalings map "
+                                   f"reduced g onto reduced f exactly")
         _check_symmetry(f, g, proof)
         return Report(EXIT_OK, f"OK: equivalent: the permutations and scalings map g onto f "
                                f"exactly ({f.architecture}), so f = g everywhere")
@@ -1754,6 +1774,197 @@ def _check_equivalence(env: dict, base_dir: str) -> Report:
                   f"NOT CHECKED: the verdict '{verdict}' (stage {env.get('stage')}) carries "
                   f"no certificate this checker verifies"
                   + (" (decided by complete enumeration)" if verdict == "equivalent" else ""))
+
+
+def _act_interval(net: Net, a, c):
+    """Exact image of [a, c] (None = unbounded) under the activation."""
+    if net.act == "relu":
+        return (a if a is not None and a > 0 else Fraction(0)), \
+            (None if c is None else max(c, Fraction(0)))
+    if net.act == "leaky_relu":
+        al = net.alpha
+
+        def g(v):
+            return None if v is None else (v if v >= 0 else al * v)
+        if al >= 0:
+            return g(a), g(c)
+        if a is not None and a >= 0:
+            return a, c
+        if c is not None and c <= 0:
+            return g(c), g(a)
+        return Fraction(0), (None if a is None or c is None else max(c, al * a))
+    lo = Fraction(-1) if a is None else max(Fraction(-1), min(Fraction(1), a))
+    hi = Fraction(1) if c is None else max(Fraction(-1), min(Fraction(1), c))
+    return lo, hi
+
+
+def _piece_on(net: Net, a, c):
+    """(slope, offset) of the activation if it is affine on [a, c], else None."""
+    if net.act in ("relu", "leaky_relu"):
+        if a is not None and a >= 0:
+            return Fraction(1), Fraction(0)
+        if c is not None and c <= 0:
+            return (Fraction(0) if net.act == "relu" else net.alpha), Fraction(0)
+        return None
+    if c is not None and c <= -1:
+        return Fraction(0), Fraction(-1)
+    if a is not None and a >= 1:
+        return Fraction(0), Fraction(1)
+    if a is not None and c is not None and a >= -1 and c <= 1:
+        return Fraction(1), Fraction(0)
+    return None
+
+
+def _bounds(net: Net, W, b, dom: Domain) -> list:
+    """Exact interval bounds of every hidden pre-activation of the working
+    network ``W, b`` (no skips) over the domain box (None = unbounded)."""
+    d = net.d
+    lo: list = [None] * d
+    hi: list = [None] * d
+    if dom.box is not None:
+        lo, hi = list(dom.box[0]), list(dom.box[1])
+    if net.input_map is not None:
+        A, a0 = net.input_map
+        lo, hi = zip(*[_interval(row, ai, lo, hi) for row, ai in zip(A, a0)])
+    out = []
+    for l in range(len(W) - 1):
+        z = [_interval(row, bi, lo, hi) for row, bi in zip(W[l], b[l])]
+        out.append(z)
+        post = [_act_interval(net, a, c) for a, c in z]
+        lo, hi = [p[0] for p in post], [p[1] for p in post]
+    return out
+
+
+def _interval(row, bias, lo, hi):
+    zl = zh = bias
+    for w, a, c in zip(row, lo, hi):
+        if not w:
+            continue
+        if w > 0:
+            zl = None if zl is None or a is None else zl + w * a
+            zh = None if zh is None or c is None else zh + w * c
+        else:
+            zl = None if zl is None or c is None else zl + w * c
+            zh = None if zh is None or a is None else zh + w * a
+    return zl, zh
+
+
+def _check_reduction(net: Net, red: Net, actions, dom: Domain, name: str) -> None:
+    """Replay the reductions of :func:`polyrelu.reduce` on ``net`` and prove each
+    one function-preserving on the domain (exact interval bounds from the
+    domain's box; structural facts for twins and zero outgoing weights); the
+    result must be ``red``."""
+    where = f"reduction of {name}"
+    if not isinstance(actions, list):
+        raise CheckFailed(f"{where}: the proof lists no reductions")
+    W = [[list(r) for r in net.W[l]] for l in range(1, net.L + 1)]
+    b = [list(net.b[l]) for l in range(1, net.L + 1)]
+    ids = [list(range(len(x))) for x in b]
+    layer_ids = list(range(1, net.L + 1))
+    constant = None
+    for n_act, act in enumerate(actions):
+        w = f"{where}, step {n_act}"
+        if constant is not None:
+            raise CheckFailed(f"{w}: a step after the network became constant")
+        if not isinstance(act, dict) or act.get("layer") not in layer_ids[:-1]:
+            raise CheckFailed(f"{w}: not a step on a hidden layer of the network")
+        kind = act.get("kind")
+        li = layer_ids.index(act["layer"])           # 0-based working layer
+        try:
+            pos = [ids[li].index(u) for u in act.get("units") or []]
+        except ValueError:
+            raise CheckFailed(f"{w}: a unit of layer {act['layer']} does not exist (any "
+                              f"more)") from None
+        if not pos:
+            raise CheckFailed(f"{w}: no units")
+        if kind in ("dead", "constant"):
+            z = _bounds(net, W, b, dom)[li]
+            vals = {}
+            for i in pos:
+                piece = _piece_on(net, *z[i])
+                if not any(W[li][i]):
+                    v = net.sigma(b[li][i])
+                elif piece is not None and piece[0] == 0:
+                    v = piece[1]
+                else:
+                    raise CheckFailed(f"{w}: unit {ids[li][i]} of layer {act['layer']} is not "
+                                      f"provably constant on the domain")
+                if kind == "dead" and v != 0:
+                    raise CheckFailed(f"{w}: unit {ids[li][i]} is not dead (value {v})")
+                vals[i] = v
+            if len(pos) == len(ids[li]):
+                constant = True
+                continue
+            for i in sorted(pos, reverse=True):
+                _remove(W, b, ids, li, i, vals[i])
+        elif kind == "zero-outgoing":
+            for i in pos:
+                if any(row[i] for row in W[li + 1]):
+                    raise CheckFailed(f"{w}: unit {ids[li][i]} has outgoing weights")
+            if len(pos) == len(ids[li]):
+                constant = True
+                continue
+            for i in sorted(pos, reverse=True):
+                _remove(W, b, ids, li, i, 0)
+        elif kind == "twin":
+            if len(pos) != 1 or act.get("into") not in ids[li]:
+                raise CheckFailed(f"{w}: a twin step names one unit and the unit it joins")
+            j, i0 = pos[0], ids[li].index(act["into"])
+            c = _q(act.get("ratio"), f"{w} ratio")
+            if c <= 0 or (net.act == "hard_tanh" and c != 1) or i0 == j or \
+                    W[li][j] + [b[li][j]] != [c * v for v in W[li][i0] + [b[li][i0]]]:
+                raise CheckFailed(f"{w}: unit {act['units'][0]} is not {c} times unit "
+                                  f"{act['into']} (a positive multiple; hard tanh: equal)")
+            for row in W[li + 1]:
+                row[i0] += c * row[j]
+                row[j] = Fraction(0)
+            _remove(W, b, ids, li, j, 0)
+        elif kind == "linear-layer":
+            z = _bounds(net, W, b, dom)[li]
+            pieces = [_piece_on(net, *zi) for zi in z]
+            if any(p is None for p in pieces) or sorted(pos) != list(range(len(ids[li]))):
+                raise CheckFailed(f"{w}: not every unit of layer {act['layer']} is affine on "
+                                  f"the domain")
+            A = [[p[0] * v for v in row] for p, row in zip(pieces, W[li])]
+            cc = [p[0] * bi + p[1] for p, bi in zip(pieces, b[li])]
+            Wn, bn = W[li + 1], b[li + 1]
+            newW = [[sum((r[k] * A[k][jj] for k in range(len(A))), Fraction(0))
+                     for jj in range(len(W[li][0]))] for r in Wn]
+            newb = [bb + sum((r[k] * cc[k] for k in range(len(cc))), Fraction(0))
+                    for r, bb in zip(Wn, bn)]
+            W[li:li + 2] = [newW]
+            b[li:li + 2] = [newb]
+            ids[li:li + 2] = [ids[li + 1]]
+            layer_ids[li:li + 2] = [layer_ids[li + 1]]
+        else:
+            raise CheckFailed(f"{w}: unknown reduction {kind!r}")
+    if constant:
+        # the network is constant on the domain: 0 x + f(any point of it)
+        if dom.box is not None:
+            x = [(a + c) / 2 for a, c in zip(*dom.box)]
+        else:
+            x = [Fraction(0)] * net.d
+        out, _ = net.forward(x)
+        if red.L != 1 or any(v for row in red.W[1] for v in row) or red.b[1] != out:
+            raise CheckFailed(f"{where}: the network is constant on the domain, with value "
+                              f"f(x) at any x; the reduced network is not that constant")
+        return
+    same = red.L == len(W) and red.act == net.act and red.alpha == net.alpha and \
+        red.input_map == net.input_map and not red.skips and \
+        all(red.W[l + 1] == W[l] and red.b[l + 1] == b[l] for l in range(len(W)))
+    if not same:
+        raise CheckFailed(f"{where}: replaying the reductions does not give the reduced "
+                          f"network of the proof")
+
+
+def _remove(W, b, ids, li, i, value) -> None:
+    if value:
+        b[li + 1] = [bb + row[i] * value for bb, row in zip(b[li + 1], W[li + 1])]
+    for row in W[li + 1]:
+        del row[i]
+    del W[li][i]
+    del b[li][i]
+    del ids[li][i]
 
 
 def _check_symmetry(f: Net, g: Net, proof: dict) -> None:

@@ -532,3 +532,54 @@ def test_cli_writers_produce_checkable_files(tmp_path, capsys):
     assert check.check_file(out / "region.json").code == 0
     assert main(["regions", "--box", "R", "--out", str(out), "--no-progress"]) == 2
     assert "bounded" in capsys.readouterr().err
+
+
+def _padded(net, seed):
+    """net with a dead unit, a constant unit and a twin added to hidden layer 1:
+    the same function on [-1, 1]^d, another architecture."""
+    import random
+
+    rng = random.Random(seed)
+    layers = [(list(map(list, W)), list(b)) for W, b in net.weights()]
+    W1, b1 = layers[0]
+    d = len(W1[0])
+    k = rng.randrange(len(W1))
+    W1 += [[Fraction(1)] + [Fraction(0)] * (d - 1), [Fraction(0)] * d, [2 * v for v in W1[k]]]
+    b1 += [Fraction(-5), Fraction(3), 2 * b1[k]]
+    W2, b2 = layers[1]
+    for row in W2:
+        dead = Fraction(rng.randint(-3, 3)) if net.activation == "relu" else Fraction(0)
+        row += [dead, Fraction(rng.randint(-3, 3)), Fraction(0)]
+        row[k], row[-1] = row[k] / 3, row[k] / 3          # w z_k = w/3 z_k + w/3 (2 z_k)
+    for i, row in enumerate(W2):
+        b2[i] -= 3 * row[-2]                                # the constant unit's value
+    return pr.Network.from_weights(layers, activation=net.activation,
+                                   alpha=net.alpha if net.activation == "leaky_relu" else None)
+
+
+@given(st.integers(0, 10 ** 6), st.sampled_from(["relu", "leaky_relu"]))
+def test_certificates_of_reduced_networks_are_checked(tmp_path_factory, seed, act):
+    from polyrelu.commands.demo import permuted_scaled_copy
+
+    tmp = tmp_path_factory.mktemp("reduced")
+    box = pr.Polyhedron.box([-1, -1], [1, 1])
+    net = pr.random_network([2, 3, 3, 1], seed=seed, activation=act)
+    f = _padded(net, seed)
+    g, _, _ = permuted_scaled_copy(net, seed)
+    assert f([Fraction(1, 3), Fraction(-1, 2)]) == g([Fraction(1, 3), Fraction(-1, 2)])
+    res = equivalent(f, g, box)
+    assert res.equivalent
+    path = tmp / "eq.json"
+    write_equivalence(path, f, g, res, box)
+    rep = check.check_file(path)
+    if res.certificate is not None:
+        assert rep.code == 0, rep.message
+    else:
+        assert rep.code == 3
+    if res.certificate_for == "reduced":
+        doc = json.loads(path.read_text())
+        steps = doc["proof"]["reductions"]["f"]
+        dead = next(s for s in steps if s["kind"] in ("dead", "constant"))
+        dead["units"] = [u for u in range(3) if u not in dead["units"]][:1]
+        path.write_text(json.dumps(doc))
+        assert check.check_file(path).code == 1

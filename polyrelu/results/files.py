@@ -259,7 +259,12 @@ def write_equivalence(path, f, g, result, domain=None) -> None:
             proof["reduced"] = {"f": network_doc(result.reduced[0]),
                                 "g": network_doc(result.reduced[1])}
             if result.reductions is not None:
-                proof["reductions"] = d.get("reductions")
+                proof["reductions"] = {
+                    name: [{"kind": a.kind, "layer": a.layer, "units": list(a.units),
+                            "into": a.into,
+                            "ratio": None if a.ratio is None else fraction_str(a.ratio)}
+                           for a in rep.actions]
+                    for name, rep in zip("fg", result.reductions)}
     elif result.counterexample is not None:
         proof = {"type": "counterexample",
                  "point": [fraction_str(v) for v in result.counterexample]}
