@@ -1825,7 +1825,8 @@ def _bounds(net: Net, W, b, dom: Domain) -> list:
         lo, hi = list(dom.box[0]), list(dom.box[1])
     if net.input_map is not None:
         A, a0 = net.input_map
-        lo, hi = zip(*[_interval(row, ai, lo, hi) for row, ai in zip(A, a0)])
+        img = [_interval(row, ai, lo, hi) for row, ai in zip(A, a0)]
+        lo, hi = [p[0] for p in img], [p[1] for p in img]
     out = []
     for l in range(len(W) - 1):
         z = [_interval(row, bi, lo, hi) for row, bi in zip(W[l], b[l])]

@@ -4,7 +4,7 @@
   a header line, then one record per region as it is found; the header's
   ``status`` (count, ``partial``, ``reason``) is rewritten in place when the
   writer closes, and the file appears under its name only then (a temporary
-  name and :func:`os.replace`), so a limit or an interrupt leaves a complete
+  name and ``os.replace``), so a limit or an interrupt leaves a complete
   file marked partial and a crash leaves no file at all.
 * :func:`write_region` -- one region (``polyrelu regions --at``).
 * :func:`write_equivalence` -- a verdict of :func:`polyrelu.equivalent` with
