@@ -115,7 +115,10 @@ def run(args) -> int:
         files["regions"] = os.path.join(args.out, "regions.jsonl")
         writer = PartitionWriter(files["regions"], net, domain, explicit=not args.compact,
                                  engine=args.engine)
-    rs = _collect(it, writer)
+    # keep the regions only where something needs them all (the JSON document,
+    # the linear-region merge, the plot); otherwise memory stays O(1) per region
+    keep = args.json or not args.no_linear or (args.out and net.input_dim == 2)
+    rs, count = _collect(it, writer, keep)
     if writer is not None:
         writer.close(partial=it.partial, reason=it.reason)
     lin = None
@@ -125,7 +128,7 @@ def run(args) -> int:
     dom = _domain_label(net, domain, args)
     # On a slice, ``net`` is the restricted network: its bounds are the ones
     # that apply to the counted regions.  Upper bounds on R^k hold on any domain.
-    bounds = region_bounds(net, activation_regions=len(rs),
+    bounds = region_bounds(net, activation_regions=count,
                            linear_regions=None if lin is None else len(lin),
                            domain=dom, partial=it.partial)
     need_doc = args.json
@@ -165,7 +168,7 @@ def run(args) -> int:
         emit_json(doc)
         return 0
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: {dom}")
-    print(f"activation regions: {len(rs)}")
+    print(f"activation regions: {count}")
     if lin is not None:
         print(f"linear regions:     {len(lin)}")
     print(f"engine: {it.stats['engine']}, {it.stats.get('seconds', 0.0):.2f} s")
@@ -178,24 +181,27 @@ def run(args) -> int:
     return 0
 
 
-def _collect(it, writer) -> list:
-    """The regions, each written as soon as it is found (an interrupt leaves a
-    file marked partial, any other error none)."""
+def _collect(it, writer, keep: bool = True) -> tuple[list, int]:
+    """The regions (if ``keep``) and their number, each written as soon as it is
+    found (an interrupt leaves a file marked partial, any other error none)."""
     rs = []
+    count = 0
     try:
         for r in it:
             if writer is not None:
                 writer.write(r)
-            rs.append(r)
+            if keep:
+                rs.append(r)
+            count += 1
     except KeyboardInterrupt:
         if writer is not None:
-            writer.close(partial=True, reason=f"interrupted after {len(rs)} regions")
+            writer.close(partial=True, reason=f"interrupted after {count} regions")
         raise
     except BaseException:
         if writer is not None:
             writer.file.abort()
         raise
-    return rs
+    return rs, count
 
 
 def _run_at(net, domain, args) -> int:
