@@ -210,6 +210,22 @@ def _q(v, where: str) -> Fraction:
         raise CheckFailed(f"{where}: {v!r} is not an exact rational number") from None
 
 
+def _parts(v, where: str) -> tuple:
+    """(p, q), q > 0, of an exact number with p / q its value (not reduced)."""
+    if isinstance(v, str) and "." not in v and "e" not in v.lower():
+        p, sep, q = v.partition("/")
+        try:
+            a, b = int(p), int(q) if sep else 1
+        except ValueError:
+            raise CheckFailed(f"{where}: {v!r} is not an exact rational number") from None
+        if b > 0:
+            return a, b
+        if b < 0:
+            return -a, -b
+    x = _q(v, where)
+    return x.numerator, x.denominator
+
+
 def _vec(v, where: str, n: int | None = None) -> list:
     if not isinstance(v, list):
         raise CheckFailed(f"{where}: expected a list of numbers")
@@ -278,9 +294,48 @@ def _det(M) -> int:
     return sign * A[n - 1][n - 1]
 
 
+def _laplace4(k: int) -> list:
+    cols = [c for c in range(5) if c != k]
+    out = []
+    for ia in range(4):
+        for ib in range(ia + 1, 4):
+            oa, ob = [cols[m] for m in range(4) if m not in (ia, ib)]
+            out.append((-1 if (ia + ib + 1) % 2 else 1, cols[ia], cols[ib], oa, ob))
+    return out
+
+
+# Laplace expansion of the 4x4 minors of a 4x5 matrix along its first two rows
+_LAPLACE4 = [_laplace4(k) for k in range(5)]
+
+
 def _null_vector(rows, n: int):
     """The generator of the null space of ``len(rows) = n - 1`` integer rows in
     Z^n (generalized cross product), or None if their rank is below n - 1."""
+    if n == 3:
+        (a0, a1, a2), (b0, b1, b2) = rows
+        out3 = (a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0)
+        return _primitive(out3) if any(out3) else None
+    if n in (4, 5):
+        # maximal minors by Laplace expansion along the first two rows
+        # (2x2 minors shared between the n cofactors)
+        r0, r1 = rows[0], rows[1]
+        top = {(i, j): r0[i] * r1[j] - r0[j] * r1[i]
+               for i in range(n) for j in range(i + 1, n)}
+        rest = rows[2:]
+        out = []
+        for k in range(n):
+            cols = [c for c in range(n) if c != k]
+            if n == 4:              # 3x3: expand the last row
+                (c0, c1, c2), r2 = cols, rest[0]
+                det = (top[(c0, c1)] * r2[c2] - top[(c0, c2)] * r2[c1]
+                       + top[(c1, c2)] * r2[c0])
+            else:                   # 4x4: sum over the 2-subsets of the columns
+                r2, r3 = rest
+                det = 0
+                for sign, ca, cb, oa, ob in _LAPLACE4[k]:
+                    det += sign * top[(ca, cb)] * (r2[oa] * r3[ob] - r2[ob] * r3[oa])
+            out.append(-det if k % 2 else det)
+        return _primitive(out) if any(out) else None
     out = []
     for k in range(n):
         minor = [[r[j] for j in range(n) if j != k] for r in rows]
@@ -1040,13 +1095,12 @@ class Checker:
             m = inc[fi]
             zero = self.thresholds
             dom = (1 << len(self.dom.rows)) - 1
-            vi = 0
             while m:
-                if m & 1:
-                    zero &= verts[vi].tight
-                    dom &= verts[vi].dom
-                m >>= 1
-                vi += 1
+                low = m & -m
+                v = verts[low.bit_length() - 1]
+                zero &= v.tight
+                dom &= v.dom
+                m ^= low
             if dom:
                 continue                      # the facet lies in the domain's boundary
             struct = n.structural_const
@@ -1083,15 +1137,20 @@ class Checker:
         if not isinstance(doc, dict):
             raise CheckFailed(f"{where}: 'map' must be {{'M', 'c'}}")
         out = n.widths[n.L]
-        M = _mat(doc.get("M"), f"{where} map M", out, d)
-        c = _vec(doc.get("c"), f"{where} map c", out)
+        M, c = doc.get("M"), doc.get("c")
+        if not isinstance(M, list) or len(M) != out or not all(
+                isinstance(r, list) and len(r) == d for r in M) or \
+                not isinstance(c, list) or len(c) != out:
+            raise CheckFailed(f"{where}: the affine map must have M of {out} rows of {d} "
+                              f"numbers and c of {out}")
         S = n.S[n.L]
         ZL = Z[n.L]
         for o in range(out):
             for k in range(d + 1):
-                q = M[o][k] if k < d else c[o]
-                if q.numerator * S != ZL[k][o] * q.denominator:
-                    what = f"M[{o}][{k}]" if k < d else f"c[{o}]"
+                what = f"M[{o}][{k}]" if k < d else f"c[{o}]"
+                p_, q_ = _parts(M[o][k] if k < d else c[o], f"{where} map {what}")
+                if p_ * S != ZL[k][o] * q_:
+                    q = Fraction(p_, q_)
                     raise CheckFailed(f"{where}: affine map entry {what} is {_fstr(q)}, the "
                                       f"weights give {_fstr(Fraction(ZL[k][o], S))}")
 

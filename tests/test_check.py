@@ -583,3 +583,19 @@ def test_certificates_of_reduced_networks_are_checked(tmp_path_factory, seed, ac
         dead["units"] = [u for u in range(3) if u not in dead["units"]][:1]
         path.write_text(json.dumps(doc))
         assert check.check_file(path).code == 1
+
+
+@given(st.integers(3, 6), st.lists(st.integers(-5, 5), min_size=36, max_size=36),
+       st.booleans())
+def test_null_vector_fast_paths_agree_with_cofactors(n, entries, dependent):
+    rows = [entries[i * n:(i + 1) * n] for i in range(n - 1)]
+    if dependent:
+        rows[-1] = [2 * v for v in rows[0]]
+    want = [(-1) ** k * check._det([[r[j] for j in range(n) if j != k] for r in rows])
+            for k in range(n)]
+    got = check._null_vector(rows, n)
+    if not any(want):
+        assert got is None
+    else:
+        assert got == check._primitive(want)
+        assert all(sum(a * b for a, b in zip(r, got)) == 0 for r in rows)
