@@ -1348,6 +1348,8 @@ class Checker:
                 w = 1 if t[0] * u[0] + t[1] * u[1] > 0 else -1
                 self._edge(coef, (c,), u, pi, pj, w * sign)
             else:
+                if len(bits) != 2:
+                    raise CheckFailed("an edge lies in more than two facets")
                 for F, G in ((bits[0], bits[1]), (bits[1], bits[0])):
                     nP = _canon(F)
                     s_out = -1 if nP == _primitive(F) else 1
@@ -1548,6 +1550,9 @@ def _check_chunk(task):
             pat, reqs = ck.check(rec, _place(idx))
         except CheckFailed as e:
             fail = (idx, str(e))
+            continue
+        except _MALFORMED as e:
+            fail = (idx, f"{_place(idx)}: malformed record ({type(e).__name__}: {e})")
             continue
         if pat.key in keys:
             dups.append((max(idx, keys[pat.key]), min(idx, keys[pat.key]), pat.text()))
@@ -2079,6 +2084,10 @@ def _check_symmetry(f: Net, g: Net, proof: dict) -> None:
 
 # -- entry points -----------------------------------------------------------------
 
+# what a malformed document can raise beyond the checks' own messages
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, AssertionError)
+
+
 def check_file(path, workers=None) -> Report:
     """Check one result file; a :class:`Report` (never raises for bad files)."""
     path = os.fspath(path)
@@ -2086,6 +2095,9 @@ def check_file(path, workers=None) -> Report:
         return _check_file(path, workers)
     except CheckFailed as e:
         return Report(EXIT_FAILED, f"FAILED: {path}: {e}")
+    except _MALFORMED as e:
+        return Report(EXIT_FAILED, f"FAILED: {path}: malformed file ({type(e).__name__}: "
+                                   f"{e})")
     except Unreadable as e:
         return Report(EXIT_UNREADABLE, f"CANNOT CHECK: {path}: {e}")
 

@@ -599,3 +599,18 @@ def test_null_vector_fast_paths_agree_with_cofactors(n, entries, dependent):
     else:
         assert got == check._primitive(want)
         assert all(sum(a * b for a, b in zip(r, got)) == 0 for r in rows)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda rec: rec.pop("facets"),
+    lambda rec: rec.update(facets=[["a", 1]]),
+    lambda rec: rec.update(point="1/2"),
+    lambda rec: rec.update(map={"M": [], "c": []}),
+    lambda rec: rec.update(vertices=[[1, 2, 3]]),
+    lambda rec: rec.update(pattern="0101"),
+    lambda rec: rec.clear(),
+])
+def test_malformed_records_fail_with_one_line(partition, edit):
+    _edit_record(partition, 1, edit)
+    code, msg = _code(partition)
+    assert code == 1 and "region 1 (line 3)" in msg, msg
