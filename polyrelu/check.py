@@ -127,9 +127,18 @@ affine on the domain; the replay must end at the reduced network of the
 proof.  A counterexample is evaluated exactly in both networks and must lie
 in the domain.
 
-Domains: boxes and polyhedra with bounded regions are supported; a region
-without vertices (unbounded, e.g. over the whole space ``R^d``) is reported
-as not checkable by this version (exit code 3).
+(g) *Unbounded regions* (the whole space ``R^d`` or an unbounded polyhedron
+as domain).  A record lists its vertices and the extreme rays of its
+recession cone.  Everything above is done on the homogenised cone
+``{(x, w) : g . (x, w) >= 0 for the listed facets, w >= 0}``, whose extreme
+rays are ``(v, 1)`` for the vertices and ``(r, 0)`` for the rays: the walk
+over its 2-faces is the same walk, with ``w >= 0`` as one more (pseudo)
+facet.  A ray's signs are those of the linear parts of the region's own maps
+(a recession direction satisfies every constraint's linear part), so they are
+computed per region, not shared; a facet's neurons ``N(F)`` vanish at its
+vertices and along its rays, hence on its hyperplane, and the neighbour's
+maps agree with the region's there, so (d) holds as before.  Regions that
+contain a line (no vertex) are not supported.  No volume check.
 
 >>> main(["--version"])
 polyrelu-check 1
@@ -911,6 +920,9 @@ class Checker:
         self.d = n.d
         self.volumes = volumes and n.d in (2, 3) and dom.box is not None
         self.coef: dict = {}
+        # the row W >= 0 of the homogenised cone of an unbounded region (tight at
+        # its rays): a pseudo-facet, never listed in a file
+        self.far = 1 << (self.base + len(dom.rows))
 
     # -- points ---------------------------------------------------------------
     def _evaluate(self, Z, p, pat: Pattern, where: str) -> _Vertex:
@@ -937,6 +949,8 @@ class Checker:
             cs = "".join(parts_c)
             eqm = int(cs.replace("p", "0").replace("m", "1"), 2) if n.N else 0
             eqp = int(cs.replace("m", "0").replace("p", "1"), 2) if n.N else 0
+            if W == 0:            # a ray: both thresholds are 0 along it
+                eqm = eqp = eqm | eqp
             tight = eqm | (eqp << n.N)
             c = eqm | (eqp << n.N)
         else:
@@ -949,7 +963,10 @@ class Checker:
                 raise CheckFailed(f"{where} lies outside the domain (row {j})")
             if s == 0:
                 dom |= 1 << j
-        v = _Vertex(p, a, b, c, tight | (dom << self.base), dom)
+        tight |= dom << self.base
+        if W == 0:
+            tight |= self.far
+        v = _Vertex(p, a, b, c, tight, dom)
         if not self._compatible(v, pat):
             raise CheckFailed(f"{where} is not in the region: the pre-activations there "
                               f"do not have the signs of the pattern")
@@ -959,8 +976,11 @@ class Checker:
         if self.net.act != "hard_tanh":
             return not ((v.a & ~pat.bits) | (v.b & pat.bits))
         N = self.net.N
-        eqm, eqp = v.c & self.allN, v.c >> N
         lt, gt = v.a, v.b
+        if v.p[-1] == 0:          # a ray: low needs z <= 0 along it, high z >= 0
+            mid = self.allN & ~(pat.lo | pat.hi)
+            return not ((gt & pat.lo) | (lt & pat.hi) | ((lt | gt) & mid))
+        eqm, eqp = v.c & self.allN, v.c >> N
         inner = self.allN & ~(lt | gt | eqm | eqp)
         mid = self.allN & ~(pat.lo | pat.hi)
         return not (((inner | eqp | gt) & pat.lo) | ((lt | eqm | inner) & pat.hi)
@@ -1058,6 +1078,9 @@ class Checker:
         self._affine_map(rec.get("map"), Z, where)
         # vertices
         verts, solved = self._vertices(rec, pat, Z, facets, where)
+        if rec.get("rays"):
+            facets.append((self.far, (0,) * d + (1,), ("far",)))
+            Fmask |= self.far
         T = [v.tight & Fmask for v in verts]
         edges = self._walk(verts, T, facets, solved, where)
         # facets are facets; incidence
@@ -1075,6 +1098,8 @@ class Checker:
                 t ^= low
         seen: dict = {}
         for fi, m in enumerate(inc):
+            if facets[fi][2][0] == "far":
+                continue          # a valid row of the cone, not a facet of the region
             if not m:
                 raise CheckFailed(f"{where} facet {fi} {list(facets[fi][2])}: no vertex lies "
                                   f"on it (not a facet)")
@@ -1090,7 +1115,7 @@ class Checker:
         # neighbours across facets
         requests = []
         for fi, (bit, g, lt) in enumerate(facets):
-            if lt[0] == 0:
+            if lt[0] == 0 or lt[0] == "far":
                 continue
             m = inc[fi]
             zero = self.thresholds
@@ -1205,11 +1230,22 @@ class Checker:
                                       f"the pattern")
                 out.append(v)
         else:
-            raise CheckFailed(f"{where}: no vertices (this checker version verifies bounded "
-                              f"regions, given by their vertices)")
+            raise CheckFailed(f"{where}: no vertices (a region is given by its vertices, "
+                              f"and its rays if it is unbounded)")
+        rays = rec.get("rays") or []
+        if not isinstance(rays, list):
+            raise CheckFailed(f"{where}: 'rays' must be a list")
+        for i, rd in enumerate(rays):
+            ints, _ = _int_row(_vec(rd, f"{where} ray {i}", d))
+            if not any(ints):
+                raise CheckFailed(f"{where} ray {i}: the zero vector")
+            # recession directions: the linear parts of the region's own maps
+            out.append(self._evaluate(Z, _primitive(ints + [0]), pat,
+                                      f"{where}: ray {i}"))
         if len(out) < d + 1:
-            raise CheckFailed(f"{where}: {len(out)} vertices cannot span a {d}-dimensional "
-                              f"region")
+            raise CheckFailed(f"{where}: {len(out)} vertices and rays cannot span a "
+                              f"{d}-dimensional region (a region containing a line is not "
+                              f"supported)")
         if len({v.p for v in out}) != len(out):
             raise CheckFailed(f"{where}: a vertex is listed twice")
         if len(self.points) > 400000:
@@ -1263,7 +1299,7 @@ class Checker:
             if u is None:
                 raise CheckFailed(f"{where}: vertex {i}: the edge along "
                                   f"{self._names(S, facets)} has no other end among the "
-                                  f"vertices (a vertex is missing or the region is unbounded)")
+                                  f"vertices (a vertex or a ray is missing)")
             edges.append((i, u, S))
         for i in degenerate:
             for u, S in self._degenerate_edges(i, verts, T, facets, where):
@@ -1318,7 +1354,7 @@ class Checker:
             if u is None:
                 raise CheckFailed(f"{where}: vertex {i}: the edge along "
                                   f"{self._names(S, facets)} has no other end among the "
-                                  f"vertices (a vertex is missing or the region is unbounded)")
+                                  f"vertices (a vertex or a ray is missing)")
             yield u, S
 
     @staticmethod

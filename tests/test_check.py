@@ -530,8 +530,8 @@ def test_cli_writers_produce_checkable_files(tmp_path, capsys):
     assert main(["regions", str(tmp_path / "f.json"), "--at", "1/3,-2", "--out", str(out),
                  "--no-progress"]) == 0
     assert check.check_file(out / "region.json").code == 0
-    assert main(["regions", "--box", "R", "--out", str(out), "--no-progress"]) == 2
-    assert "bounded" in capsys.readouterr().err
+    assert main(["regions", "--box", "R", "--out", str(out / "rd"), "--no-progress"]) == 0
+    assert check.check_file(out / "rd" / "regions.jsonl").code == 0
 
 
 def _padded(net, seed):
@@ -614,3 +614,22 @@ def test_malformed_records_fail_with_one_line(partition, edit):
     _edit_record(partition, 1, edit)
     code, msg = _code(partition)
     assert code == 1 and "region 1 (line 3)" in msg, msg
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "hard_tanh"])
+def test_whole_space_partitions_with_rays(tmp_path, act):
+    for d in (2, 3):
+        net = pr.random_network([d, 4, 3, 1], seed=d, activation=act)
+        for explicit in (True, False):
+            path = _write(tmp_path, net, None, f"rd{d}{explicit}.jsonl", explicit=explicit)
+            code, msg = _code(path)
+            assert code == 0 and f"on R^{d}" in msg, msg
+            assert load_result(path).domain is None
+    lines = _lines(path)
+    i = next(i for i in range(1, len(lines)) if json.loads(lines[i]).get("rays"))
+    rec = json.loads(lines[i])
+    rec["rays"].pop()
+    lines[i] = json.dumps(rec)
+    _rewrite(path, lines)
+    code, msg = _code(path)
+    assert code == 1 and f"region {i - 1}" in msg

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 
-from ..exceptions import DomainError
 from ._common import (
     add_domain_args,
     add_model_args,
@@ -108,9 +107,6 @@ def run(args) -> int:
     if args.out:
         from ..results import PartitionWriter
 
-        if domain is None:
-            raise DomainError("--out writes a checkable partition of a bounded domain; "
-                              "give a bounded --box")
         os.makedirs(args.out, exist_ok=True)
         files["regions"] = os.path.join(args.out, "regions.jsonl")
         writer = PartitionWriter(files["regions"], net, domain, explicit=not args.compact,

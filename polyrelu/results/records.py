@@ -105,9 +105,15 @@ class RecordBuilder:
         A, b = region.inequalities
         rows = [_ck._primitive(_ck._int_row([-v for v in a] + [bj])[0]) for a, bj in zip(A, b)]
         V = region.vertices
-        if not region.bounded or not V:
-            raise PolyreluError("the result format of this version records bounded "
-                                "regions only (give a bounded domain)")
+        rays: tuple = ()
+        if not region.bounded:
+            P = region.polyhedron
+            if P.lines:
+                raise PolyreluError(f"the region with pattern {pat.text()} contains a line; "
+                                    f"the result format records pointed regions only")
+            rays = P.rays
+        if not V:
+            raise PolyreluError(f"the region with pattern {pat.text()} has no vertex")
         verts = []
         for k, x in enumerate(V):
             p = _ck._homogeneous(x)
@@ -118,6 +124,10 @@ class RecordBuilder:
                 if len(ck.points) > 200000:
                     ck.points.clear()
             verts.append(v)
+        nv = len(verts)
+        for k, r in enumerate(rays):
+            p = _ck._primitive(_ck._int_row(r)[0] + [0])
+            verts.append(ck._evaluate(Z, p, pat, f"ray {k} of region {strs}"))
         labels = []
         tight_sets = []
         for g in rows:
@@ -140,8 +150,10 @@ class RecordBuilder:
             for fi, ts in enumerate(tight_sets):
                 for i in ts:
                     incid[i].append(fi)
-            rec["vertex_keys"] = [vertex_key(v.p) for v in verts]
-            rec["vertex_bases"] = [self._basis(fs, rows) for fs in incid]
+            rec["vertex_keys"] = [vertex_key(v.p) for v in verts[:nv]]
+            rec["vertex_bases"] = [self._basis(fs, rows) for fs in incid[:nv]]
+        if rays:
+            rec["rays"] = [[fraction_str(c) for c in r] for r in rays]
         if inequalities if inequalities is not None else self.explicit:
             rec["inequalities"] = {"A": [[fraction_str(v) for v in a] for a in A],
                                    "b": [fraction_str(v) for v in b]}
