@@ -99,6 +99,9 @@ def test_polyhedral_domain(tmp_path):
     tri = pr.Polyhedron.from_inequalities([[-1, 0], [0, -1], [1, 1]], [1, 1, 1])
     code, msg = _code(_write(tmp_path, net, tri))
     assert code == 0, msg
+    wedge = pr.Polyhedron.from_inequalities([[1, 0], [-1, -1]], [1, 2])   # unbounded
+    code, msg = _code(_write(tmp_path, net, wedge, "wedge.jsonl"))
+    assert code == 0, msg
 
 
 # ---------------------------------------------------------------------------
