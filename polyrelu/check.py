@@ -934,13 +934,13 @@ class Checker:
         for l in range(1, n.L):
             vals = _dot_cols(Z[l], p)
             if not tanh:
-                parts_a.append("".join("1" if v > 0 else "0" for v in vals))
-                parts_b.append("".join("1" if v < 0 else "0" for v in vals))
+                parts_a.append("".join(["1" if v > 0 else "0" for v in vals]))
+                parts_b.append("".join(["1" if v < 0 else "0" for v in vals]))
             else:
                 SW = n.S[l] * W
                 # a: z < -1 or z > 1 handled via five classes packed in strings
-                parts_a.append("".join("1" if v < -SW else "0" for v in vals))   # lt
-                parts_b.append("".join("1" if v > SW else "0" for v in vals))    # gt
+                parts_a.append("".join(["1" if v < -SW else "0" for v in vals]))  # lt
+                parts_b.append("".join(["1" if v > SW else "0" for v in vals]))   # gt
                 parts_c.append("".join("m" if v == -SW else ("p" if v == SW else
                                                             "0") for v in vals))
         a = int("".join(parts_a), 2) if n.N else 0
@@ -1599,7 +1599,7 @@ def _check_chunk(task):
     coef = {k: v for k, v in ck.coef.items() if v}
     ck.coef = {}
     return {"n": len(lines), "keys": keys, "dups": dups, "requests": open_reqs,
-            "coef": coef, "fail": fail, "maps": 0}
+            "coef": coef, "fail": fail}
 
 
 def _place(idx: int) -> str:
