@@ -32,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
 
 # limits that must be positive (a NaN or negative time limit would otherwise
 # mean "no limit" or "stop at once" silently)
-_POSITIVE = ("time_limit", "max_regions", "max_transitions", "max_points", "dpi")
+_POSITIVE = ("time_limit", "max_regions", "max_transitions", "max_points", "dpi",
+             "workers")
 _NONNEGATIVE = ("samples", "show", "max_denominator")
 
 

@@ -526,7 +526,7 @@ def test_cli_regions(tmp_path, capsys):
         A = [[F(v) for v in row] for row in reg["inequalities"]["A"]]
         b = [F(v) for v in reg["inequalities"]["b"]]
         assert all(sum(a * v for a, v in zip(row, x)) < bi for row, bi in zip(A, b))
-    assert (tmp_path / "regions.json").stat().st_size > 0
+    assert (tmp_path / "regions.jsonl").stat().st_size > 0
     assert (tmp_path / "regions.png").stat().st_size > 0
     assert main(["regions", str(path), "--box", "-2,2", "--max-regions", "2",
                  "--no-progress"]) == 0

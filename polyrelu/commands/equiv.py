@@ -3,7 +3,8 @@
 Prints the verdict and the stage that decided it (symmetry, counterexample
 search, complete region check), then the certificate (per hidden layer the
 permutation and the positive scalings, exact) or a rational counterexample with
-both exact outputs.  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
+both exact outputs (``--certificate FILE`` writes them in polyrelu's result
+format for ``polyrelu check``).  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
 3 undecided (a limit stopped the complete check).
 """
 
@@ -47,6 +48,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document on stdout (exact numbers as strings)")
+    p.add_argument("--certificate", metavar="FILE", default=None,
+                   help="write the verdict with its certificate or counterexample to FILE "
+                        "(polyrelu's result format; verify it with polyrelu check)")
 
 
 def _slice_map(args):
@@ -86,6 +90,10 @@ def run(args) -> int:
                      time_limit=args.time_limit, max_regions=args.max_regions,
                      samples=args.samples, seed=args.seed,
                      progress=not args.no_progress)
+    if args.certificate:
+        from ..results import write_equivalence
+
+        write_equivalence(args.certificate, f, g, res, domain)
     x_in = None
     if on_slice is not None and res.counterexample is not None:
         x_in = on_slice(res.counterexample)
@@ -101,6 +109,8 @@ def run(args) -> int:
             # the networks were restricted to x = x0 + U t: the counterexample
             # is a slice parameter t; this is the model input x
             doc["counterexample_input"] = None if x_in is None else list(x_in)
+        if args.certificate:
+            doc["certificate_file"] = args.certificate
         emit_json(doc)
     else:
         print(f"f = {args.model_a}  ({arch[0]}, {f.activation})")
@@ -121,6 +131,9 @@ def run(args) -> int:
                   f"{fraction_str(rounded[1])}): the verdict is about the rounded "
                   f"models")
         print(res.summary())
+        if args.certificate:
+            print(f"wrote {args.certificate} (check it with: polyrelu check "
+                  f"{args.certificate})")
         if x_in is not None:
             print("the counterexample is a slice parameter t; model input x = ["
                   + ", ".join(fraction_str(v) for v in x_in) + "]")

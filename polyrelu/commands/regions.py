@@ -9,7 +9,10 @@ bounds on the activation regions where proven for the network's activation
 and skips; Montufar's lower bound on the maximum over ReLU weights).
 ``--json`` prints every region: pattern, minimal H-representation, exact
 affine map and interior point (numbers as strings), and the bounds.
-``--out DIR`` writes ``regions.json`` and, for 2-D domains, ``regions.png``.
+``--out DIR`` writes ``regions.jsonl`` -- the partition in polyrelu's result
+format, streamed as regions are found, which ``polyrelu check`` verifies
+independently (``--compact`` for large partitions) -- and, for 2-D domains,
+``regions.png``.
 ``--at POINT`` skips the enumeration and reports only the activation region
 containing POINT (certified: it is checked exactly), its affine map and the
 exact distance from POINT to the region's boundary.
@@ -17,7 +20,6 @@ exact distance from POINT to the region's boundary.
 
 from __future__ import annotations
 
-import json
 import os
 
 from ._common import (
@@ -27,7 +29,6 @@ from ._common import (
     domain_from_args,
     emit_json,
     eprint,
-    jsonable,
     load_model,
 )
 
@@ -52,6 +53,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-linear", action="store_true",
                    help="skip merging into linear regions (faster for many regions)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--compact", action="store_true",
+                   help="with --out: facet labels and vertex keys instead of numbers "
+                        "(smaller files; polyrelu check recomputes them)")
     p.add_argument("--at", metavar="POINT", default=None,
                    help="only the region containing POINT (comma-separated exact "
                         "numbers, in the coordinates of the --slice parameters when "
@@ -98,7 +102,21 @@ def run(args) -> int:
         return _run_at(net, domain, args)
     it = regions(net, domain, engine=args.engine, max_regions=args.max_regions,
                  time_limit=args.time_limit, progress=not args.no_progress)
-    rs = list(it)
+    files = {}
+    writer = None
+    if args.out:
+        from ..results import PartitionWriter
+
+        os.makedirs(args.out, exist_ok=True)
+        files["regions"] = os.path.join(args.out, "regions.jsonl")
+        writer = PartitionWriter(files["regions"], net, domain, explicit=not args.compact,
+                                 engine=args.engine)
+    # keep the regions only where something needs them all (the JSON document,
+    # the linear-region merge, the plot); otherwise memory stays O(1) per region
+    keep = args.json or not args.no_linear or (args.out and net.input_dim == 2)
+    rs, count = _collect(it, writer, keep)
+    if writer is not None:
+        writer.close(partial=it.partial, reason=it.reason)
     lin = None
     if not args.no_linear:
         lin = linear_regions(net, domain, region_list=rs)
@@ -106,10 +124,10 @@ def run(args) -> int:
     dom = _domain_label(net, domain, args)
     # On a slice, ``net`` is the restricted network: its bounds are the ones
     # that apply to the counted regions.  Upper bounds on R^k hold on any domain.
-    bounds = region_bounds(net, activation_regions=len(rs),
+    bounds = region_bounds(net, activation_regions=count,
                            linear_regions=None if lin is None else len(lin),
                            domain=dom, partial=it.partial)
-    need_doc = args.json or args.out
+    need_doc = args.json
     doc = None
     if need_doc:
         doc = {"model": model, "architecture": net.architecture,
@@ -123,12 +141,7 @@ def run(args) -> int:
         if lin is not None:
             index = {r.pattern: i for i, r in enumerate(rs)}
             doc["linear"] = [[index[r.pattern] for r in L.regions] for L in lin]
-    files = {}
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        files["json"] = os.path.join(args.out, "regions.json")
-        with open(files["json"], "w") as fh:
-            json.dump(jsonable(doc), fh, indent=1)
         if net.input_dim == 2 and domain is not None and rs:
             import matplotlib
 
@@ -151,7 +164,7 @@ def run(args) -> int:
         emit_json(doc)
         return 0
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: {dom}")
-    print(f"activation regions: {len(rs)}")
+    print(f"activation regions: {count}")
     if lin is not None:
         print(f"linear regions:     {len(lin)}")
     print(f"engine: {it.stats['engine']}, {it.stats.get('seconds', 0.0):.2f} s")
@@ -162,6 +175,29 @@ def run(args) -> int:
     for path in files.values():
         eprint(f"wrote {path}")
     return 0
+
+
+def _collect(it, writer, keep: bool = True) -> tuple[list, int]:
+    """The regions (if ``keep``) and their number, each written as soon as it is
+    found (an interrupt leaves a file marked partial, any other error none)."""
+    rs = []
+    count = 0
+    try:
+        for r in it:
+            if writer is not None:
+                writer.write(r)
+            if keep:
+                rs.append(r)
+            count += 1
+    except KeyboardInterrupt:
+        if writer is not None:
+            writer.close(partial=True, reason=f"interrupted after {count} regions")
+        raise
+    except BaseException:
+        if writer is not None:
+            writer.file.abort()
+        raise
+    return rs, count
 
 
 def _run_at(net, domain, args) -> int:
@@ -187,9 +223,17 @@ def _run_at(net, domain, args) -> int:
         doc["distance"] = {"squared": dist.squared, "float": dist.value,
                            "nearest": None if dist.nearest is None else list(dist.nearest),
                            "foot": None if dist.foot is None else list(dist.foot)}
+    if args.out:
+        from ..results import write_region
+
+        os.makedirs(args.out, exist_ok=True)
+        doc["file"] = os.path.join(args.out, "region.json")
+        write_region(doc["file"], r, point=x, distance=dist)
     if args.json:
         emit_json(doc)
         return 0
+    if args.out:
+        eprint(f"wrote {doc['file']}")
     pt = ", ".join(fraction_str(v) for v in x)
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: "
           f"{_domain_label(net, domain, args)}")
