@@ -306,7 +306,7 @@ def test_limits_partial():
     assert len(got) == 3 and it.partial and "max_regions" in it.reason
     it = regions(net, BOX2, max_regions=total)
     assert len(list(it)) == total and not it.partial
-    it = regions(net, BOX2, time_limit=0)
+    it = regions(net, BOX2, time_limit=1e-9)
     assert list(it) == [] and it.partial and "time limit" in it.reason
     it = regions(net, BOX2, engine="tree", max_regions=2)
     assert len(list(it)) == 2 and it.partial

@@ -17,23 +17,36 @@ exact distance from POINT to the region's boundary.
 
 from __future__ import annotations
 
-import json
 import os
 
 from ._common import (
     add_domain_args,
     add_model_args,
     add_output_args,
+    atomic_path,
+    command_budget,
     domain_from_args,
     emit_json,
     eprint,
     jsonable,
     load_model,
+    progress,
+    pyplot,
+    write_json,
 )
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "INTERRUPTIBLE"]
 
 DEFAULT_BOX = "-10,10"
+#: Ctrl-C stops the run like a limit: what was found is printed / written
+INTERRUPTIBLE = True
+#: with --time-limit and exact output to follow, the merge (or, without one,
+#: the enumeration) stops at this share of the time, leaving the rest for
+#: writing the results (the exact data of each region is made as it arrives)
+MERGE_SHARE = OUTPUT_SHARE = 0.9
+#: seconds per region drawn in regions.png (measured: ~0.2 ms with the Agg
+#: backend); the drawing is skipped when the time left cannot cover it
+DRAW_SECONDS_PER_REGION = 4e-4
 
 
 def add_parser(sub) -> None:
@@ -48,7 +61,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-regions", type=int, default=None,
                    help="stop after this many activation regions (partial result)")
     p.add_argument("--time-limit", type=float, default=None,
-                   help="stop after this many seconds (partial result)")
+                   help="seconds for the whole run: enumeration, merge and output "
+                        "(partial result; Ctrl-C also stops with what was found)")
     p.add_argument("--no-linear", action="store_true",
                    help="skip merging into linear regions (faster for many regions)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -65,7 +79,10 @@ def _region_doc(i, r, with_hrep: bool = True) -> dict:
            "interior_point": list(r.interior_point),
            "affine_map": {"M": [list(row) for row in M], "c": list(c)}}
     if with_hrep:
-        A, b = r.polyhedron.inequalities
+        # the minimal rows from the exact vertices when the engine kept them
+        # (an LP per row otherwise): the same inequalities as
+        # r.polyhedron.inequalities, as primitive integer rows
+        A, b = r.inequalities
         doc["inequalities"] = {"A": [list(a) for a in A], "b": list(b),
                                "meaning": "A x <= b"}
         if r.bounded and r.net.input_dim <= 2:
@@ -89,79 +106,127 @@ def _domain_label(net, domain, args) -> str:
 
 
 def run(args) -> int:
+    budget = command_budget(args)
+    with progress(args) as bar:
+        return _run(args, budget, bar)
+
+
+def _run(args, budget, bar) -> int:
     from ..bounds import region_bounds
-    from ..regions import linear_regions, regions
+    from ..regions import ENUMERATION_SHARE, linear_regions, regions
 
     net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
     net, domain = domain_from_args(net, args, default_box=DEFAULT_BOX)
     if args.at is not None:
         return _run_at(net, domain, args)
-    it = regions(net, domain, engine=args.engine, max_regions=args.max_regions,
-                 time_limit=args.time_limit, progress=not args.no_progress)
-    rs = list(it)
+    need_doc = bool(args.json or args.out)
+    want_lin = not args.no_linear
+    if args.out and net.input_dim == 2 and domain is not None:
+        pyplot()     # regions.png follows: imported first, the time limit covers it
+    # the enumeration leaves time for the merge and the output (--time-limit
+    # bounds the whole run); the exact data of each region is made as it
+    # arrives, within the enumeration's share
+    enum = budget.share(ENUMERATION_SHARE) if want_lin else \
+        budget.share(OUTPUT_SHARE) if need_doc else budget
+    it = regions(net, domain, engine=args.engine, budget=enum, progress=bar)
+    rs: list = []
+    docs: list = []
+    for r in it:
+        if need_doc:
+            docs.append(jsonable(_region_doc(len(rs), r)))
+        elif want_lin and r.net.input_dim > 2:
+            _ = r.inequalities  # the facet rows the merge needs, within the share
+        rs.append(r)
+    reasons: list[str] = [it.reason] if it.partial and it.reason else []
     lin = None
-    if not args.no_linear:
-        lin = linear_regions(net, domain, region_list=rs)
+    if want_lin:
+        lin = linear_regions(net, domain, region_list=rs,
+                             budget=budget.share(MERGE_SHARE) if need_doc else budget)
+        if lin.partial and lin.reason:
+            reasons.append(lin.reason)
+    partial = bool(reasons)
+    reason = "; ".join(reasons) or None
     model = args.model or "<embedded default model>"
     dom = _domain_label(net, domain, args)
     # On a slice, ``net`` is the restricted network: its bounds are the ones
     # that apply to the counted regions.  Upper bounds on R^k hold on any domain.
     bounds = region_bounds(net, activation_regions=len(rs),
                            linear_regions=None if lin is None else len(lin),
-                           domain=dom, partial=it.partial)
-    need_doc = args.json or args.out
+                           domain=dom, partial=partial)
+    seconds = budget.elapsed()
     doc = None
     if need_doc:
         doc = {"model": model, "architecture": net.architecture,
                "activation": net.activation, "domain": _domain_doc(domain),
                "engine": it.stats["engine"], "activation_regions": len(rs),
                "linear_regions": None if lin is None else len(lin),
-               "partial": it.partial, "reason": it.reason,
+               "partial": partial, "reason": reason,
+               "enumeration_partial": it.partial,
+               "linear_partial": None if lin is None else lin.partial,
                "seconds": round(it.stats.get("seconds", 0.0), 3),
+               "total_seconds": round(seconds, 3),
                "bounds": bounds.as_dict(),
-               "regions": [_region_doc(i, r) for i, r in enumerate(rs)]}
+               "regions": docs}
         if lin is not None:
             index = {r.pattern: i for i, r in enumerate(rs)}
             doc["linear"] = [[index[r.pattern] for r in L.regions] for L in lin]
     files = {}
+    notes = []
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         files["json"] = os.path.join(args.out, "regions.json")
-        with open(files["json"], "w") as fh:
-            json.dump(jsonable(doc), fh, indent=1)
+        write_json(files["json"], doc)
         if net.input_dim == 2 and domain is not None and rs:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            from ..plot.regions import plot_regions
-
-            fig, ax = plt.subplots(figsize=(6, 6))
-            nlin = "?" if lin is None else len(lin)
-            plot_regions(rs, ax=ax, color_by="map",
-                         title=f"{net.architecture}: {len(rs)} activation regions, "
-                               f"{nlin} linear region{'' if nlin == 1 else 's'}")
-            files["png"] = os.path.join(args.out, "regions.png")
-            fig.savefig(files["png"], dpi=110)
-            plt.close(fig)
+            if budget.remaining() < DRAW_SECONDS_PER_REGION * len(rs) or budget.interrupted:
+                notes.append(f"regions.png not drawn: {budget.stop_reason()} (the "
+                             f"{len(rs)} regions are in regions.json)")
+            else:
+                files["png"] = _draw(args.out, net, rs, lin)
     if args.json:
         assert doc is not None  # built above: need_doc is true whenever args.json is
         doc["files"] = files
+        doc["notes"] = notes
         emit_json(doc)
+        for n in notes:
+            eprint(f"note: {n}")
         return 0
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: {dom}")
     print(f"activation regions: {len(rs)}")
     if lin is not None:
-        print(f"linear regions:     {len(lin)}")
-    print(f"engine: {it.stats['engine']}, {it.stats.get('seconds', 0.0):.2f} s")
+        print(f"linear regions:     {len(lin)}"
+              + (" (the merge was cut short: at most this many among the regions found)"
+                 if lin.partial and not it.partial else ""))
+    print(f"engine: {it.stats['engine']}, {it.stats.get('seconds', 0.0):.2f} s "
+          f"(whole run {seconds:.2f} s)")
     if it.partial:
-        print(f"PARTIAL: {it.reason}; the counts are lower bounds")
+        print(f"PARTIAL: {reason}; the counts are lower bounds")
+    elif partial:
+        print(f"PARTIAL: {reason}; the activation regions are complete, the linear "
+              f"count is an upper bound")
     print("counting bounds (polyrelu.bounds):")
     print("  " + str(bounds).replace("\n", "\n  "))
+    for n in notes:
+        eprint(f"note: {n}")
     for path in files.values():
         eprint(f"wrote {path}")
     return 0
+
+
+def _draw(out, net, rs, lin) -> str:
+    """regions.png of a 2-D domain, coloured by linear region (written whole)."""
+    from ..plot.regions import plot_regions
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 6))
+    nlin = "?" if lin is None else len(lin)
+    plot_regions(rs, ax=ax, color_by="map",
+                 title=f"{net.architecture}: {len(rs)} activation regions, "
+                       f"{nlin} linear region{'' if nlin == 1 else 's'}")
+    path = os.path.join(out, "regions.png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
 
 
 def _run_at(net, domain, args) -> int:
@@ -198,7 +263,7 @@ def _run_at(net, domain, args) -> int:
         print("x lies on a region boundary (its own pattern's region has no interior); "
               "this is a neighbouring region whose closure contains x")
     print("pattern: " + "|".join("".join(str(b) for b in layer) for layer in r.pattern))
-    A, b = r.polyhedron.inequalities
+    A, b = r.inequalities
     print(f"region: {len(A)} facet inequalities (A x <= b, minimal, exact; all in "
           f"--json)")
     for row, c in list(zip(A, b))[:12]:
@@ -209,8 +274,11 @@ def _run_at(net, domain, args) -> int:
         print(f"  ... {len(A) - 12} more")
     print("interior point: (" + ", ".join(fraction_str(v) for v in r.interior_point) + ")")
     if dist is not None:
-        where = ("the domain" if dist.nearest and dist.nearest[0] == "domain" else
-                 f"neuron {dist.nearest[1] + 1} of layer {dist.nearest[0]}"
+        # numbering (docs/conventions.rst): layers from 1, neurons from 0, as
+        # in the JSON ("nearest": [layer, neuron]) and the API
+        where = (f"row {dist.nearest[1]} of the domain" if dist.nearest
+                 and dist.nearest[0] == "domain" else
+                 f"neuron {dist.nearest[1]} of layer {dist.nearest[0]}"
                  if dist.nearest else "none")
         print(f"distance from x to the boundary: sqrt({fraction_str(dist.squared)}) "
               f"(~{dist.value:.6g}), at {where}" if dist.squared is not None else
