@@ -838,9 +838,10 @@ class PiecewiseLinearSurface:
                 assert budget is not None
                 k -= 1
                 cut = True
+                kept = f"the layers of orders 1..{k} are complete" if k else \
+                    "no layer is complete"
                 why = (f"{budget.stop_reason()} while computing the canonical layer of "
-                       f"order {k + 1}: the layers of orders 1..{k} are complete, the "
-                       f"other fold pieces are not assigned")
+                       f"order {k + 1}: {kept}, the other fold pieces are not assigned")
                 self.partial = True
                 self.reason = f"{self.reason}; {why}" if self.reason else why
                 break
@@ -868,8 +869,14 @@ class PiecewiseLinearSurface:
             self.unassigned = tuple(sorted((q for g in left.values() for q in g),
                                            key=lambda p: p.hyperplane))
         else:
-            self.unassigned = tuple(_sort_pieces([q for g in left.values()
-                                                  for q in _merge_convex(g)]))
+            merged = []
+            for g in left.values():
+                try:
+                    g = _merge_convex(g, budget)
+                except Exhausted:
+                    pass      # the same set, unmerged
+                merged.extend(g)
+            self.unassigned = tuple(_sort_pieces(merged, budget))
         # cut short: whether S is a surface is not known
         self.is_surface = None if cut else not self.unassigned
         self.order = {}
