@@ -626,7 +626,7 @@ def test_acas_cli_cases_of_the_issue_end_on_time(argv, limit, tmp_path, capsys):
 def test_acas_max_regions_100_is_quick(capsys):
     code, s, out, _ = run_main(["regions", ACAS, "--box", "0,1", "--max-regions", "100",
                                 "--no-progress"], capsys)
-    assert code == 0 and "activation regions: 100" in out and s < 30   # was 79 s
+    assert code == 0 and "activation regions: 100" in out and s < 30   # 79 s in the issue
 
 
 @needs_acas
