@@ -18,7 +18,7 @@ another thread or a callback) makes the next ``check`` raise, and
 block (the command line does this; a second Ctrl-C aborts at once).
 
 Progress is reported through a callback ``progress(stage, done, total)``
-(``total`` None when unknown); :func:`progress_bars` is a tqdm-backed one.
+(``total`` None when unknown); :class:`ProgressBars` is a tqdm-backed one.
 
 >>> b = Budget(max_regions=10, time_limit=60)
 >>> b.check()                      # well before the deadline: returns
@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterator, Optional
 from .exceptions import LimitError, LimitReached
 
 __all__ = ["Budget", "Exhausted", "as_budget", "check_time_limit", "check_count", "check_progress",
-           "progress_bars", "ProgressCallback"]
+           "ProgressBars", "ProgressCallback"]
 
 #: ``progress(stage, done, total)``: ``stage`` names the work ("regions",
 #: "linear merge", ...), ``done`` counts finished units, ``total`` is None
@@ -246,11 +246,11 @@ def as_budget(budget: Optional[Budget] = None, max_regions: Any = None,
 
 def check_progress(progress: Any, where: str = "") -> Optional[ProgressCallback]:
     """A progress callback, or None.  ``False`` / None: none; ``True``: tqdm
-    bars on stderr (:func:`progress_bars`)."""
+    bars on stderr (:class:`ProgressBars`)."""
     if progress is None or progress is False:
         return None
     if progress is True:
-        return progress_bars()
+        return ProgressBars()
     if not callable(progress):
         raise LimitError(f"{where + ': ' if where else ''}progress must be a callable "
                          f"progress(stage, done, total), True or None, got "
@@ -258,12 +258,12 @@ def check_progress(progress: Any, where: str = "") -> Optional[ProgressCallback]
     return progress
 
 
-class progress_bars:
+class ProgressBars:
     """A tqdm-backed progress callback: one bar per stage on stderr, shown only
     when stderr is a terminal (no carriage-return clutter in logs).  Use as a
     context manager, or call :meth:`close`, to remove the bars.
 
-    >>> with progress_bars(enabled=False) as cb:
+    >>> with ProgressBars(enabled=False) as cb:
     ...     cb("regions", 3, None)
     """
 
@@ -289,7 +289,7 @@ class progress_bars:
             bar.close()
         self._bars.clear()
 
-    def __enter__(self) -> "progress_bars":
+    def __enter__(self) -> "ProgressBars":
         return self
 
     def __exit__(self, *exc: Any) -> None:

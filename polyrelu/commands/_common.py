@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any, Iterator
 
-from ..budget import Budget, progress_bars
+from ..budget import Budget, ProgressBars
 from ..exceptions import DomainError
 from ..numbers import fraction_str, to_fraction
 
@@ -145,12 +145,12 @@ def emit_json(doc: Any) -> None:
     sys.stdout.write("\n")
 
 
-def progress(args) -> progress_bars:
+def progress(args) -> ProgressBars:
     """The progress callback of a command: tqdm bars on stderr (one per stage)
     unless ``--no-progress``, and only when stderr is a terminal (no
     carriage-return clutter in logs and captured output).  A context
     manager that removes the bars."""
-    return progress_bars(enabled=not getattr(args, "no_progress", False))
+    return ProgressBars(enabled=not getattr(args, "no_progress", False))
 
 
 def command_budget(args) -> Budget:
