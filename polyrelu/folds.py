@@ -454,6 +454,17 @@ def _complex_from_network(net: Network, domain: Optional[Polyhedron], *, units: 
         rs, partial, reason = _network_regions(net, domain, share, progress)
         G = region_graph(rs, budget)
         k = G.graph["complete"]
+        # the facets in the order of their later region, so that a budget
+        # running out here too leaves a complete prefix
+        edges = sorted((max(i, j), min(i, j), e) for i, j, e in G.edges(data=True)
+                       if i < k and j < k)
+        built = []
+        for n, (j, i, e) in enumerate(edges):
+            if budget is not None and n % 64 == 0 and budget.exhausted:
+                k = j
+                break
+            built.append(_Facet(i, j, normalize_hyperplane(*e["hyperplane"]), e["facet"],
+                                not e["same_map"]))
         if k < len(rs):
             why = (f"{budget.stop_reason() if budget else 'a limit'} while finding adjacent "
                    f"regions: the complex keeps the first {k} of the {len(rs)} regions "
@@ -461,16 +472,13 @@ def _complex_from_network(net: Network, domain: Optional[Polyhedron], *, units: 
             reason = f"{reason}; {why}" if reason else why
             partial = True
             rs = rs[:k]
+        facets = sorted((f for f in built if f.b < k), key=lambda f: (f.a, f.b))
         polys = [_minimal_polyhedron(r) for r in rs]
         pats = [r.pattern for r in rs]
         maps: Any = _LazyMaps(rs)
         # exact vertices the engine kept (bounded regions), else None
         verts = [r.vertices if "_hverts" in r._cache or "_interval" in r._cache else None
                  for r in rs]
-        edges = [(i, j, e) for i, j, e in G.edges(data=True) if i < k and j < k]
-        for i, j, e in sorted(edges, key=lambda t: (min(t[:2]), max(t[:2]))):
-            facets.append(_Facet(i, j, normalize_hyperplane(*e["hyperplane"]), e["facet"],
-                                 not e["same_map"]))
     else:
         # independent fallback: layer-by-layer splitting and pairwise adjacency
         cells = _fallback_cells(net, domain)[0]

@@ -618,7 +618,8 @@ def test_acas_cli_cases_of_the_issue_end_on_time(argv, limit, tmp_path, capsys):
     argv = [str(tmp_path) if a == "OUT" else a for a in argv]
     code, s, out, _ = run_main(argv, capsys)
     assert code == 0 and on_time(s, limit)
-    assert "PARTIAL" in out or json.loads(out)["partial"]
+    if argv[0] != "trajectory":      # the walk alone may end in time on a fast machine
+        assert "PARTIAL" in out or json.loads(out)["partial"]
 
 
 @needs_acas
