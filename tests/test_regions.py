@@ -334,9 +334,11 @@ def test_limits_first_regions_early_in_5d(engine):
     rs = list(it)
     assert len(rs) == 4 and it.partial and "max_regions" in it.reason
     assert it.stats["seconds"] < 10
-    # a layer-by-layer split would cut thousands of cells first; depth first
-    # cuts at most one per unit on each path to the (batch of) regions made
-    assert it.stats["splits"] <= 2 * (64 + sum(net.hidden_widths))
+    # a layer-by-layer split would cut 38138 cells first; depth first, the
+    # levels on the first path hold 1, 2, 4, ... cells and split them by as
+    # many neurons at a time (fast), or one cut per unit (lp)
+    bound = 2 * (64 + sum(net.hidden_widths)) if engine == "lp" else 38138 // 10
+    assert it.stats["splits"] <= bound
     _check_each_region(net, D, rs)
 
 
@@ -713,21 +715,22 @@ def test_subnormal_weight_goes_exact():
         assert [r.pattern for r in rs] == [((1,), (0,))] == patterns(net, D, "tree")
 
 
-def test_polygon_domain_fallback(monkeypatch):
-    """No exact convex polygon (here: forced) -> the LP splitter, same patterns."""
-    from polyrelu import _regions_planar
+@pytest.mark.parametrize("d", [2, 3])
+def test_polytope_domain_fallback(monkeypatch, d):
+    """A domain the V-polytope engine does not take (more facets than its
+    64 incidence bits; here: forced) -> the LP splitter, same patterns."""
+    from polyrelu import _regions_frontier
 
-    class Fake:
-        vertices = ((F(0), F(0)), (F(1), F(0)), (F(2), F(0)), (F(0), F(1)))  # collinear
-
-    assert _regions_planar.polygon_from_domain(Fake()) is None
-    net = random_network([2, 3, 2, 1], seed=4)
-    want = patterns(net, BOX2)
-    monkeypatch.setattr(_regions_planar, "polygon_from_domain", lambda dom: None)
-    it = regions(net, BOX2)
+    many = pr.Polyhedron.from_vertices([[F(k, 100), F(k * k, 10000)] for k in range(-60, 61)])
+    assert _regions_frontier.pool_root(many, 2) is None   # 120 facets
+    net = random_network([d, 3, 2, 1], seed=4)
+    box = pr.Polyhedron.box([-2] * d, [2] * d)
+    want = patterns(net, box)
+    monkeypatch.setattr(_regions_frontier, "pool_root", lambda dom, d: None)
+    it = regions(net, box)
     rs = list(it)
     assert it.stats["engine"] == "fast-lp"
-    check_regions(net, BOX2, rs)
+    check_regions(net, box, rs)
     assert sorted(r.pattern for r in rs) == want
 
 

@@ -1,0 +1,857 @@
+"""Private helper of :mod:`polyrelu.regions`: the float-first V-polytope engine
+for bounded domains, vectorised over a frontier of cells.
+
+A **pool** holds the cells of one level in structure-of-arrays form: the
+float vertices of all cells stacked (rows sorted by cell, ``seg`` the row
+offsets), each with a radius (``|exact - float| <= r`` in every
+coordinate), a 64-bit incidence mask (bit ``q`` set: the cell's constraint
+slot ``q`` is tight at the vertex) and a vertex id; per cell the number of
+slots in use and the slot table (ids of rows of ``T``, the oriented float
+constraint rows ``a . x + c > 0`` inside with their radii, and ``keys``,
+which name each row exactly: ``(0, k)`` the domain's row ``k``,
+``(l, i, t, sigma)`` the hyperplane ``z_{l,i} = t`` with the cell on the
+side ``sigma (z - t) >= 0``).  Nothing in a pool refers to the network: the
+exact rows of a key are rebuilt from the cell's pattern prefix
+(:class:`polyrelu._regions_batch.ExactNodes`).
+
+A level's cells are split by its candidate neurons in **rounds**: every
+partial cell that still has a candidate is cut by its current one at once
+(one batch of numpy operations for all of them, instead of ~100 small calls
+per cut).  Per round:
+
+* signs at the vertices from the float values with their rigorous bounds
+  (:mod:`polyrelu._regions_maps`); an undecided sign is computed exactly
+  (exact vertex from its tight constraints, exact row of the neuron);
+* a cell with strictly positive and strictly negative vertices is cut; the
+  new vertices lie on its edges ``u v`` with ``u`` positive and ``v``
+  negative: ``u, v`` span an edge iff they share ``d - 1`` tight constraints
+  and no third vertex is tight on all of them (the combinatorial test of the
+  double description method; two *simple* vertices sharing ``d - 1`` always
+  do), and the new vertex is tight on the shared constraints and the cut;
+* the new vertex is ``u + lam (v - u)``: the exact ``lam*`` lies in an
+  interval computed from the bounds of ``h(u), h(v)`` (``A / (A + B)`` is
+  monotone in both), which bounds the new radius, and the float values of
+  the other candidates interpolate the same way (they are affine on the
+  cell); an endpoint whose sign was decided exactly, or an overflow, gives
+  the exact vertex ``h(u) v - h(v) u`` instead.
+
+The children of a level are ordered lexicographically by pattern (the order
+of a depth-first split over the neurons in index order), so the leaves come
+out in lexicographic pattern order, whatever the chunking.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import gcd
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ._regions_batch import (
+    GROUP,
+    MAX_CHUNK,
+    Level,
+    child_level,
+    classify,
+    evaluate,
+    root_level,
+)
+from ._regions_maps import TINY, IntNet, U, _g
+
+__all__ = ["Pool", "PoolSplitter", "pool_root", "drive_pool", "MAX_SLOTS"]
+
+#: constraint slots per cell (bits of the incidence mask); cells are
+#: compacted (non-facets dropped) before they run out
+MAX_SLOTS = 64
+_COMPACT_AT = MAX_SLOTS - 4
+_RV = 4.0 * U   # float(X) / float(W): relative error <= 3.0001 u
+
+if hasattr(np, "bitwise_count"):
+    def popcount(a: np.ndarray) -> np.ndarray:
+        return np.bitwise_count(a)
+else:  # numpy < 2.0
+    _BYTE = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+    def popcount(a: np.ndarray) -> np.ndarray:
+        return _BYTE[a.view(np.uint8).reshape(a.shape + (8,))].sum(axis=-1)
+
+
+def ragged_arange(reps: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(r) for r in reps])`` without a Python loop."""
+    tot = int(reps.sum())
+    starts = np.cumsum(reps) - reps
+    return np.arange(tot) - np.repeat(starts, reps)
+
+
+def _to_float(n: int, d: int) -> float:
+    try:
+        return float(n) / float(d)
+    except OverflowError:
+        return float("nan")
+
+
+def _nullvec(rows: list) -> tuple | None:
+    """Exact homogeneous point ``(X_1..X_d, W)``, ``W > 0``, primitive, the
+    null space of integer rows ``[a | c]`` of rank ``d`` (python-flint);
+    None when the rank is not ``d`` or the point is at infinity."""
+    import flint
+
+    X, nullity = flint.fmpz_mat(rows).nullspace()
+    if nullity != 1:
+        return None
+    h = [int(X[i, 0]) for i in range(X.nrows())]
+    if h[-1] == 0:
+        return None
+    if h[-1] < 0:
+        h = [-v for v in h]
+    g = 0
+    for v in h:
+        g = gcd(g, v)
+    return tuple(v // g for v in h) if g > 1 else tuple(h)
+
+
+def _eval_point(rows: np.ndarray, rads: np.ndarray, w: np.ndarray, rw: float):
+    """Float values and bounds of rows ``[M | c]`` (radii ``rads``) at one
+    float point ``w`` with radius ``rw`` (the bound of
+    :func:`polyrelu._regions_batch.evaluate`, at one point)."""
+    d = len(w)
+    g = _g(d + 1)
+    aw = np.abs(w)
+    M, c = rows[:, :d], rows[:, d]
+    RM, Rc = rads[:, :d], rads[:, d]
+    v = M @ w + c
+    b = ((aw + rw) @ RM.T + (rw + g * aw) @ np.abs(M).T + Rc + g * np.abs(c)) \
+        * (1.0 + g) + TINY
+    return v, np.where(np.isfinite(v), b, np.inf)
+
+
+def _hval(row: tuple, h: tuple) -> int:
+    s = 0
+    for a, x in zip(row, h):
+        if a:
+            s += a * x
+    return s
+
+
+class Pool:
+    """Cells in structure-of-arrays form (module docstring)."""
+
+    __slots__ = ("F", "inc", "vid", "seg", "m", "slots", "T", "keys")
+
+    def __init__(self, F, inc, vid, seg, m, slots, T, keys) -> None:
+        self.F = F          # (K, d + 1) float: vertex, radius
+        self.inc = inc      # (K,) uint64 incidence masks
+        self.vid = vid      # (K,) int64 vertex ids (exact values in the splitter)
+        self.seg = seg      # (J + 1,) row offsets of the cells
+        self.m = m          # (J,) slots in use
+        self.slots = slots  # (J, MAX_SLOTS) int64 rows of T
+        self.T = T          # (nT, 2 (d + 1)) float: oriented row, radius
+        self.keys = keys    # nT exact names of the rows of T
+
+    def __len__(self) -> int:
+        return len(self.m)
+
+    def part(self, j0: int, j1: int) -> "Pool":
+        """Cells ``j0..j1-1`` (views; the table is shared)."""
+        r0, r1 = int(self.seg[j0]), int(self.seg[j1])
+        return Pool(self.F[r0:r1], self.inc[r0:r1], self.vid[r0:r1],
+                    self.seg[j0:j1 + 1] - r0, self.m[j0:j1], self.slots[j0:j1],
+                    self.T, self.keys)
+
+    def compact_table(self) -> "Pool":
+        """The same cells with a table of only the rows they use."""
+        J = len(self.m)
+        if not J:
+            return self
+        mm = int(self.m.max())
+        used = self.slots[:, :mm][np.arange(mm)[None, :] < self.m[:, None]]
+        if len(used) * 2 >= len(self.T):
+            return self
+        uniq, inv = np.unique(used, return_inverse=True)
+        slots = np.zeros_like(self.slots)
+        mask = np.arange(mm)[None, :] < self.m[:, None]
+        sub = np.zeros((J, mm), dtype=self.slots.dtype)
+        sub[mask] = inv
+        slots[:, :mm] = sub
+        keys = self.keys
+        return Pool(self.F, self.inc, self.vid, self.seg, self.m, slots, self.T[uniq],
+                    [keys[u] for u in uniq.tolist()])
+
+
+def pool_root(domain, d: int):
+    """The root pool of a bounded domain (one cell), its exact rows
+    ``a . x + c >= 0`` and the exact vertices by id; None when the domain
+    has more facets than :data:`MAX_SLOTS` allows."""
+    from ._regions_vrep import polytope_from_domain
+
+    verts, rows = polytope_from_domain(domain, d)
+    if len(rows) > _COMPACT_AT - 8:
+        return None
+    keys = [("dom", k) for k in range(len(rows))]
+    with np.errstate(over="ignore", invalid="ignore"):
+        V = np.array([v.f for v in verts], dtype=float)
+        r = _RV * np.abs(V).max(axis=1) + TINY
+        r[~np.isfinite(r)] = np.inf
+        T = np.array([[float(_int_float(x)) for x in row] for row in rows], dtype=float)
+        T = np.concatenate([T, 2 * U * np.abs(T) + TINY], axis=1)
+        T[:, d + 1:][~np.isfinite(T[:, d + 1:])] = np.inf
+    inc = np.array([sum(1 << q for q, key in enumerate(keys) if key in v.inc)
+                    for v in verts], dtype=np.uint64)
+    k = len(verts)
+    slots = np.zeros((1, MAX_SLOTS), dtype=np.int64)
+    slots[0, :len(rows)] = np.arange(len(rows))
+    pool = Pool(np.concatenate([V, r[:, None]], axis=1), inc,
+                np.arange(k, dtype=np.int64), np.array([0, k]),
+                np.array([len(rows)]), slots, T, [(0, q) for q in range(len(rows))])
+    return pool, [tuple(row) for row in rows], {q: v.h for q, v in enumerate(verts)}
+
+
+def _int_float(x: int) -> float:
+    try:
+        return float(x)
+    except OverflowError:
+        return float("nan")
+
+
+class PoolSplitter:
+    """Split the cells of a level (pools) in vectorised rounds."""
+
+    def __init__(self, inet: IntNet, exact, dom_rows: list, xv: dict, stats: dict,
+                 check=lambda: None) -> None:
+        self.inet = inet
+        self.exact = exact
+        self.dom_rows = dom_rows
+        self.xv = xv              # vertex id -> exact homogeneous point
+        self.next_vid = max(xv) + 1 if xv else 0
+        self.stats = stats
+        self.check = check
+        self.ts = inet.thresholds
+        self.d = inet.d
+        self.tsv = np.array(self.ts, dtype=float)
+        from fractions import Fraction as _F
+
+        self.cpiece = np.array([inet.constant_piece(_F(t)) for t in self.ts], dtype=np.int64)
+
+    # -- exact data on demand ----------------------------------------------
+    def row(self, prefix: tuple, key: tuple) -> tuple:
+        """Exact integer row ``(a_1..a_d, c)`` of a key, positive inside."""
+        if key[0] == 0:
+            return self.dom_rows[key[1]]
+        m, c = self.exact.line(prefix, key[0], key[1], key[2])
+        s = key[3]
+        return tuple(s * v for v in m) + (s * c,)
+
+    def exact_vertex(self, prefix: tuple, vid: int, mask: int, slots, keys) -> tuple:
+        h = self.xv.get(vid)
+        if h is None:
+            rows = []
+            q = 0
+            while mask:
+                if mask & 1:
+                    rows.append(self.row(prefix, keys[int(slots[q])]))
+                mask >>= 1
+                q += 1
+            h = _nullvec(rows)
+            if h is None:
+                raise AssertionError("a vertex whose tight constraints do not have rank d")
+            self.xv[vid] = h
+        return h
+
+    # -- the driver's interface --------------------------------------------
+    def vertices(self, pool: Pool):
+        d = self.d
+        return pool.F[:, :d], pool.F[:, d], np.diff(pool.seg)
+
+    def split_level(self, lv: Level, bnd, counts, cnt, undecided):
+        """All children of the level's cells: ``(b, pieces)`` per child in
+        lexicographic order and the pool of the children (same order)."""
+        pool: Pool = lv.cells
+        d = self.d
+        B = len(pool)
+        start = lv.start
+        pcs = cnt.astype(np.int64)
+        if lv.partial is not None and start:
+            pcs[:, :start] = np.array([p[:start] for p in lv.partial], dtype=np.int64)
+        bi, ni = np.nonzero(undecided)
+        if not len(bi):
+            return [(b, pcs[b].tolist()) for b in range(B)], pool
+        ncand = np.bincount(bi, minlength=B)
+        cmax = int(ncand.max())
+        cand = np.zeros((B, cmax), dtype=np.intp)
+        cand[bi, ragged_arange(ncand)] = ni
+        own = np.repeat(np.arange(B), counts)
+        Zc = lv.Z[np.arange(B)[:, None], cand]   # (B, cmax, d + 1)
+        Rc = lv.R[np.arange(B)[:, None], cand]
+        # float values of the candidates at every vertex and their bounds
+        # (the bound of evaluate, at each vertex)
+        Zr, Rr = Zc[own], Rc[own]
+        V = pool.F[:, :d]
+        Va = np.abs(V)
+        rv = pool.F[:, d]
+        g = _g(d + 1)
+        Mr = Zr[:, :, :d]
+        Ma = np.abs(Mr)
+        RM = Rr[:, :, :d]
+        VV = np.einsum("kjd,kd->kj", Mr, V) + Zr[:, :, d]
+        VE = (np.einsum("kjd,kd->kj", RM + g * Ma, Va)
+              + rv[:, None] * (RM.sum(axis=2) + Ma.sum(axis=2))
+              + Rr[:, :, d] + g * np.abs(Zr[:, :, d])) * (1.0 + g) + TINY
+        bad = ~np.isfinite(VV)
+        if bad.any():
+            VE[bad] = np.inf
+        st = _State(self, lv, pool, VV, VE, pcs, cand, ncand, Zc, Rc, own)
+        while st.round():
+            pass
+        return st.finish()
+
+    # -- finished cells ---------------------------------------------------------
+    def interior_points(self, prefixes: list, pool: Pool) -> list:
+        """A short dyadic point strictly inside each cell (float filter over
+        every kept constraint, else exact), else the exact sum of its
+        homogeneous vertices (a positive combination of all: interior)."""
+        d = self.d
+        J = len(pool)
+        seg = pool.seg
+        F = pool.F
+        V = F[:, :d]
+        cnt = np.diff(seg)
+        cen = np.add.reduceat(V, seg[:-1], axis=0) / cnt[:, None]
+        size = (np.maximum.reduceat(V, seg[:-1], axis=0)
+                - np.minimum.reduceat(V, seg[:-1], axis=0)).min(axis=1)
+        fin = np.isfinite(cen).all(axis=1) & np.isfinite(size) & (size > 0)
+        e = np.zeros(J, dtype=np.int64)
+        e[fin] = np.maximum(0, 4 - np.floor(np.log2(size[fin])).astype(np.int64))
+        out: list[Any] = [None] * J
+        todo = np.flatnonzero(fin)
+        mm = int(pool.m.max())
+        slots = pool.slots[:, :mm]
+        smask = np.arange(mm)[None, :] < pool.m[:, None]
+        T = pool.T
+        g = _g(d + 1)
+        for extra in (0, 8, 24):
+            if not len(todo):
+                break
+            e2 = e[todo] + extra
+            todo = todo[e2 <= 900]
+            e2 = e2[e2 <= 900]
+            Df = np.ldexp(1.0, e2)
+            Xf = np.round(cen[todo] * Df[:, None])
+            okX = (np.abs(Xf) < 2.0 ** 53).all(axis=1)
+            todo, Xf, Df, e2 = todo[okX], Xf[okX], Df[okX], e2[okX]
+            if not len(todo):
+                break
+            p = Xf / Df[:, None]           # exact: |X| < 2**53, D a power of two
+            ap = np.abs(p)
+            Tg = T[slots[todo]]            # (j, mm, 2 (d + 1))
+            A, c = Tg[..., :d], Tg[..., d]
+            RA, Rcc = Tg[..., d + 1:2 * d + 1], Tg[..., 2 * d + 1]
+            val = np.einsum("jqk,jk->jq", A, p) + c
+            bnd = (np.einsum("jqk,jk->jq", RA, ap) + Rcc
+                   + g * (np.einsum("jqk,jk->jq", np.abs(A), ap) + np.abs(c))) \
+                * (1.0 + g) + TINY
+            good = ((val > bnd) & (val < np.inf)) | ~smask[todo]
+            allgood = good.all(axis=1)
+            left = []
+            for t_, j in enumerate(todo.tolist()):
+                X = tuple(int(x) for x in Xf[t_].tolist())
+                D = 1 << int(e2[t_])
+                if not allgood[t_]:
+                    # the failing rows, exactly
+                    hX = X + (D,)
+                    keys = pool.keys
+                    sl = slots[j]
+                    if not all(_hval(self.row(prefixes[j], keys[int(sl[q])]), hX) > 0
+                               for q in np.flatnonzero(~good[t_]).tolist()):
+                        left.append(j)
+                        continue
+                out[j] = tuple(Fraction(x, D) for x in X)
+            todo = np.array(left, dtype=np.intp)
+        for j in range(J):
+            if out[j] is None:
+                out[j] = self._exact_interior(prefixes[j], pool, j)
+        return out
+
+    def _exact_interior(self, prefix, pool: Pool, j: int) -> tuple:
+        r0, r1 = int(pool.seg[j]), int(pool.seg[j + 1])
+        hs = [self.exact_vertex(prefix, int(pool.vid[k]), int(pool.inc[k]), pool.slots[j],
+                                pool.keys) for k in range(r0, r1)]
+        d = self.d
+        tot = [sum(h[q] for h in hs) for q in range(d + 1)]
+        return tuple(Fraction(x, tot[-1]) for x in tot[:-1])
+
+    def lazy_data(self, pool: Pool, j: int) -> tuple:
+        """Compact exact data of cell ``j``: its keys and incidence masks."""
+        r0, r1 = int(pool.seg[j]), int(pool.seg[j + 1])
+        keys = pool.keys
+        sl = pool.slots[j, :int(pool.m[j])].tolist()
+        return tuple(keys[q] for q in sl), pool.inc[r0:r1].tobytes()
+
+
+def polytope_vertices(splitter: PoolSplitter, prefix: tuple, keys: tuple, incb: bytes) -> tuple:
+    """The exact homogeneous vertices of a cell from its keys and incidences."""
+    inc = np.frombuffer(incb, dtype=np.uint64).tolist()
+    rows = [splitter.row(prefix, k) for k in keys]
+    out = []
+    for mask in inc:
+        sub = [rows[q] for q in range(len(rows)) if mask >> q & 1]
+        h = _nullvec(sub)
+        if h is None:
+            raise AssertionError("a vertex whose tight constraints do not have rank d")
+        out.append(h)
+    return tuple(out)
+
+
+def polygon_exact(splitter: PoolSplitter, prefix: tuple, keys: tuple, incb: bytes):
+    """Exact counter-clockwise vertices ``(X, Y, W)`` of a polygon and its
+    edge lines (positive inside; edge ``j`` joins vertices ``j`` and
+    ``j + 1``).  A constraint tight at exactly two vertices is an edge (in
+    the plane a supporting line through two vertices contains the segment
+    between them); walking the edges orders the vertices."""
+    hv = polytope_vertices(splitter, prefix, keys, incb)
+    inc = np.frombuffer(incb, dtype=np.uint64).tolist()
+    k = len(hv)
+    nbr: list[dict] = [{} for _ in range(k)]
+    for q in range(len(keys)):
+        at = [j for j in range(k) if inc[j] >> q & 1]
+        if len(at) == 2:
+            a, b = at
+            nbr[a].setdefault(b, q)
+            nbr[b].setdefault(a, q)
+    order = [0]
+    edges = []
+    prev = -1
+    cur = 0
+    for _ in range(k):
+        nxt = next(j for j in nbr[cur] if j != prev) if k > 2 else \
+            next(iter(nbr[cur]))
+        edges.append(nbr[cur][nxt])
+        if nxt == 0:
+            break
+        order.append(nxt)
+        prev, cur = cur, nxt
+    if len(order) != k:
+        raise AssertionError("the edges of a polygon do not form one cycle")
+    pts = [(Fraction(hv[j][0], hv[j][2]), Fraction(hv[j][1], hv[j][2])) for j in order[:3]]
+    (x0, y0), (x1, y1), (x2, y2) = pts
+    if (x1 - x0) * (y2 - y1) - (y1 - y0) * (x2 - x1) < 0:
+        # clockwise: reverse (edge j then joins the reversed j and j + 1)
+        order = [order[0]] + order[:0:-1]
+        edges = edges[::-1]
+    lines = tuple(splitter.row(prefix, keys[q]) for q in edges)
+    return tuple(hv[j] for j in order), lines
+
+
+class _State:
+    """The partial cells of one level during its rounds (see module docstring).
+
+    The working arrays hold the rows (vertices) of the cells that still have
+    a candidate; a finished cell's rows leave them (``done``), so a round
+    costs what its active cells hold.  ``VV`` / ``VE`` are the float values
+    of the cell's candidate neurons at the rows and their bounds, one column
+    per candidate slot from ``coff`` on (the columns of past candidates are
+    dropped)."""
+
+    def __init__(self, sp: PoolSplitter, lv: Level, pool: Pool, VV, VE, pcs, cand, ncand,
+                 Zc, Rc, own) -> None:
+        self.sp = sp
+        self.lv = lv
+        self.d = sp.d
+        self.cand, self.ncand, self.Zc, self.Rc = cand, ncand, Zc, Rc
+        B = len(pool)
+        # cells
+        self.b = np.arange(B)
+        self.ci = np.zeros(B, dtype=np.int64)
+        self.ti = np.zeros(B, dtype=np.int64)
+        self.c0 = np.zeros(B, dtype=np.int64)
+        self.m = pool.m.copy()
+        self.slots = pool.slots.copy()
+        self.pcs = pcs
+        # table: the level's rows, then two per cut
+        self.T0 = pool.T
+        self.keys = list(pool.keys)
+        self.Tnew: list = []
+        self.nT = len(pool.T)
+        # rows: the finished cells' rows go to done right away
+        self.done: list = []
+        live = ncand[own] > 0
+        if not live.all():
+            dead = ~live
+            self.done.append((pool.F[dead], pool.inc[dead], pool.vid[dead], own[dead]))
+            self.F, self.inc, self.vid, self.own = (pool.F[live], pool.inc[live],
+                                                    pool.vid[live], own[live])
+            self.VV, self.VE = VV[live], VE[live]
+        else:
+            self.F, self.inc, self.vid, self.own = pool.F, pool.inc.copy(), pool.vid, own
+            self.VV, self.VE = VV, VE
+        self.coff = 0
+
+    def _prefix(self, j: int) -> tuple:
+        return self.lv.prefixes[int(self.b[j])]
+
+    def _xvert(self, k: int) -> tuple:
+        j = int(self.own[k])
+        return self.sp.exact_vertex(self._prefix(j), int(self.vid[k]), int(self.inc[k]),
+                                    self.slots[j], self.keys)
+
+    def _exact_sign(self, k: int, i: int, t: int) -> int:
+        self.sp.stats["exact_signs"] += 1
+        j = int(self.own[k])
+        m, c = self.sp.exact.line(self._prefix(j), self.lv.l, i, t)
+        if not any(m):
+            return (c > 0) - (c < 0)
+        val = _hval(tuple(m) + (c,), self._xvert(k))
+        return (val > 0) - (val < 0)
+
+    def _compact(self, cells: np.ndarray) -> None:
+        """Drop the constraints tight at fewer than d vertices (not facets)
+        of ``cells`` and renumber their slots."""
+        d = self.d
+        rows = np.flatnonzero(np.isin(self.own, cells))
+        own = self.own[rows]
+        inc = self.inc[rows]
+        J = len(self.m)
+        mm = int(self.m[cells].max())
+        counts = np.zeros((J, mm), dtype=np.int64)
+        for q in range(mm):
+            counts[:, q] = np.bincount(own, weights=(inc >> np.uint64(q)) & np.uint64(1),
+                                       minlength=J)
+        keep = (counts >= d) & (np.arange(mm)[None, :] < self.m[:, None])
+        newpos = np.cumsum(keep, axis=1) - 1
+        newinc = np.zeros_like(inc)
+        for q in range(mm):
+            kq = keep[own, q]
+            bit = (inc >> np.uint64(q)) & np.uint64(1)
+            newinc |= np.where(kq, bit << newpos[own, q].clip(0).astype(np.uint64),
+                               np.uint64(0))
+        self.inc[rows] = newinc
+        for j in cells.tolist():
+            ks = np.flatnonzero(keep[j])
+            row = np.zeros(MAX_SLOTS, dtype=self.slots.dtype)
+            row[:len(ks)] = self.slots[j, ks]
+            self.slots[j] = row
+            self.m[j] = len(ks)
+
+    def round(self) -> bool:
+        sp = self.sp
+        own = self.own
+        K = len(own)
+        if not K:
+            return False
+        sp.check()
+        b, ci, ti, c0 = self.b, self.ci, self.ti, self.c0
+        J = len(b)
+        act = ci < self.ncand[b]
+        full = np.flatnonzero(act & (self.m >= _COMPACT_AT))
+        if len(full):
+            self._compact(full)
+        # drop the value columns of candidates every active cell is past
+        cmin = int(ci[act].min()) - self.coff
+        if cmin > 0:
+            self.VV, self.VE = self.VV[:, cmin:], self.VE[:, cmin:]
+            self.coff += cmin
+        cis = np.minimum(ci, self.ncand[b] - 1)
+        colr = (cis - self.coff)[own]
+        t_cell = sp.tsv[ti]
+        ar = np.arange(K)
+        s = self.VV[ar, colr] - t_cell[own]
+        bs = self.VE[ar, colr] * (1.0 + 4 * U) + 4 * U * np.abs(s) + TINY
+        pos = (s > bs) & (s < np.inf)
+        neg = (s < -bs) & (s > -np.inf)
+        und = np.flatnonzero(~(pos | neg))
+        neuron = self.cand[b, cis]
+        if len(und):
+            bs = bs.copy()
+            for k in und.tolist():
+                j = int(own[k])
+                sg = self._exact_sign(k, int(neuron[j]), sp.ts[int(ti[j])])
+                pos[k] = sg > 0
+                neg[k] = sg < 0
+                bs[k] = np.inf    # exact sign: no float interpolation from it
+        npos = np.bincount(own, weights=pos, minlength=J)
+        nneg = np.bincount(own, weights=neg, minlength=J)
+        cut = act & (npos > 0) & (nneg > 0)
+        above = act & (npos > 0) & (nneg == 0)
+        below = act & (nneg > 0) & (npos == 0)
+        const = act & (npos == 0) & (nneg == 0)
+        # next state of the cells 0..J-1 (a cut keeps the positive side at j)
+        up = above | cut
+        last = ti + 1 >= len(sp.ts)
+        c0n = c0 + up
+        done = below | const | (up & last)
+        piece = np.where(below, c0, np.where(const, sp.cpiece[ti], c0n))
+        dj = np.flatnonzero(done)
+        more = np.flatnonzero(up & ~last)
+        cj = np.flatnonzero(cut)
+        if len(cj):
+            # appends the negative sides (from the state before this round)
+            self._cut(cj, s, bs, pos, neg, neuron, t_cell)
+        self.pcs[dj, neuron[dj]] = piece[dj]
+        ci, ti, c0 = self.ci, self.ti, self.c0
+        ci[dj] += 1
+        ti[dj] = 0
+        c0[dj] = 0
+        ti[more] += 1
+        c0[more] = c0n[more]
+        # the rows of the cells now finished leave the working arrays
+        fin = (ci >= self.ncand[self.b])[self.own]
+        if fin.any():
+            live = ~fin
+            self.done.append((self.F[fin], self.inc[fin], self.vid[fin], self.own[fin]))
+            self.F, self.inc, self.vid, self.own = (self.F[live], self.inc[live],
+                                                    self.vid[live], self.own[live])
+            self.VV, self.VE = self.VV[live], self.VE[live]
+        return True
+
+    def _cut(self, cj, s, bs, pos, neg, neuron, t_cell) -> None:
+        sp, d = self.sp, self.d
+        own, inc, F = self.own, self.inc, self.F
+        VV, VE = self.VV, self.VE
+        J = len(self.b)
+        nc = len(cj)
+        sp.stats["splits"] += nc
+        cutc = np.zeros(J, dtype=bool)
+        cutc[cj] = True
+        newidx = np.full(J, -1, dtype=np.int64)
+        newidx[cj] = J + np.arange(nc)
+        cutrow = cutc[own]
+        # -- edges: pairs (a > 0, b < 0) of one cell -------------------------
+        prow = np.flatnonzero(pos & cutrow)
+        nrow = np.flatnonzero(neg & cutrow)
+        op = own[prow]
+        o = np.argsort(op, kind="stable")
+        prow, op = prow[o], op[o]
+        on = own[nrow]
+        o = np.argsort(on, kind="stable")
+        nrow, on = nrow[o], on[o]
+        ncount = np.bincount(on, minlength=J)
+        nstart = np.cumsum(ncount) - ncount
+        reps = ncount[op]
+        A = np.repeat(prow, reps)
+        Bv = nrow[np.repeat(nstart[op], reps) + ragged_arange(reps)]
+        common = inc[A] & inc[Bv]
+        keep = popcount(common) >= d - 1
+        A, Bv, common = A[keep], Bv[keep], common[keep]
+        tc = popcount(inc)
+        ns = np.flatnonzero((tc[A] != d) | (tc[Bv] != d))
+        if len(ns):
+            # no third vertex of the cell tight on all the common constraints
+            oall = np.argsort(own, kind="stable")
+            call = np.bincount(own, minlength=J)
+            sall = np.cumsum(call) - call
+            oq = own[A[ns]]
+            reps2 = call[oq]
+            Q = np.repeat(np.arange(len(ns)), reps2)
+            Wr = oall[np.repeat(sall[oq], reps2) + ragged_arange(reps2)]
+            cm = common[ns][Q]
+            hit = (inc[Wr] & cm) == cm
+            nhit = np.bincount(Q, weights=hit, minlength=len(ns))
+            ok2 = np.ones(len(A), dtype=bool)
+            ok2[ns[nhit > 2]] = False
+            A, Bv, common = A[ok2], Bv[ok2], common[ok2]
+        # -- new vertices -----------------------------------------------------
+        sa, sb = np.abs(s[A]), np.abs(s[Bv])
+        ba, bb = bs[A], bs[Bv]
+        tot = sa + sb
+        lam = sa / tot
+        Alo, Ahi, Blo, Bhi = sa - ba, sa + ba, sb - bb, sb + bb
+        lo = Alo / (Alo + Bhi) * (1.0 - 16 * U)
+        hi = Ahi / (Ahi + Blo) * (1.0 + 16 * U)
+        el = np.maximum(hi - lam, lam - lo) * (1.0 + 4 * U) + TINY
+        FA, FB = F[A], F[Bv]
+        Va, Vb = FA[:, :d], FB[:, :d]
+        dV = Vb - Va
+        Fn = np.empty_like(FA)
+        Fn[:, :d] = Va + lam[:, None] * dV
+        Fn[:, d] = (np.maximum(FA[:, d], FB[:, d]) + el * np.abs(dV).max(axis=1)
+                    + 4 * U * (np.abs(Va).max(axis=1) + np.abs(Vb).max(axis=1))) \
+            * (1.0 + 8 * U) + TINY
+        fa, fb = VV[A], VV[Bv]
+        dv = fb - fa
+        VVn = fa + lam[:, None] * dv
+        VEn = (np.maximum(VE[A], VE[Bv]) + el[:, None] * np.abs(dv)
+               + 4 * U * (np.abs(fa) + np.abs(fb))) * (1.0 + 8 * U) + TINY
+        ok = (Fn[:, d] < np.inf) & (el < 1.0) & (ba < np.inf) & (bb < np.inf) & (tot < np.inf)
+        nw = len(A)
+        vidn = np.arange(sp.next_vid, sp.next_vid + nw, dtype=np.int64)
+        sp.next_vid += nw
+        if not ok.all():
+            self._exact_new(np.flatnonzero(~ok), A, Bv, Fn, VVn, VEn, vidn, neuron, t_cell)
+        # -- the cut constraint: slot m_j of both children -----------------------
+        bj = self.b[cj]
+        slot = self.m[cj]
+        hbit_c = np.zeros(J, dtype=np.uint64)
+        hbit_c[cj] = np.left_shift(np.uint64(1), slot.astype(np.uint64))
+        cis = self.ci[cj]
+        hz = self.Zc[bj, cis].copy()
+        hr = self.Rc[bj, cis].copy()
+        tv = t_cell[cj]
+        hz[:, d] -= tv
+        hr[:, d] += 2 * U * np.abs(hz[:, d]) + TINY
+        tp = self.nT + 2 * np.arange(nc)
+        self.nT += 2 * nc
+        rows2 = np.stack([np.concatenate([hz, hr], axis=1),
+                          np.concatenate([-hz, hr], axis=1)], axis=1)
+        self.Tnew.append(rows2.reshape(-1, 2 * (d + 1)))
+        l = self.lv.l
+        keys = self.keys
+        for i, t in zip(neuron[cj].tolist(), tv.tolist()):
+            t = int(t)
+            keys.append((l, i, t, 1))
+            keys.append((l, i, t, -1))
+        slots_neg = self.slots[cj].copy()
+        self.slots[cj, slot] = tp
+        slots_neg[np.arange(nc), slot] = tp + 1
+        self.m[cj] += 1
+        # -- rows: negatives move to the new child, zeros and new ones in both --
+        zr = np.flatnonzero(cutrow & ~pos & ~neg)
+        if len(zr):
+            inc[zr] |= hbit_c[own[zr]]
+        own2 = own.copy()
+        nr = np.flatnonzero(neg & cutrow)
+        oz = newidx[own[zr]]
+        own2[nr] = newidx[own[nr]]
+        oa = own[A]
+        incn = common | hbit_c[oa]
+        self.F = np.concatenate([F, Fn, Fn, F[zr]])
+        self.VV = np.concatenate([VV, VVn, VVn, VV[zr]])
+        self.VE = np.concatenate([VE, VEn, VEn, VE[zr]])
+        self.inc = np.concatenate([inc, incn, incn, inc[zr]])
+        self.vid = np.concatenate([self.vid, vidn, vidn, self.vid[zr]])
+        self.own = np.concatenate([own2, oa, newidx[oa], oz])
+        # -- cells: the negative children (their candidate is done: piece c0) --
+        pn = self.pcs[cj].copy()
+        pn[np.arange(nc), neuron[cj]] = self.c0[cj]
+        self.pcs = np.concatenate([self.pcs, pn])
+        self.b = np.concatenate([self.b, bj])
+        self.ci = np.concatenate([self.ci, self.ci[cj] + 1])
+        self.ti = np.concatenate([self.ti, np.zeros(nc, dtype=np.int64)])
+        self.c0 = np.concatenate([self.c0, np.zeros(nc, dtype=np.int64)])
+        self.m = np.concatenate([self.m, self.m[cj]])
+        self.slots = np.concatenate([self.slots, slots_neg])
+
+    def _exact_new(self, bad, A, Bv, Fn, VVn, VEn, vidn, neuron, t_cell) -> None:
+        """Exact new vertices ``h(u) v - h(v) u`` where the float ones fail."""
+        sp, d = self.sp, self.d
+        for q in bad.tolist():
+            a, bv = int(A[q]), int(Bv[q])
+            j = int(self.own[a])
+            i, t = int(neuron[j]), int(t_cell[j])
+            m, c = sp.exact.line(self._prefix(j), self.lv.l, i, t)
+            hrow = tuple(m) + (c,)
+            u, v = self._xvert(a), self._xvert(bv)
+            hu, hv = _hval(hrow, u), _hval(hrow, v)
+            h = tuple(hu * y - hv * x for x, y in zip(u, v))
+            g = 0
+            for x in h:
+                g = gcd(g, x)
+            h = tuple(x // g for x in h)
+            sp.xv[int(vidn[q])] = h
+            f = np.array([_to_float(x, h[-1]) for x in h[:-1]])
+            with np.errstate(over="ignore", invalid="ignore"):
+                rq = _RV * float(np.abs(f).max()) + TINY
+            Fn[q, :d] = f
+            Fn[q, d] = rq if rq < np.inf else np.inf
+            bj = int(self.b[j])
+            vq, bq = _eval_point(self.Zc[bj], self.Rc[bj], f, Fn[q, d])
+            VVn[q] = vq[self.coff:]
+            VEn[q] = bq[self.coff:]
+
+    def finish(self):
+        """Children in lexicographic order of ``(b, pieces)`` and their pool."""
+        lv = self.lv
+        J = len(self.b)
+        start, stop = lv.start, lv.stop
+        keys_ = [self.pcs[:, q] for q in range(stop - 1, start - 1, -1)] + [self.b]
+        order = np.lexsort(keys_)
+        rank = np.empty(J, dtype=np.int64)
+        rank[order] = np.arange(J)
+        parts = self.done + ([(self.F, self.inc, self.vid, self.own)] if len(self.own) else [])
+        F = np.concatenate([p[0] for p in parts])
+        inc = np.concatenate([p[1] for p in parts])
+        vid = np.concatenate([p[2] for p in parts])
+        ro = rank[np.concatenate([p[3] for p in parts])]
+        rows = np.argsort(ro, kind="stable")
+        counts = np.bincount(ro, minlength=J)
+        seg = np.zeros(J + 1, dtype=np.int64)
+        np.cumsum(counts, out=seg[1:])
+        T = np.concatenate([self.T0] + self.Tnew) if self.Tnew else self.T0
+        pool = Pool(F[rows], inc[rows], vid[rows], seg, self.m[order], self.slots[order], T,
+                    self.keys)
+        return list(zip(self.b[order].tolist(), self.pcs[order].tolist())), pool
+
+
+class _PoolIter:
+    """A level's children (all made at once, vectorised), handed out in
+    growing chunks."""
+
+    def __init__(self, level: Level, sp: PoolSplitter, stats: dict) -> None:
+        self.level = level
+        self.size = level.size
+        V, r, counts = sp.vertices(level.cells)
+        vmin, vmax, bnd = evaluate(level, V, r, counts)
+        cnt, undecided = classify(vmin, vmax, bnd, sp.ts)
+        n = undecided.shape[1]
+        start = level.start
+        if start:
+            undecided[:, :start] = False
+        col = undecided.sum(axis=0)[start:]
+        cum = np.cumsum(col)
+        B = len(level.cells)
+        # small levels (the first path down, where limited runs want their
+        # first regions) split by fewer neurons at a time
+        target = min(GROUP, B) * B
+        if not len(cum) or cum[-1] <= target:
+            stop = n
+        else:
+            stop = start + max(1, int(np.searchsorted(cum, target, side="right")))
+            undecided[:, stop:] = False
+        level.stop = stop
+        stats["candidates"] += int(undecided.sum())
+        self.items, self.pool = sp.split_level(level, bnd, counts, cnt, undecided)
+        self.pos = 0
+
+    def take(self):
+        j0 = self.pos
+        j1 = min(len(self.items), j0 + self.size)
+        self.pos = j1
+        self.size = min(2 * self.size, MAX_CHUNK)
+        return j0, j1
+
+
+def drive_pool(inet: IntNet, root: Pool, sp: PoolSplitter, stats: dict,
+               check: Callable[[], None]) -> Iterator[tuple[list, Pool]]:
+    """Depth-first over levels (as :func:`polyrelu._regions_batch.drive`);
+    yields ``(prefixes, pool)`` chunks of finished cells in lexicographic
+    pattern order."""
+    from ._regions_batch import continue_level
+
+    last = inet.L - 1
+    widths = inet.widths
+    level = root_level(inet, root)
+    stats["nodes"] += 1
+    stack = [_PoolIter(level, sp, stats)]
+    while stack:
+        check()
+        top = stack[-1]
+        j0, j1 = top.take()
+        if j0 == j1:
+            stack.pop()
+            continue
+        lv = top.level
+        items = top.items[j0:j1]
+        rows = [b for b, _ in items]
+        pcs = [p for _, p in items]
+        cells = top.pool.part(j0, j1)
+        if lv.stop < widths[lv.l]:
+            child = continue_level(lv, rows, pcs, cells.compact_table(), top.size)
+        else:
+            pre = lv.prefixes
+            prefixes = [pre[b] + (tuple(p),) for b, p in zip(rows, pcs)]
+            if lv.l == last:
+                yield prefixes, cells
+                continue
+            stats["nodes"] += len(rows)
+            child = child_level(inet, lv, rows, pcs, cells.compact_table(), prefixes,
+                                top.size)
+        stack.append(_PoolIter(child, sp, stats))
