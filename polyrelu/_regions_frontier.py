@@ -42,6 +42,7 @@ out in lexicographic pattern order, whatever the chunking.
 
 from __future__ import annotations
 
+import operator
 from fractions import Fraction
 from math import gcd
 from typing import Any, Callable, Iterator
@@ -61,10 +62,11 @@ from ._regions_maps import TINY, IntNet, U, _g
 
 __all__ = ["Pool", "PoolSplitter", "pool_root", "drive_pool", "MAX_SLOTS"]
 
-#: constraint slots per cell (bits of the incidence mask); cells are
-#: compacted (non-facets dropped) before they run out
+#: bits per word of the incidence masks; a cell has ``64 W`` constraint
+#: slots (``W`` words, grown when a cell needs more: a domain with many
+#: facets), and is compacted (non-facets dropped) before it runs out
 MAX_SLOTS = 64
-_COMPACT_AT = MAX_SLOTS - 4
+_SLACK = 4
 _RV = 4.0 * U   # float(X) / float(W): relative error <= 3.0001 u
 
 if hasattr(np, "bitwise_count"):
@@ -126,6 +128,14 @@ def _eval_point(rows: np.ndarray, rads: np.ndarray, w: np.ndarray, rw: float):
     return v, np.where(np.isfinite(v), b, np.inf)
 
 
+def _mask_int(words) -> int:
+    """The incidence mask of one vertex (its words) as a Python int."""
+    m = 0
+    for i, w in enumerate(words.tolist()):
+        m |= w << (64 * i)
+    return m
+
+
 def _hval(row: tuple, h: tuple) -> int:
     s = 0
     for a, x in zip(row, h):
@@ -141,11 +151,11 @@ class Pool:
 
     def __init__(self, F, inc, vid, seg, m, slots, T, keys) -> None:
         self.F = F          # (K, d + 1) float: vertex, radius
-        self.inc = inc      # (K,) uint64 incidence masks
+        self.inc = inc      # (K, W) uint64 incidence masks (W words)
         self.vid = vid      # (K,) int64 vertex ids (exact values in the splitter)
         self.seg = seg      # (J + 1,) row offsets of the cells
         self.m = m          # (J,) slots in use
-        self.slots = slots  # (J, MAX_SLOTS) int64 rows of T
+        self.slots = slots  # (J, 64 W) int64 rows of T
         self.T = T          # (nT, 2 (d + 1)) float: oriented row, radius
         self.keys = keys    # nT exact names of the rows of T
 
@@ -181,13 +191,11 @@ class Pool:
 
 def pool_root(domain, d: int):
     """The root pool of a bounded domain (one cell), its exact rows
-    ``a . x + c >= 0`` and the exact vertices by id; None when the domain
-    has more facets than :data:`MAX_SLOTS` allows."""
+    ``a . x + c >= 0`` and the exact vertices by id."""
     from ._regions_vrep import polytope_from_domain
 
     verts, rows = polytope_from_domain(domain, d)
-    if len(rows) > _COMPACT_AT - 8:
-        return None
+    W = (len(rows) + 8) // MAX_SLOTS + 1
     keys = [("dom", k) for k in range(len(rows))]
     with np.errstate(over="ignore", invalid="ignore"):
         V = np.array([v.f for v in verts], dtype=float)
@@ -196,10 +204,13 @@ def pool_root(domain, d: int):
         T = np.array([[float(_int_float(x)) for x in row] for row in rows], dtype=float)
         T = np.concatenate([T, 2 * U * np.abs(T) + TINY], axis=1)
         T[:, d + 1:][~np.isfinite(T[:, d + 1:])] = np.inf
-    inc = np.array([sum(1 << q for q, key in enumerate(keys) if key in v.inc)
-                    for v in verts], dtype=np.uint64)
+    inc = np.zeros((len(verts), W), dtype=np.uint64)
+    for j, v in enumerate(verts):
+        for q, key in enumerate(keys):
+            if key in v.inc:
+                inc[j, q // 64] |= np.uint64(1 << (q % 64))
     k = len(verts)
-    slots = np.zeros((1, MAX_SLOTS), dtype=np.int64)
+    slots = np.zeros((1, MAX_SLOTS * W), dtype=np.int64)
     slots[0, :len(rows)] = np.arange(len(rows))
     pool = Pool(np.concatenate([V, r[:, None]], axis=1), inc,
                 np.arange(k, dtype=np.int64), np.array([0, k]),
@@ -351,21 +362,21 @@ class PoolSplitter:
                    + g * (np.einsum("jqk,jk->jq", np.abs(A), ap) + np.abs(c))) \
                 * (1.0 + g) + TINY
             good = ((val > bnd) & (val < np.inf)) | ~smask[todo]
-            allgood = good.all(axis=1)
+            failing = set(np.flatnonzero(~good.all(axis=1)).tolist())
             left = []
-            for t_, j in enumerate(todo.tolist()):
-                X = tuple(int(x) for x in Xf[t_].tolist())
-                D = 1 << int(e2[t_])
-                if not allgood[t_]:
-                    # the failing rows, exactly
-                    hX = X + (D,)
+            Xi = Xf.astype(np.int64).tolist()
+            for t_, (j, X, ee) in enumerate(zip(todo.tolist(), Xi, e2.tolist())):
+                D = 1 << ee
+                if t_ in failing:
+                    # the rows the filter did not prove, exactly
+                    hX = tuple(X) + (D,)
                     keys = pool.keys
                     sl = slots[j]
                     if not all(_hval(self.row(prefixes[j], keys[int(sl[q])]), hX) > 0
                                for q in np.flatnonzero(~good[t_]).tolist()):
                         left.append(j)
                         continue
-                out[j] = tuple(Fraction(x, D) for x in X)
+                out[j] = tuple([Fraction(x, D) for x in X])
             todo = np.array(left, dtype=np.intp)
         for j in range(J):
             if out[j] is None:
@@ -374,23 +385,38 @@ class PoolSplitter:
 
     def _exact_interior(self, prefix, pool: Pool, j: int) -> tuple:
         r0, r1 = int(pool.seg[j]), int(pool.seg[j + 1])
-        hs = [self.exact_vertex(prefix, int(pool.vid[k]), int(pool.inc[k]), pool.slots[j],
-                                pool.keys) for k in range(r0, r1)]
+        hs = [self.exact_vertex(prefix, int(pool.vid[k]), _mask_int(pool.inc[k]),
+                                pool.slots[j], pool.keys) for k in range(r0, r1)]
         d = self.d
         tot = [sum(h[q] for h in hs) for q in range(d + 1)]
         return tuple(Fraction(x, tot[-1]) for x in tot[:-1])
 
-    def lazy_data(self, pool: Pool, j: int) -> tuple:
-        """Compact exact data of cell ``j``: its keys and incidence masks."""
-        r0, r1 = int(pool.seg[j]), int(pool.seg[j + 1])
+    def lazy_data(self, pool: Pool) -> list:
+        """Compact exact data of every cell: ``(keys, (W, incidence masks as
+        bytes))``, from which :func:`polytope_vertices` rebuilds it exactly."""
         keys = pool.keys
-        sl = pool.slots[j, :int(pool.m[j])].tolist()
-        return tuple(keys[q] for q in sl), pool.inc[r0:r1].tobytes()
+        mm = int(pool.m.max())
+        slots = pool.slots[:, :mm].tolist()
+        W = pool.inc.shape[1]
+        incb = pool.inc.tobytes()
+        seg = (8 * W * pool.seg).tolist()
+        out = []
+        for j, mj in enumerate(pool.m.tolist()):
+            sl = slots[j][:mj]
+            ks = operator.itemgetter(*sl)(keys) if mj > 1 else (keys[sl[0]],)
+            out.append((ks, (W, incb[seg[j]:seg[j + 1]])))
+        return out
 
 
-def polytope_vertices(splitter: PoolSplitter, prefix: tuple, keys: tuple, incb: bytes) -> tuple:
-    """The exact homogeneous vertices of a cell from its keys and incidences."""
-    inc = np.frombuffer(incb, dtype=np.uint64).tolist()
+def _masks(incw) -> list:
+    W, incb = incw
+    return [_mask_int(w) for w in np.frombuffer(incb, dtype=np.uint64).reshape(-1, W)]
+
+
+def polytope_vertices(splitter: PoolSplitter, prefix: tuple, keys: tuple, incw) -> tuple:
+    """The exact homogeneous vertices of a cell from its keys and incidences
+    (:meth:`PoolSplitter.lazy_data`)."""
+    inc = _masks(incw)
     rows = [splitter.row(prefix, k) for k in keys]
     out = []
     for mask in inc:
@@ -402,14 +428,14 @@ def polytope_vertices(splitter: PoolSplitter, prefix: tuple, keys: tuple, incb: 
     return tuple(out)
 
 
-def polygon_exact(splitter: PoolSplitter, prefix: tuple, keys: tuple, incb: bytes):
+def polygon_exact(splitter: PoolSplitter, prefix: tuple, keys: tuple, incw):
     """Exact counter-clockwise vertices ``(X, Y, W)`` of a polygon and its
     edge lines (positive inside; edge ``j`` joins vertices ``j`` and
     ``j + 1``).  A constraint tight at exactly two vertices is an edge (in
     the plane a supporting line through two vertices contains the segment
     between them); walking the edges orders the vertices."""
-    hv = polytope_vertices(splitter, prefix, keys, incb)
-    inc = np.frombuffer(incb, dtype=np.uint64).tolist()
+    hv = polytope_vertices(splitter, prefix, keys, incw)
+    inc = _masks(incw)
     k = len(hv)
     nbr: list[dict] = [{} for _ in range(k)]
     for q in range(len(keys)):
@@ -485,14 +511,15 @@ class _State:
             self.F, self.inc, self.vid, self.own = pool.F, pool.inc.copy(), pool.vid, own
             self.VV, self.VE = VV, VE
         self.coff = 0
+        self.W = self.inc.shape[1]
 
     def _prefix(self, j: int) -> tuple:
         return self.lv.prefixes[int(self.b[j])]
 
     def _xvert(self, k: int) -> tuple:
         j = int(self.own[k])
-        return self.sp.exact_vertex(self._prefix(j), int(self.vid[k]), int(self.inc[k]),
-                                    self.slots[j], self.keys)
+        return self.sp.exact_vertex(self._prefix(j), int(self.vid[k]),
+                                    _mask_int(self.inc[k]), self.slots[j], self.keys)
 
     def _exact_sign(self, k: int, i: int, t: int) -> int:
         self.sp.stats["exact_signs"] += 1
@@ -505,32 +532,41 @@ class _State:
 
     def _compact(self, cells: np.ndarray) -> None:
         """Drop the constraints tight at fewer than d vertices (not facets)
-        of ``cells`` and renumber their slots."""
+        of ``cells`` and renumber their slots; widen the masks by a word if
+        a cell still lacks free slots."""
         d = self.d
         rows = np.flatnonzero(np.isin(self.own, cells))
         own = self.own[rows]
         inc = self.inc[rows]
         J = len(self.m)
         mm = int(self.m[cells].max())
+        bits = [(inc[:, q // 64] >> np.uint64(q % 64)) & np.uint64(1) for q in range(mm)]
         counts = np.zeros((J, mm), dtype=np.int64)
         for q in range(mm):
-            counts[:, q] = np.bincount(own, weights=(inc >> np.uint64(q)) & np.uint64(1),
-                                       minlength=J)
+            counts[:, q] = np.bincount(own, weights=bits[q], minlength=J)
         keep = (counts >= d) & (np.arange(mm)[None, :] < self.m[:, None])
         newpos = np.cumsum(keep, axis=1) - 1
         newinc = np.zeros_like(inc)
         for q in range(mm):
             kq = keep[own, q]
-            bit = (inc >> np.uint64(q)) & np.uint64(1)
-            newinc |= np.where(kq, bit << newpos[own, q].clip(0).astype(np.uint64),
-                               np.uint64(0))
+            dest = newpos[own, q].clip(0)
+            for w in range(self.W):
+                sel = kq & (dest // 64 == w)
+                newinc[:, w] |= np.where(sel, bits[q] << (dest % 64).astype(np.uint64),
+                                         np.uint64(0))
         self.inc[rows] = newinc
         for j in cells.tolist():
             ks = np.flatnonzero(keep[j])
-            row = np.zeros(MAX_SLOTS, dtype=self.slots.dtype)
+            row = np.zeros(self.slots.shape[1], dtype=self.slots.dtype)
             row[:len(ks)] = self.slots[j, ks]
             self.slots[j] = row
             self.m[j] = len(ks)
+        if (self.m[cells] >= MAX_SLOTS * self.W - _SLACK // 2).any():
+            self.W += 1
+            self.inc = np.concatenate([self.inc, np.zeros((len(self.inc), 1), np.uint64)],
+                                      axis=1)
+            self.slots = np.concatenate([self.slots, np.zeros((J, MAX_SLOTS), np.int64)],
+                                        axis=1)
 
     def round(self) -> bool:
         sp = self.sp
@@ -542,7 +578,7 @@ class _State:
         b, ci, ti, c0 = self.b, self.ci, self.ti, self.c0
         J = len(b)
         act = ci < self.ncand[b]
-        full = np.flatnonzero(act & (self.m >= _COMPACT_AT))
+        full = np.flatnonzero(act & (self.m >= MAX_SLOTS * self.W - _SLACK))
         if len(full):
             self._compact(full)
         # drop the value columns of candidates every active cell is past
@@ -630,9 +666,9 @@ class _State:
         A = np.repeat(prow, reps)
         Bv = nrow[np.repeat(nstart[op], reps) + ragged_arange(reps)]
         common = inc[A] & inc[Bv]
-        keep = popcount(common) >= d - 1
+        keep = popcount(common).sum(axis=1) >= d - 1
         A, Bv, common = A[keep], Bv[keep], common[keep]
-        tc = popcount(inc)
+        tc = popcount(inc).sum(axis=1)
         ns = np.flatnonzero((tc[A] != d) | (tc[Bv] != d))
         if len(ns):
             # no third vertex of the cell tight on all the common constraints
@@ -644,7 +680,7 @@ class _State:
             Q = np.repeat(np.arange(len(ns)), reps2)
             Wr = oall[np.repeat(sall[oq], reps2) + ragged_arange(reps2)]
             cm = common[ns][Q]
-            hit = (inc[Wr] & cm) == cm
+            hit = ((inc[Wr] & cm) == cm).all(axis=1)
             nhit = np.bincount(Q, weights=hit, minlength=len(ns))
             ok2 = np.ones(len(A), dtype=bool)
             ok2[ns[nhit > 2]] = False
@@ -680,8 +716,10 @@ class _State:
         # -- the cut constraint: slot m_j of both children -----------------------
         bj = self.b[cj]
         slot = self.m[cj]
+        hword = np.zeros(J, dtype=np.intp)
+        hword[cj] = slot // 64
         hbit_c = np.zeros(J, dtype=np.uint64)
-        hbit_c[cj] = np.left_shift(np.uint64(1), slot.astype(np.uint64))
+        hbit_c[cj] = np.left_shift(np.uint64(1), (slot % 64).astype(np.uint64))
         cis = self.ci[cj]
         hz = self.Zc[bj, cis].copy()
         hr = self.Rc[bj, cis].copy()
@@ -706,13 +744,14 @@ class _State:
         # -- rows: negatives move to the new child, zeros and new ones in both --
         zr = np.flatnonzero(cutrow & ~pos & ~neg)
         if len(zr):
-            inc[zr] |= hbit_c[own[zr]]
+            inc[zr, hword[own[zr]]] |= hbit_c[own[zr]]
         own2 = own.copy()
         nr = np.flatnonzero(neg & cutrow)
         oz = newidx[own[zr]]
         own2[nr] = newidx[own[nr]]
         oa = own[A]
-        incn = common | hbit_c[oa]
+        incn = common
+        incn[np.arange(len(oa)), hword[oa]] |= hbit_c[oa]
         self.F = np.concatenate([F, Fn, Fn, F[zr]])
         self.VV = np.concatenate([VV, VVn, VVn, VV[zr]])
         self.VE = np.concatenate([VE, VEn, VEn, VE[zr]])
@@ -768,7 +807,11 @@ class _State:
         rank[order] = np.arange(J)
         parts = self.done + ([(self.F, self.inc, self.vid, self.own)] if len(self.own) else [])
         F = np.concatenate([p[0] for p in parts])
-        inc = np.concatenate([p[1] for p in parts])
+        W = self.W
+        inc = np.concatenate([p[1] if p[1].shape[1] == W else
+                              np.concatenate([p[1], np.zeros((len(p[1]), W - p[1].shape[1]),
+                                                             np.uint64)], axis=1)
+                              for p in parts])
         vid = np.concatenate([p[2] for p in parts])
         ro = rank[np.concatenate([p[3] for p in parts])]
         rows = np.argsort(ro, kind="stable")

@@ -784,15 +784,13 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
         lazy_fn, lazy_keys = ((_polygon_exact, _PLANAR_KEYS) if d == 2
                               else (_polytope_exact, _POLYTOPE_KEYS))
 
+        P = dom.P
+
         def finish_chunk(prefixes, pool):
             pts = splitter.interior_points(prefixes, pool)
-            out = []
-            for j, (prefix, x) in enumerate(zip(prefixes, pts)):
-                keys, incb = splitter.lazy_data(pool, j)
-                out.append(_make_region(net, prefix, x, dom.P,
-                                        lazy=(lazy_fn, (net, prefix, keys, incb, dom_rows),
-                                              lazy_keys)))
-            return out
+            return [Region(prefix, x, net, P,
+                           _LazyCache((lazy_fn, (net, prefix, keys, incb, dom_rows), lazy_keys)))
+                    for prefix, x, (keys, incb) in zip(prefixes, pts, splitter.lazy_data(pool))]
 
         yield from _batched_dfs(inet, root, splitter, finish_chunk, stats, ctl, drive_pool)
         return

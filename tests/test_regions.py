@@ -715,14 +715,47 @@ def test_subnormal_weight_goes_exact():
         assert [r.pattern for r in rs] == [((1,), (0,))] == patterns(net, D, "tree")
 
 
-@pytest.mark.parametrize("d", [2, 3])
-def test_polytope_domain_fallback(monkeypatch, d):
-    """A domain the V-polytope engine does not take (more facets than its
-    64 incidence bits; here: forced) -> the LP splitter, same patterns."""
+def test_domain_with_more_facets_than_one_mask_word():
+    """120 facets: the incidence masks of the V-polytope engine take two
+    words (64 bits each); same regions as the tree engine, areas sum."""
+    D = pr.Polyhedron.from_vertices([[F(k, 100), F(k * k, 10000)] for k in range(-60, 61)])
+    assert len(D.inequalities[0]) == 121
+    net = random_network([2, 4, 3, 1], seed=4, scale=3)
+    it = regions(net, D)
+    rs = list(it)
+    assert it.stats["engine"] == "fast-planar"
+    check_regions(net, D, rs)
+    assert [r.pattern for r in rs] == patterns(net, D, "tree")
+    for r in rs:
+        assert set(r.vertices) == set(r.polyhedron.vertices)
+
+
+@pytest.mark.parametrize("slack", [60, 124])
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_incidence_compaction_and_widening(monkeypatch, slack, d):
+    """Cells drop their non-facet constraints when their incidence masks run
+    out of bits, and get another 64-bit word when that is not enough; forced
+    here every round (slack 60) and with a second word (slack 124): the same
+    regions, exact vertices and areas."""
     from polyrelu import _regions_frontier
 
-    many = pr.Polyhedron.from_vertices([[F(k, 100), F(k * k, 10000)] for k in range(-60, 61)])
-    assert _regions_frontier.pool_root(many, 2) is None   # 120 facets
+    net = random_network([d, 5, 4, 1], seed=d, activation="hard_tanh" if d == 3 else "relu")
+    D = pr.Polyhedron.box([-2] * d, [2] * d)
+    want = list(regions(net, D))
+    monkeypatch.setattr(_regions_frontier, "_SLACK", slack)
+    rs = list(regions(net, D))
+    assert [r.pattern for r in rs] == [r.pattern for r in want]
+    check_regions(net, D, rs, volumes=d < 4)
+    for r in rs[::7]:
+        assert set(r.vertices) == set(r.polyhedron.vertices)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_polytope_domain_fallback(monkeypatch, d):
+    """A domain the V-polytope engine does not take (forced) -> the LP
+    splitter, same patterns."""
+    from polyrelu import _regions_frontier
+
     net = random_network([d, 3, 2, 1], seed=4)
     box = pr.Polyhedron.box([-2] * d, [2] * d)
     want = patterns(net, box)
