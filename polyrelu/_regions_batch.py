@@ -32,7 +32,7 @@ __all__ = ["Level", "root_level", "child_level", "continue_level", "evaluate",
 
 #: largest chunk of cells made into one level (float work per cell is then a
 #: few batched numpy calls; larger chunks only hold more memory)
-MAX_CHUNK = 512
+MAX_CHUNK = 256
 #: mean number of candidate neurons per cell that one level splits by
 GROUP = 8
 

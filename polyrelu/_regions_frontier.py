@@ -42,7 +42,6 @@ out in lexicographic pattern order, whatever the chunking.
 
 from __future__ import annotations
 
-import operator
 from fractions import Fraction
 from math import gcd
 from typing import Any, Callable, Iterator
@@ -68,6 +67,7 @@ __all__ = ["Pool", "PoolSplitter", "pool_root", "drive_pool", "MAX_SLOTS"]
 MAX_SLOTS = 64
 _SLACK = 4
 _RV = 4.0 * U   # float(X) / float(W): relative error <= 3.0001 u
+_KEEP_EXACT = 1 << 17   # exact vertices kept by id (a cache: recomputable)
 
 if hasattr(np, "bitwise_count"):
     def popcount(a: np.ndarray) -> np.ndarray:
@@ -266,7 +266,13 @@ class PoolSplitter:
             h = _nullvec(rows)
             if h is None:
                 raise AssertionError("a vertex whose tight constraints do not have rank d")
-            self.xv[vid] = h
+            xv = self.xv
+            if len(xv) >= _KEEP_EXACT:
+                # exact vertices are rebuilt from their incidences on demand:
+                # keep the newest half (degenerate nets compute many)
+                for key in list(xv)[: _KEEP_EXACT // 2]:
+                    del xv[key]
+            xv[vid] = h
         return h
 
     # -- the driver's interface --------------------------------------------
@@ -394,18 +400,15 @@ class PoolSplitter:
     def lazy_data(self, pool: Pool) -> list:
         """Compact exact data of every cell: ``(keys, (W, incidence masks as
         bytes))``, from which :func:`polytope_vertices` rebuilds it exactly."""
-        keys = pool.keys
         mm = int(pool.m.max())
-        slots = pool.slots[:, :mm].tolist()
+        karr = np.empty(len(pool.keys), dtype=object)
+        karr[:] = pool.keys
+        rows = karr[pool.slots[:, :mm]].tolist()
         W = pool.inc.shape[1]
         incb = pool.inc.tobytes()
         seg = (8 * W * pool.seg).tolist()
-        out = []
-        for j, mj in enumerate(pool.m.tolist()):
-            sl = slots[j][:mj]
-            ks = operator.itemgetter(*sl)(keys) if mj > 1 else (keys[sl[0]],)
-            out.append((ks, (W, incb[seg[j]:seg[j + 1]])))
-        return out
+        return [(tuple(rows[j][:mj]), (W, incb[seg[j]:seg[j + 1]]))
+                for j, mj in enumerate(pool.m.tolist())]
 
 
 def _masks(incw) -> list:
