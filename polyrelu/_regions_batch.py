@@ -238,12 +238,9 @@ class ExactNodes:
         if hit is not None:
             return hit
         if prefix:
-            parent = self.node(prefix[:-1])
-            with np.errstate(over="ignore", invalid="ignore"):
-                node = Node(self.inet, parent, tuple(prefix[-1]))
+            node = Node(self.inet, self.node(prefix[:-1]), tuple(prefix[-1]), floats=False)
         else:
-            with np.errstate(over="ignore", invalid="ignore"):
-                node = self.inet.root()
+            node = Node(self.inet, None, (), floats=False)
         if len(self._nodes) >= self.keep:
             # drop the oldest half (insertion order); the chains of the
             # kept nodes hold their parents anyway

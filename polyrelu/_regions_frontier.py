@@ -253,6 +253,25 @@ class PoolSplitter:
         s = key[3]
         return tuple(s * v for v in m) + (s * c,)
 
+    def rows(self, prefix: tuple, keys, which) -> dict:
+        """Exact rows of the keys ``keys[q]``, ``q`` in ``which`` (one node
+        lookup per layer)."""
+        out = {}
+        nodes: dict = {}
+        for q in which:
+            key = keys[q]
+            if key[0] == 0:
+                out[q] = self.dom_rows[key[1]]
+                continue
+            l = key[0]
+            node = nodes.get(l)
+            if node is None:
+                node = nodes[l] = self.exact.node(tuple(prefix[:l - 1]))
+            m, c = node.exact_line(key[1], key[2])
+            sg = key[3]
+            out[q] = tuple(sg * v for v in m) + (sg * c,)
+        return out
+
     def exact_vertex(self, prefix: tuple, vid: int, mask: int, slots, keys) -> tuple:
         h = self.xv.get(vid)
         if h is None:
@@ -405,7 +424,7 @@ class PoolSplitter:
         karr[:] = pool.keys
         rows = karr[pool.slots[:, :mm]].tolist()
         W = pool.inc.shape[1]
-        incb = pool.inc.tobytes()
+        incb = pool.inc.astype("<u8", copy=False).tobytes()   # little endian
         seg = (8 * W * pool.seg).tolist()
         return [(tuple(rows[j][:mj]), (W, incb[seg[j]:seg[j + 1]]))
                 for j, mj in enumerate(pool.m.tolist())]
@@ -413,22 +432,51 @@ class PoolSplitter:
 
 def _masks(incw) -> list:
     W, incb = incw
-    return [_mask_int(w) for w in np.frombuffer(incb, dtype=np.uint64).reshape(-1, W)]
+    return [_mask_int(w) for w in np.frombuffer(incb, dtype="<u8").reshape(-1, W)]
+
+
+def _tight_counts(incw, nslots: int) -> np.ndarray:
+    """How many vertices are tight on each constraint slot."""
+    W, incb = incw
+    bits = np.unpackbits(np.frombuffer(incb, dtype=np.uint8).reshape(-1, 8 * W),
+                         axis=1, bitorder="little")
+    return bits[:, :nslots].sum(axis=0)
+
+
+def _vertex(rows: list, d: int) -> tuple:
+    """The exact homogeneous point of the tight rows of a vertex (rank d):
+    Cramer's rule on a pair of lines in the plane, else the null space."""
+    if d == 2:
+        a1, b1, c1 = rows[0]
+        for a2, b2, c2 in rows[1:]:
+            W = a1 * b2 - a2 * b1
+            if W:
+                X, Y = b1 * c2 - b2 * c1, c1 * a2 - c2 * a1
+                if W < 0:
+                    X, Y, W = -X, -Y, -W
+                g = gcd(gcd(X, Y), W)
+                return (X // g, Y // g, W // g)
+    h = _nullvec(rows)
+    if h is None:
+        raise AssertionError("a vertex whose tight constraints do not have rank d")
+    return h
 
 
 def polytope_vertices(splitter: PoolSplitter, prefix: tuple, keys: tuple, incw) -> tuple:
     """The exact homogeneous vertices of a cell from its keys and incidences
-    (:meth:`PoolSplitter.lazy_data`)."""
-    inc = _masks(incw)
-    rows = [splitter.row(prefix, k) for k in keys]
-    out = []
-    for mask in inc:
-        sub = [rows[q] for q in range(len(rows)) if mask >> q & 1]
-        h = _nullvec(sub)
-        if h is None:
-            raise AssertionError("a vertex whose tight constraints do not have rank d")
-        out.append(h)
-    return tuple(out)
+    (:meth:`PoolSplitter.lazy_data`): each spans the null space of the exact
+    rows of its tight constraints.  Only the constraints tight at ``d`` or
+    more vertices (the facets, and degenerate ones) are needed: a vertex is
+    the intersection of the facets through it."""
+    return _vertices_rows(splitter, prefix, keys, _masks(incw),
+                          _tight_counts(incw, len(keys)))[0]
+
+
+def _vertices_rows(splitter, prefix, keys, inc, counts):
+    d = splitter.d
+    which = [q for q in range(len(keys)) if counts[q] >= d]
+    rows = splitter.rows(prefix, keys, which)
+    return tuple([_vertex([rows[q] for q in which if mask >> q & 1], d) for mask in inc]), rows
 
 
 def polygon_exact(splitter: PoolSplitter, prefix: tuple, keys: tuple, incw):
@@ -437,16 +485,15 @@ def polygon_exact(splitter: PoolSplitter, prefix: tuple, keys: tuple, incw):
     ``j + 1``).  A constraint tight at exactly two vertices is an edge (in
     the plane a supporting line through two vertices contains the segment
     between them); walking the edges orders the vertices."""
-    hv = polytope_vertices(splitter, prefix, keys, incw)
     inc = _masks(incw)
+    counts = _tight_counts(incw, len(keys))
+    hv, rows = _vertices_rows(splitter, prefix, keys, inc, counts)
     k = len(hv)
     nbr: list[dict] = [{} for _ in range(k)]
-    for q in range(len(keys)):
-        at = [j for j in range(k) if inc[j] >> q & 1]
-        if len(at) == 2:
-            a, b = at
-            nbr[a].setdefault(b, q)
-            nbr[b].setdefault(a, q)
+    for q in np.flatnonzero(counts == 2).tolist():
+        a, b = [j for j in range(k) if inc[j] >> q & 1]
+        nbr[a].setdefault(b, q)
+        nbr[b].setdefault(a, q)
     order = [0]
     edges = []
     prev = -1
@@ -461,14 +508,16 @@ def polygon_exact(splitter: PoolSplitter, prefix: tuple, keys: tuple, incw):
         prev, cur = cur, nxt
     if len(order) != k:
         raise AssertionError("the edges of a polygon do not form one cycle")
-    pts = [(Fraction(hv[j][0], hv[j][2]), Fraction(hv[j][1], hv[j][2])) for j in order[:3]]
-    (x0, y0), (x1, y1), (x2, y2) = pts
-    if (x1 - x0) * (y2 - y1) - (y1 - y0) * (x2 - x1) < 0:
+    (X0, Y0, W0), (X1, Y1, W1), (X2, Y2, W2) = (hv[j] for j in order[:3])
+    # orientation: the sign of the cross product of (p1 - p0, p2 - p1),
+    # times W0 W1^2 W2 > 0 to stay in integers
+    cross = ((X1 * W0 - X0 * W1) * (Y2 * W1 - Y1 * W2)
+             - (Y1 * W0 - Y0 * W1) * (X2 * W1 - X1 * W2))
+    if cross < 0:
         # clockwise: reverse (edge j then joins the reversed j and j + 1)
         order = [order[0]] + order[:0:-1]
         edges = edges[::-1]
-    lines = tuple(splitter.row(prefix, keys[q]) for q in edges)
-    return tuple(hv[j] for j in order), lines
+    return tuple(hv[j] for j in order), tuple(rows[q] for q in edges)
 
 
 class _State:
