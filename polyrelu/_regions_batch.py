@@ -27,7 +27,7 @@ import numpy as np
 
 from ._regions_maps import TINY, IntNet, Node, U, _g
 
-__all__ = ["Level", "root_level", "child_level", "continue_level", "evaluate",
+__all__ = ["Level", "root_level", "child_level", "continue_level", "rebuild_level", "evaluate",
            "classify", "ExactNodes", "MAX_CHUNK", "GROUP"]
 
 #: largest chunk of cells made into one level (float work per cell is then a
@@ -68,6 +68,24 @@ def root_level(inet: IntNet, cells: Any) -> Level:
     return Level(1, np.broadcast_to(Z, (B,) + Z.shape).copy(),
                  np.broadcast_to(R, (B,) + R.shape).copy(), None, None, None,
                  cells, [()] * B, 1)
+
+
+def rebuild_level(inet: IntNet, prefixes: list, cells: Any, size: int = 1) -> Level:
+    """The level of layer ``len(prefix) + 1`` of cells known only by their
+    pattern prefixes (all of one length): the float maps are propagated from
+    the root, one batched step per layer -- a cell's node state is a
+    function of its prefix, so a chunk of cells can travel as its prefixes
+    and geometry (a work unit) and resume elsewhere."""
+    B = len(prefixes)
+    depth = len(prefixes[0]) if B else 0
+    placeholder = range(B)
+    lv = root_level(inet, cells if depth == 0 else placeholder)
+    lv.size = size
+    for k in range(depth):
+        lv = child_level(inet, lv, list(range(B)), [list(p[k]) for p in prefixes],
+                         cells if k == depth - 1 else placeholder,
+                         [tuple(p[:k + 1]) for p in prefixes], size)
+    return lv
 
 
 def _ancestor(level: Level, k: int):

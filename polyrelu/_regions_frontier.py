@@ -59,7 +59,7 @@ from ._regions_batch import (
 )
 from ._regions_maps import TINY, IntNet, U, _g
 
-__all__ = ["Pool", "PoolSplitter", "pool_root", "drive_pool", "MAX_SLOTS"]
+__all__ = ["Pool", "PoolSplitter", "WorkUnit", "pool_root", "drive_pool", "MAX_SLOTS"]
 
 #: bits per word of the incidence masks; a cell has ``64 W`` constraint
 #: slots (``W`` words, grown when a cell needs more: a domain with many
@@ -914,17 +914,48 @@ class _PoolIter:
         return j0, j1
 
 
-def drive_pool(inet: IntNet, root: Pool, sp: PoolSplitter, stats: dict,
-               check: Callable[[], None]) -> Iterator[tuple[list, Pool]]:
-    """Depth-first over levels (as :func:`polyrelu._regions_batch.drive`);
-    yields ``(prefixes, pool)`` chunks of finished cells in lexicographic
-    pattern order."""
+class WorkUnit:
+    """A subtree cut at a frontier: the cells (a :class:`Pool`, no network
+    inside) and their pattern prefixes, all of the same length ``l - 1``.
+    Picklable; :func:`polyrelu._regions_batch.rebuild_level` makes its level
+    of layer ``l`` again from the prefixes alone, and :func:`drive_pool`
+    continues from it: the leaves come out in the order of the serial run."""
+
+    __slots__ = ("prefixes", "pool")
+
+    def __init__(self, prefixes: list, pool: Pool) -> None:
+        self.prefixes = prefixes
+        self.pool = pool
+
+    def __getstate__(self):
+        return (self.prefixes, self.pool)
+
+    def __setstate__(self, state) -> None:
+        self.prefixes, self.pool = state
+
+    def __len__(self) -> int:
+        return len(self.pool)
+
+
+def drive_pool(inet: IntNet, root: Pool | None, sp: PoolSplitter, stats: dict,
+               check: Callable[[], None], level: Level | None = None,
+               frontier: int | None = None) -> Iterator[Any]:
+    """Depth-first over levels; yields ``(prefixes, pool)`` chunks of
+    finished cells in lexicographic pattern order.
+
+    ``level`` starts from a given level instead of the root cell (a work
+    unit's, see :class:`WorkUnit`); with ``frontier = l`` the cells reaching
+    layer ``l`` are not split but yielded as :class:`WorkUnit` s (in their
+    place in the order)."""
     from ._regions_batch import continue_level
 
     last = inet.L - 1
     widths = inet.widths
-    level = root_level(inet, root)
-    stats["nodes"] += 1
+    if level is None:
+        level = root_level(inet, root)
+        stats["nodes"] += 1
+    if len(level.cells):
+        sp.next_vid = max(sp.next_vid, int(level.cells.vid.max()) + 1)
     stack = [_PoolIter(level, sp, stats)]
     while stack:
         check()
@@ -945,6 +976,9 @@ def drive_pool(inet: IntNet, root: Pool, sp: PoolSplitter, stats: dict,
             prefixes = [pre[b] + (tuple(p),) for b, p in zip(rows, pcs)]
             if lv.l == last:
                 yield prefixes, cells
+                continue
+            if frontier is not None and lv.l + 1 >= frontier:
+                yield WorkUnit(prefixes, cells.compact_table())
                 continue
             stats["nodes"] += len(rows)
             child = child_level(inet, lv, rows, pcs, cells.compact_table(), prefixes,

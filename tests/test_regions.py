@@ -362,6 +362,56 @@ def test_pool_engine_exact_paths():
         assert any(r.pattern[0][0] == 1 for r in rs)
 
 
+@pytest.mark.parametrize("frontier", [2, 3])
+def test_work_units_resume_elsewhere(frontier):
+    """Cells cut at a frontier travel as work units (pattern prefixes and a
+    pool of cells: no network inside); after pickling, a fresh splitter
+    rebuilds their level from the prefixes and finishes them: the regions,
+    in order, are the serial run's."""
+    import pickle
+
+    from polyrelu import _regions_batch, _regions_frontier
+    from polyrelu.regions import _exact_nodes, _intnet
+
+    net = random_network([3, 4, 4, 3, 1], seed=5, skips={3: [1]} if frontier == 3 else None,
+                         activation="hard_tanh" if frontier == 3 else "relu")
+    D = pr.Polyhedron.box([-2] * 3, [2] * 3)
+    serial = [r.pattern for r in regions(net, D)]
+    inet = _intnet(net)
+
+    def splitter():
+        root, dom_rows, xv = _regions_frontier.pool_root(D, 3)
+        stats = {"candidates": 0, "splits": 0, "exact_signs": 0, "nodes": 0}
+        return root, _regions_frontier.PoolSplitter(inet, _exact_nodes(net), dom_rows, xv,
+                                                    stats)
+
+    root, sp = splitter()
+    units = []
+    leaves = []
+    for item in _regions_frontier.drive_pool(inet, root, sp, sp.stats, lambda: None,
+                                             frontier=frontier):
+        if isinstance(item, _regions_frontier.WorkUnit):
+            units.append(pickle.dumps(item))
+            leaves.append(None)
+        else:
+            leaves.append(item[0])
+    assert units and all(x is None for x in leaves)
+    got = []
+    for blob in units:
+        assert b"polyrelu.network" not in blob and b"Fraction" not in blob
+        unit = pickle.loads(blob)
+        _, sp2 = splitter()
+        lv = _regions_batch.rebuild_level(inet, unit.prefixes, unit.pool)
+        assert lv.l == frontier
+        for prefixes, pool in _regions_frontier.drive_pool(inet, None, sp2, sp2.stats,
+                                                           lambda: None, level=lv):
+            got.extend(prefixes)
+            pts = sp2.interior_points(prefixes, pool)
+            for pat, x in zip(prefixes, pts):
+                assert net.pattern(x) == pat
+    assert got == serial
+
+
 def test_lazy_exact_data_and_pickling():
     """The V-polytope engine keeps only combinatorial data; a region's exact
     vertices and facets are rebuilt from its pattern when read, also after
