@@ -16,13 +16,15 @@ rows of issue 13: 2-64-64-64, 2-128-128-128 on ``[-10, 10]^2``, 3-16-16-16,
 
 For every case polyrelu's enumeration is timed in this process (CPU seconds
 by ``time.process_time``, median of ``--reps`` runs, beside the median wall
-time; regions are streamed, not held), with its regions per second and peak
-resident memory.  Where the peers are installed (``--anchors``, default
-``/work/anchors``: a venv and the runners of ``/work/shared/bench``, see its
-README) nnenum (float64 star sets and LPs, 1 process) and Berzins' edge
-subdivision (float32) run on the same ``.npz`` in subprocesses in the same
-run, and the table shows their counts, median CPU seconds and peak memory and
-the ratios ``polyrelu / peer`` of CPU seconds.  ``--linear`` also times
+time; regions are streamed, not held), with its regions per second, peak
+resident memory, and the regions per second over the first and the last
+third of the run (the rate must not fall as the count grows).  Where the
+peers are installed (``--anchors``, default ``/work/anchors``: a venv and the
+runners of ``/work/shared/bench``, see its README) nnenum (float64 star sets
+and LPs, 1 process) and Berzins' edge subdivision (float32) run on the same
+``.npz`` in subprocesses in the same run, and the table shows their counts,
+median CPU seconds and peak memory and the ratios ``polyrelu / peer`` of CPU
+seconds.  ``--linear`` also times
 :func:`polyrelu.count_regions` (activation and linear regions: the merge
 holds every region).
 """
@@ -33,6 +35,7 @@ import argparse
 import os
 import re
 import subprocess
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -85,8 +88,23 @@ def run_polyrelu(net, box: Fraction, engine: str, reps: int, time_limit=None,
     info: dict = {}
 
     def enumerate_once():
+        # CPU time stamps every 500 regions: regions per second over the
+        # first and the last third of the run (the rate must not fall as the
+        # count grows)
         it = regions(net, dom, engine=engine, time_limit=time_limit)
-        n = sum(1 for _ in it)
+        stamps = [time.process_time()]
+        n = 0
+        for _ in it:
+            n += 1
+            if n % 500 == 0:
+                stamps.append(time.process_time())
+        stamps.append(time.process_time())
+        k = len(stamps) - 1
+        third = max(1, k // 3)
+        if k >= 3:
+            span = (stamps[third] - stamps[0], stamps[k - 1] - stamps[k - 1 - third])
+            info.update(rate_first=500 * third / span[0] if span[0] else float("inf"),
+                        rate_last=500 * third / span[1] if span[1] else float("inf"))
         info.update(engine=it.stats["engine"], partial=it.partial,
                     exact_signs=it.stats["exact_signs"])
         return n
@@ -184,6 +202,9 @@ def main(argv=None) -> int:
             line += " |" + _fmt_peer(pr_) + ratio
         flags = [r["engine"]] + (["partial"] if r["partial"] else []) + \
             ([f"exact signs {r['exact_signs']}"] if r["exact_signs"] else [])
+        if "rate_first" in r:
+            flags.append(f"regions/s first / last third {r['rate_first']:.0f} / "
+                         f"{r['rate_last']:.0f}")
         print(line + "  (" + ", ".join(flags) + ")", flush=True)
         if a.linear:
             print(f"{'':<22}count_regions: linear {r['linear']}, CPU {r['linear_cpu']:.2f} s, "

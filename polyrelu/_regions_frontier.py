@@ -737,6 +737,7 @@ class _State:
             ok2 = np.ones(len(A), dtype=bool)
             ok2[ns[nhit > 2]] = False
             A, Bv, common = A[ok2], Bv[ok2], common[ok2]
+        sp.check()   # a round of a large 5-D level takes tens of ms
         # -- new vertices -----------------------------------------------------
         sa, sb = np.abs(s[A]), np.abs(s[Bv])
         ba, bb = bs[A], bs[Bv]
@@ -850,6 +851,7 @@ class _State:
 
     def finish(self):
         """Children in lexicographic order of ``(b, pieces)`` and their pool."""
+        self.sp.check()
         lv = self.lv
         J = len(self.b)
         start, stop = lv.start, lv.stop
@@ -903,6 +905,7 @@ class _PoolIter:
             undecided[:, stop:] = False
         level.stop = stop
         stats["candidates"] += int(undecided.sum())
+        sp.check()
         self.items, self.pool = sp.split_level(level, bnd, counts, cnt, undecided)
         self.pos = 0
 
