@@ -110,8 +110,9 @@ def run_polyrelu(net, box: Fraction, engine: str, reps: int, time_limit=None,
         return n
 
     reset_peak_memory()
+    base = peak_memory_mib()
     cpu, wall, n = cpu_timed(enumerate_once, reps)
-    out = {"count": n, "cpu": cpu, "wall": wall, "peak": peak_memory_mib(),
+    out = {"count": n, "cpu": cpu, "wall": wall, "peak": peak_memory_mib(), "base": base,
            "rate": n / cpu if cpu else float("inf"), **info}
     if linear:
         reset_peak_memory()
@@ -156,6 +157,24 @@ def run_peer(peer: str, name: str, box: Fraction, reps: int, anchors: Path,
             "wall": float(got["wall"].group(1)), "peak": float(got["peak"].group(1))}
 
 
+def run_polyrelu_child(case: str, a) -> dict:
+    """:func:`run_polyrelu` in a fresh interpreter (``--worker``): its peak
+    memory is then the case's alone, not the largest of the run so far."""
+    import json
+    import sys
+
+    cmd = [sys.executable, "-m", "benchmarks", "regions", "--worker", case,
+           "--reps", str(a.reps), "--engine", a.engine, "--nets", str(a.nets)]
+    if a.time_limit is not None:
+        cmd += ["--time-limit", str(a.time_limit)]
+    if a.linear:
+        cmd.append("--linear")
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode:
+        raise RuntimeError(f"benchmark worker for {case} failed:\n{res.stderr}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def _fmt_peer(r) -> str:
     if r is None:
         return f"{'-':>9}{'-':>8}{'-':>7}"
@@ -177,12 +196,25 @@ def main(argv=None) -> int:
     p.add_argument("--anchors", type=Path, default=ANCHORS,
                    help="folder with the peers' venv and runners (run/)")
     p.add_argument("--time-limit", type=float, default=None)
+    p.add_argument("--in-process", action="store_true",
+                   help="time polyrelu in this process (default: a fresh one per case, "
+                        "so that peak memory is the case's)")
+    p.add_argument("--worker", metavar="NAME@BOX", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.worker:
+        import json
+
+        name, _, box = a.worker.partition("@")
+        r = run_polyrelu(load_network(name, a.nets), Fraction(box or "1"), a.engine, a.reps,
+                         a.time_limit, a.linear)
+        print(json.dumps(r))
+        return 0
     peers = [] if a.no_peers else [k for k in _PEERS
                                    if (a.anchors / "venv" / "bin" / "python").exists()]
     print(f"machine: {machine_info()}")
     print(f"polyrelu CPU s: time.process_time, median of {a.reps}; peers: their cpu_median "
-          f"of {a.reps}, run in subprocesses now; peak = peak resident MiB")
+          f"of {a.reps}, run in subprocesses now; peak = peak resident MiB of the process "
+          f"(polyrelu: after imports ~base)")
     head = (f"{'case':<22}{'regions':>8}{'CPU s':>8}{'wall s':>8}{'regions/s':>10}"
             f"{'peak':>6}")
     for k in peers:
@@ -191,8 +223,11 @@ def main(argv=None) -> int:
     for case in a.cases:
         name, _, box = case.partition("@")
         B = Fraction(box or "1")
-        net = load_network(name, a.nets)
-        r = run_polyrelu(net, B, a.engine, a.reps, a.time_limit, a.linear)
+        if a.in_process:
+            r = run_polyrelu(load_network(name, a.nets), B, a.engine, a.reps, a.time_limit,
+                             a.linear)
+        else:
+            r = run_polyrelu_child(case, a)
         line = (f"{name + '@' + str(B):<22}{r['count']:>8}{r['cpu']:>8.2f}{r['wall']:>8.2f}"
                 f"{r['rate']:>10.0f}{r['peak']:>6.0f}")
         for k in peers:
@@ -200,7 +235,8 @@ def main(argv=None) -> int:
             ratio = (f"{r['cpu'] / pr_['cpu']:>7.2f}" if pr_ and "error" not in pr_
                      and pr_["cpu"] else f"{'-':>7}")
             line += " |" + _fmt_peer(pr_) + ratio
-        flags = [r["engine"]] + (["partial"] if r["partial"] else []) + \
+        flags = [r["engine"], f"base {r['base']:.0f} MiB"] + \
+            (["partial"] if r["partial"] else []) + \
             ([f"exact signs {r['exact_signs']}"] if r["exact_signs"] else [])
         if "rate_first" in r:
             flags.append(f"regions/s first / last third {r['rate_first']:.0f} / "
