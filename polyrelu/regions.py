@@ -438,24 +438,19 @@ def _intnet(net):
     return inet
 
 
-def _make_region(net, pattern, point, domain, lazy=None, **extra) -> Region:
-    """A Region; ``lazy = (fn, args, keys)`` makes the cache entries ``keys``
-    (exact V-representation data) computed by ``fn(*args)`` on first read."""
-    if lazy is None:
-        r = Region(tuple(tuple(p) for p in pattern), tuple(point), net, domain)
-    else:
-        r = Region(pattern, tuple(point), net, domain, _LazyCache(lazy))
-    if extra:
-        r._cache.update(extra)
+def _make_region(net, pattern, point, domain, **extra) -> Region:
+    r = Region(tuple(tuple(p) for p in pattern), tuple(point), net, domain)
+    r._cache.update(extra)
     return r
 
 
 class _LazyCache(dict):
-    """``Region._cache`` whose exact V-representation entries (``keys``) are
-    computed by ``fn(*args)`` (a module-level function: picklable) on first
-    read -- the float-first engines keep only the combinatorial data of a
-    cell (constraint ids, incidences); exact rows and vertices are built from
-    the pattern when a user reads them."""
+    """``Region._cache`` whose exact V-representation entries are computed on
+    first read: ``lazy = (fn, args, keys)``, the entries ``keys`` are
+    ``fn(*args)`` (a module-level function: picklable).  The float-first
+    engine keeps only the combinatorial data of a cell (constraint ids,
+    incidences); exact rows and vertices are built from the pattern when a
+    user reads them."""
 
     __slots__ = ("_lazy",)
 
@@ -497,7 +492,8 @@ def _polygon_exact(net, prefix, keys, incb, dom_rows) -> dict:
     """Exact ``_hverts`` (counter-clockwise) and ``_edges`` (integer lines
     ``a x + b y + c``, positive inside, edge ``j`` from vertex ``j`` to
     ``j + 1``) of a float-first polygon, from its keys and incidences."""
-    from ._regions_frontier import PoolSplitter, polygon_exact
+    from ._regions_frontier import PoolSplitter
+    from ._regions_pool import polygon_exact
 
     sp = PoolSplitter(_intnet(net), _exact_nodes(net), dom_rows, {}, {})
     hv, lines = polygon_exact(sp, prefix, keys, incb)
@@ -507,7 +503,8 @@ def _polygon_exact(net, prefix, keys, incb, dom_rows) -> dict:
 def _polytope_exact(net, prefix, keys, incb, dom_rows) -> dict:
     """Exact ``_hverts`` of a float-first polytope (its constraint keys and
     incidence masks): each vertex spans the null space of its tight rows."""
-    from ._regions_frontier import PoolSplitter, polytope_vertices
+    from ._regions_frontier import PoolSplitter
+    from ._regions_pool import polytope_vertices
 
     sp = PoolSplitter(_intnet(net), _exact_nodes(net), dom_rows, {}, {})
     return {"_hverts": polytope_vertices(sp, prefix, keys, incb)}
@@ -772,14 +769,10 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
     if d >= 2 and kind in ("planar", "vrep"):
         # bounded 2-D .. 6-D domains: float-first V-polytopes, split in
         # vectorised rounds over a frontier of cells (_regions_frontier)
-        from ._regions_frontier import PoolSplitter, drive_pool, pool_root
+        from ._regions_frontier import PoolSplitter, drive_pool
+        from ._regions_pool import pool_root
 
-        got = pool_root(dom.P, d)
-        if got is None:   # more facets than incidence bits: the LP splitter
-            stats["engine"] = "fast-lp"
-            yield from _fast_engine(net, dom, stats, ctl, "lp")
-            return
-        root, dom_rows, xv = got
+        root, dom_rows, xv = pool_root(dom.P, d)
         splitter = PoolSplitter(inet, _exact_nodes(net), dom_rows, xv, stats, ctl.check)
         lazy_fn, lazy_keys = ((_polygon_exact, _PLANAR_KEYS) if d == 2
                               else (_polytope_exact, _POLYTOPE_KEYS))

@@ -370,7 +370,7 @@ def test_work_units_resume_elsewhere(frontier):
     in order, are the serial run's."""
     import pickle
 
-    from polyrelu import _regions_batch, _regions_frontier
+    from polyrelu import _regions_batch, _regions_frontier, _regions_pool
     from polyrelu.regions import _exact_nodes, _intnet
 
     net = random_network([3, 4, 4, 3, 1], seed=5, skips={3: [1]} if frontier == 3 else None,
@@ -380,7 +380,7 @@ def test_work_units_resume_elsewhere(frontier):
     inet = _intnet(net)
 
     def splitter():
-        root, dom_rows, xv = _regions_frontier.pool_root(D, 3)
+        root, dom_rows, xv = _regions_pool.pool_root(D, 3)
         stats = {"candidates": 0, "splits": 0, "exact_signs": 0, "nodes": 0}
         return root, _regions_frontier.PoolSplitter(inet, _exact_nodes(net), dom_rows, xv,
                                                     stats)
@@ -390,7 +390,7 @@ def test_work_units_resume_elsewhere(frontier):
     leaves = []
     for item in _regions_frontier.drive_pool(inet, root, sp, sp.stats, lambda: None,
                                              frontier=frontier):
-        if isinstance(item, _regions_frontier.WorkUnit):
+        if isinstance(item, _regions_pool.WorkUnit):
             units.append(pickle.dumps(item))
             leaves.append(None)
         else:
@@ -914,23 +914,6 @@ def test_incidence_compaction_and_widening(monkeypatch, slack, d):
     check_regions(net, D, rs, volumes=d < 4)
     for r in rs[::7]:
         assert set(r.vertices) == set(r.polyhedron.vertices)
-
-
-@pytest.mark.parametrize("d", [2, 3])
-def test_polytope_domain_fallback(monkeypatch, d):
-    """A domain the V-polytope engine does not take (forced) -> the LP
-    splitter, same patterns."""
-    from polyrelu import _regions_frontier
-
-    net = random_network([d, 3, 2, 1], seed=4)
-    box = pr.Polyhedron.box([-2] * d, [2] * d)
-    want = patterns(net, box)
-    monkeypatch.setattr(_regions_frontier, "pool_root", lambda dom, d: None)
-    it = regions(net, box)
-    rs = list(it)
-    assert it.stats["engine"] == "fast-lp"
-    check_regions(net, box, rs)
-    assert sorted(r.pattern for r in rs) == want
 
 
 # ------------------------------------- adjacency from exact vertices (d >= 3)
