@@ -381,6 +381,8 @@ def models(tmp_path_factory):
         net.save(out[name])
     out["long"] = str(d / "long.json")
     LONG.save(out["long"])
+    out["wide2"] = str(d / "wide2.json")     # 65,799 regions: about 5 s of enumeration
+    random_network([2, 128, 128, 128, 1], seed=0).save(out["wide2"])
     return out
 
 
@@ -456,7 +458,7 @@ def test_cli_trajectory_ends_on_time(models, capsys):
 
 
 def test_cli_plot_ends_on_time(models, capsys, tmp_path):
-    code, s, out, _ = run_main(["plot", models["net2"], "--time-limit", str(TC), "--json",
+    code, s, out, _ = run_main(["plot", models["wide2"], "--time-limit", str(TC), "--json",
                                 "--no-progress", "--out", str(tmp_path)], capsys)
     doc = json.loads(out)
     assert code == 0 and on_time(s, TC) and doc["partial"]
