@@ -188,7 +188,7 @@ def _pattern_report(args, net, model) -> int:
         lines = []
         for r in recs:
             for i in range(len(r.G_A)):
-                if r.F_A is not None:
+                if r.F_A is not None and r.f_b is not None:
                     lines.append(f"F^{{({r.layer})}}_{{{i}}} &= {aff(r.F_A[i], r.f_b[i])}")
                 lines.append(f"G^{{({r.layer})}}_{{{i}}} &= {aff(r.G_A[i], r.g_b[i])}")
                 lines.append(f"H^{{({r.layer})}}_{{{i}}} &= {aff(r.H_A[i], r.h_b[i])}")
@@ -208,7 +208,7 @@ def _pattern_report(args, net, model) -> int:
         print(f" layer {r.layer}" + ("" if r.bits is None else
                                      f" (bits {''.join(map(str, r.bits))})") + ":")
         for i in range(len(r.G_A)):
-            if r.F_A is not None:
+            if r.F_A is not None and r.f_b is not None:
                 print(f"  F{i} = {aff(r.F_A[i], r.f_b[i])}")
             print(f"  G{i} = {aff(r.G_A[i], r.g_b[i])}")
             print(f"  H{i} = {aff(r.H_A[i], r.h_b[i])}")
