@@ -9,6 +9,7 @@ other engine, torch float64.
 from __future__ import annotations
 
 import itertools
+import os
 from fractions import Fraction as F
 from math import comb
 
@@ -306,7 +307,7 @@ def test_limits_partial():
     assert len(got) == 3 and it.partial and "max_regions" in it.reason
     it = regions(net, BOX2, max_regions=total)
     assert len(list(it)) == total and not it.partial
-    it = regions(net, BOX2, time_limit=0)
+    it = regions(net, BOX2, time_limit=1e-9)
     assert list(it) == [] and it.partial and "time limit" in it.reason
     it = regions(net, BOX2, engine="tree", max_regions=2)
     assert len(list(it)) == 2 and it.partial
@@ -822,6 +823,25 @@ def test_vrep_inequalities_match_cdd(seed, d, degenerate):
     rs = list(regions(net, D))
     assert "_hverts" in rs[0]._cache
     for r in rs:
+        assert _normalised(*r.inequalities) == _normalised(*r.polyhedron.inequalities)
+
+
+_ACAS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "onnx",
+                     "ACASXU_run2a_1_1_batch_2000.onnx")
+
+
+@pytest.mark.skipif(not os.path.exists(_ACAS), reason="ACAS Xu model not available")
+def test_vrep_inequalities_match_cdd_on_acas():
+    """The cheap exact route for output (issue 19): on ACAS Xu in 5-D the
+    facet rows read off the vertices (about 5 ms a region) are the minimal
+    H-representation of the LP route (an LP per row, about 320 ms)."""
+    from polyrelu.io import load
+
+    acas = load(_ACAS)
+    D = pr.Polyhedron.box([0] * 5, [1] * 5)
+    rs = list(regions(acas, D, max_regions=4))
+    for r in rs:
+        assert "_hverts" in r._cache
         assert _normalised(*r.inequalities) == _normalised(*r.polyhedron.inequalities)
 
 

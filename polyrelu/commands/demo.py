@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..exceptions import ShapeError
-from ._common import add_output_args, emit_json, eprint, load_model
+from ._common import add_output_args, emit_json, eprint, load_model, progress
 
 __all__ = ["add_parser", "run", "permuted_scaled_copy"]
 
@@ -133,7 +133,8 @@ def run(args) -> int:
 
     # 2. regions over the box
     t0 = time.perf_counter()
-    regs = list(regions(net, domain, progress=not args.no_progress))
+    with progress(args) as bar:
+        regs = list(regions(net, domain, progress=bar))
     lin = linear_regions(net, domain, region_list=regs)
     t_reg = time.perf_counter() - t0
     say(f"regions over {args.box}: {len(regs)} activation regions, {len(lin)} linear "

@@ -5,7 +5,8 @@ search, complete region check), then the certificate (per hidden layer the
 permutation and the positive scalings, exact) or a rational counterexample with
 both exact outputs (``--certificate FILE`` writes them in polyrelu's result
 format for ``polyrelu check``).  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
-3 undecided (a limit stopped the complete check).
+3 undecided (a limit stopped the check), 130 interrupted (Ctrl-C: the partial,
+undecided result is printed first).
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from ..numbers import fraction_str, to_fraction
 from ._common import (
     add_domain_args,
     add_model_args,
+    command_budget,
     domain_from_args,
     emit_json,
     load_model,
     parse_point,
+    progress,
 )
 
-__all__ = ["add_parser", "run", "EXIT_CODES"]
+__all__ = ["add_parser", "run", "EXIT_CODES", "INTERRUPTIBLE"]
 
-#: verdict -> exit code
+#: verdict -> exit code (an interrupted run exits 130, undecided, partial)
 EXIT_CODES = {True: 0, False: 1, None: 3}
+#: Ctrl-C stops the check like a limit: the partial verdict is printed
+INTERRUPTIBLE = True
 
 
 def add_parser(sub) -> None:
@@ -39,7 +44,8 @@ def add_parser(sub) -> None:
     p.add_argument("--top1", action="store_true",
                    help="compare predicted classes (argmax) instead of outputs")
     p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="seconds for the whole check (undecided -> exit code 3)")
+                   help="seconds for the whole run (undecided -> exit code 3; Ctrl-C "
+                        "also stops it: exit code 130)")
     p.add_argument("--max-regions", type=int, default=None, metavar="N",
                    help="maximum number of cells in the complete check")
     p.add_argument("--samples", type=int, default=64,
@@ -68,6 +74,12 @@ def _slice_map(args):
 
 
 def run(args) -> int:
+    budget = command_budget(args)
+    with progress(args) as bar:
+        return _run(args, budget, bar)
+
+
+def _run(args, budget, bar) -> int:
     from ..equivalence import equivalent
 
     f = load_model(args.model_a, arch=args.arch, max_denominator=args.max_denominator)
@@ -87,9 +99,7 @@ def run(args) -> int:
                           "the predicted classes instead: give one of them")
     res = equivalent(f, g, domain=domain, eps=eps,
                      mode="top1" if args.top1 else "exact",
-                     time_limit=args.time_limit, max_regions=args.max_regions,
-                     samples=args.samples, seed=args.seed,
-                     progress=not args.no_progress)
+                     budget=budget, samples=args.samples, seed=args.seed, progress=bar)
     if args.certificate:
         from ..results import write_equivalence
 

@@ -105,14 +105,22 @@ def _natural(name: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(name))]
 
 
-def as_dependency_graph(obj: Any):
-    """The ``networkx.DiGraph`` of a fold surface, or ``obj`` itself when it
+def as_dependency_graph(obj: Any, budget: Any = None):
+    """The ``networkx.DiGraph`` of a fold surface (decided within ``budget``,
+    a :class:`~polyrelu.budget.Budget`, if given), or ``obj`` itself when it
     is one already (e.g. read with ``networkx.read_graphml``)."""
     import networkx as nx
 
     if isinstance(obj, nx.DiGraph):
         return obj
-    return obj.dependency_graph()
+    return obj.dependency_graph(budget) if budget is not None else obj.dependency_graph()
+
+
+def is_partial(G) -> bool:
+    """Whether a dependency graph was cut short by a budget (its ``partial``
+    graph attribute; GraphML files store it as a string)."""
+    p = G.graph.get("partial", False)
+    return p is True or str(p).lower() == "true"
 
 
 def _order(G, v) -> int:
@@ -346,6 +354,9 @@ def write_dependency_graph_html(graph: Any, path: Any,
     summary = (f"{G.number_of_nodes()} piecewise hyperplanes ({per_order}), "
                f"{G.number_of_edges()} edges: an edge H &rarr; K when relint H meets "
                f"cl K and order(H) &lt; order(K) (Phuong &amp; Lampert, Def. A.5).")
+    if is_partial(G):
+        summary += (f" <b>PARTIAL</b>: {esc(str(G.graph.get('reason') or 'cut short'))}; "
+                    f"pairs not decided have no edge.")
     # "</" must not end the JSON script early
     blob = json.dumps(data, sort_keys=True).replace("</", "<\\/")
     page = _PAGE.format(title=esc(title), svg="\n".join(parts), summary=summary, data=blob)

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Optional
 
 from ..exceptions import PolyreluError
-from .depgraph import MAX_COLUMN, as_dependency_graph, dependency_layout
+from .depgraph import MAX_COLUMN, as_dependency_graph, dependency_layout, is_partial
 from .style import (  # noqa: F401  (ORDER_COLORS re-exported)
     ORDER_COLORS,
     legend_outside,
@@ -159,7 +159,7 @@ def plot_fold_layers(net, domain, ax=None, title: Optional[str] = None, legend: 
 
 
 @styled
-def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, *,
+def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, budget=None, *,
                           max_column: int = MAX_COLUMN, labels: Optional[bool] = None):
     """Draw the dependency graph layered by canonical order (P&L Figure 4
     right): one column per order, nodes coloured by order, an arrow-free edge
@@ -181,6 +181,10 @@ def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, *,
         graph).
     title : str, optional
         Axes title.
+    budget : Budget, optional
+        Passed to
+        :meth:`~polyrelu.folds.PiecewiseLinearSurface.dependency_graph`; a
+        graph cut short is drawn with a note saying so.
     max_column : int
         Largest column drawn node by node.
     labels : bool, optional
@@ -196,7 +200,7 @@ def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, *,
     """
     from matplotlib.collections import LineCollection
 
-    G = as_dependency_graph(surface)
+    G = as_dependency_graph(surface, budget)
     L = dependency_layout(G, max_column=max_column)
     widest = max((sum(1 for n in L.nodes if n.order == k) for k in L.orders), default=1)
     if ax is None:
@@ -252,10 +256,16 @@ def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, *,
         ax.annotate(f"order {k}\n{counts[k]} hyperplanes{sub}", (k, 1.0),
                     xytext=(0, 12), textcoords="offset points", ha="center", va="bottom",
                     fontsize=7.5, color=order_color(k), annotation_clip=False)
+    notes = []
+    if is_partial(G):
+        notes.append(f"PARTIAL: {G.graph.get('reason') or 'cut short'}; pairs not decided "
+                     f"have no edge")
     if L.aggregated:
-        ax.annotate(f"columns of more than {max_column}: hyperplanes that depend on the "
-                    f"same nodes drawn as one,\nnumbered with their count; edge width = "
-                    f"number of dependencies", (0.5, 0), xycoords="axes fraction",
+        notes.append(f"columns of more than {max_column}: hyperplanes that depend on the "
+                     f"same nodes drawn as one,\nnumbered with their count; edge width = "
+                     f"number of dependencies")
+    if notes:
+        ax.annotate("\n".join(notes), (0.5, 0), xycoords="axes fraction",
                     xytext=(0, -6), textcoords="offset points", ha="center", va="top",
                     fontsize=6.5, color="0.35")
     beside = any(n.order == last and (len(n.members) > 1 or not labels) for n in L.nodes)
