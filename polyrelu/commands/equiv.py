@@ -11,6 +11,8 @@ undecided result is printed first).
 
 from __future__ import annotations
 
+import logging
+
 from ..exceptions import DomainError, ShapeError
 from ..numbers import fraction_str, to_fraction
 from ._common import (
@@ -25,6 +27,8 @@ from ._common import (
 )
 
 __all__ = ["add_parser", "run", "EXIT_CODES", "INTERRUPTIBLE"]
+
+log = logging.getLogger(__name__)
 
 #: verdict -> exit code (an interrupted run exits 130, undecided, partial)
 EXIT_CODES = {True: 0, False: 1, None: 3}

@@ -12,9 +12,13 @@ says which values were rounded and which underflowed (``--json``: counts
 
 from __future__ import annotations
 
+import logging
+
 from ._common import add_model_args, emit_json, load_model
 
 __all__ = ["add_parser", "run"]
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("json", "torchscript", "onnx")
 

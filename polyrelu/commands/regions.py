@@ -20,6 +20,7 @@ exact distance from POINT to the region's boundary.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ._common import (
@@ -30,7 +31,6 @@ from ._common import (
     command_budget,
     domain_from_args,
     emit_json,
-    eprint,
     jsonable,
     load_model,
     progress,
@@ -38,6 +38,8 @@ from ._common import (
 )
 
 __all__ = ["add_parser", "run", "INTERRUPTIBLE"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BOX = "-10,10"
 #: Ctrl-C stops the run like a limit: what was found is printed / written
@@ -217,7 +219,7 @@ def _run(args, budget, bar) -> int:
         doc["notes"] = notes
         emit_json(doc)
         for n in notes:
-            eprint(f"note: {n}")
+            log.warning(f"note: {n}")
         return 0
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: {dom}")
     print(f"activation regions: {count}")
@@ -235,9 +237,9 @@ def _run(args, budget, bar) -> int:
     print("counting bounds (polyrelu.bounds):")
     print("  " + str(bounds).replace("\n", "\n  "))
     for n in notes:
-        eprint(f"note: {n}")
+        log.warning(f"note: {n}")
     for path in files.values():
-        eprint(f"wrote {path}")
+        log.info(f"wrote {path}")
     return 0
 
 
@@ -291,7 +293,7 @@ def _run_at(net, domain, args) -> int:
         emit_json(doc)
         return 0
     if args.out:
-        eprint(f"wrote {doc['file']}")
+        log.info(f"wrote {doc['file']}")
     pt = ", ".join(fraction_str(v) for v in x)
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: "
           f"{_domain_label(net, domain, args)}")

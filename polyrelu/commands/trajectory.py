@@ -10,18 +10,20 @@ exact number of pieces.  Points are comma-separated numbers ("1/2,-3,0.25").
 
 from __future__ import annotations
 
+import logging
 import re
 
 from ._common import (
     add_model_args,
     command_budget,
     emit_json,
-    eprint,
     load_model,
     parse_point,
 )
 
 __all__ = ["add_parser", "run", "INTERRUPTIBLE"]
+
+log = logging.getLogger(__name__)
 
 #: Ctrl-C stops the walk like a limit: the walked part is printed
 INTERRUPTIBLE = True
@@ -133,7 +135,7 @@ def run(args) -> int:
     print(f"path: {kind}" + (" (closed)" if res.closed else ""))
     part = " (partial: at least)" if res.partial else ""
     if res.partial:
-        eprint(f"partial result: {res.reason}")
+        log.warning(f"partial result: {res.reason}")
         upto = "" if res.stop is None else f" (up to parameter ~{float(res.stop):.6g})"
         print(f"PARTIAL ({res.reason}): only an initial part of the path was walked{upto}")
     print(f"transitions (points where the activation pattern changes): {res.count}{part}")

@@ -23,6 +23,7 @@ in exact rationals; ``--mode fast`` in float64 for large data sets.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 
@@ -38,6 +39,8 @@ from ..exceptions import (
 from ._common import add_model_args, emit_json, load_model
 
 __all__ = ["add_parser", "run", "tropex_report"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:

@@ -27,12 +27,15 @@ terms in full (the rest: ``--json`` or ``--latex``).
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Sequence
 
-from ._common import add_model_args, emit_json, load_model, parse_point
+from ._common import add_model_args, emit_json, load_model, parse_point, progress
 
 __all__ = ["add_parser", "run", "parse_pattern", "polynomial_doc", "latex_lines"]
+
+log = logging.getLogger(__name__)
 
 RECURRENCE = ("H_l = W+ F_u + W- G_u + b, G_l = W- F_u + W+ G_u, F_l = max(H_l, G_l) "
               "(J&V Prop. 2.1, eq. 14)")
@@ -227,8 +230,13 @@ def run(args) -> int:
     model = args.model or "<embedded default model>"
     if args.at is not None or args.pattern is not None:
         return _pattern_report(args, net, model)
-    layers = tropical_layers(net, prune=not args.no_prune, max_terms=args.max_terms,
-                             time_limit=args.time_limit)
+    import time
+
+    t0 = time.process_time()
+    with progress(args) as bar:
+        layers = tropical_layers(net, prune=not args.no_prune, max_terms=args.max_terms,
+                                 time_limit=args.time_limit, progress=bar)
+    log.debug(f"tropical form of {net.architecture}: {time.process_time() - t0:.2f} s CPU")
     from ..tropical import TropicalRational
 
     last = layers[-1]

@@ -101,9 +101,9 @@ def region_coloring(region_list: Sequence, labels: Optional[Sequence[int]] = Non
     :func:`~polyrelu.regions.region_graph`) with different labels never do.
     With ``touching`` (default) regions that share only a vertex get
     different colours too, so that a colour says more than the parity of the
-    pattern.  The colours come from ``networkx.greedy_color`` with the DSATUR
-    strategy (Brelaz 1979) on the graph of labels; region maps of ReLU
-    networks need 4-8.  With ``labels`` from :func:`linear_region_labels`
+    pattern.  The colours come from ``networkx.greedy_color`` with the
+    smallest-last strategy on the graph of labels; region maps of ReLU
+    networks need 4-12.  With ``labels`` from :func:`linear_region_labels`
     this colours the linear regions.
 
     Parameters
@@ -149,7 +149,9 @@ def region_coloring(region_list: Sequence, labels: Optional[Sequence[int]] = Non
         for labs in at.values():
             ls = sorted(labs)
             Q.add_edges_from((a, b) for k, a in enumerate(ls) for b in ls[k + 1:])
-    color = nx.greedy_color(Q, strategy="saturation_largest_first")
+    # smallest-last (Matula & Beck 1983): at most degeneracy + 1 colours (6 on a
+    # planar map), in linear time; networkx's DSATUR took 23 s on 7,000 regions
+    color = nx.greedy_color(Q, strategy="smallest_last")
     return [color[x] for x in lab]
 
 
