@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         parser.print_help()
         return 2
-    sub = next(a for a in parser._actions if a.dest == "command").choices[args.command]
+    # the subparsers action: its choices map command names to their parsers
+    action = next(a for a in parser._actions if a.dest == "command")
+    sub = action.choices[args.command]  # type: ignore[index]
     if extra:
         # argparse reports these from the top parser ("polyrelu: error"); the
         # command they were given to is the one to name

@@ -19,6 +19,7 @@ from ._common import (
     emit_json,
     load_model,
     parse_point,
+    progress,
 )
 
 __all__ = ["add_parser", "run", "INTERRUPTIBLE"]
@@ -52,6 +53,7 @@ def add_parser(sub) -> None:
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds for the whole run, walk and exact lengths (partial "
                         "result; Ctrl-C also stops the walk with what was found)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--show", type=int, default=20,
                    help="breakpoints to list in the summary (default 20)")
     p.add_argument("--json", action="store_true",
@@ -89,8 +91,10 @@ def run(args) -> int:
     path = _path(args, net.input_dim)
     if isinstance(path, Polyline):
         import sympy  # noqa: F401  (the exact lengths follow: the time limit covers it)
-    tl = trajectory_length(net, path, max_transitions=args.max_transitions,
-                           budget=budget.share(WALK_SHARE))
+    with progress(args) as bar:
+        tl = trajectory_length(net, path, max_transitions=args.max_transitions,
+                               budget=budget.share(WALK_SHARE), progress=bar)
+    log.debug(f"walked: {tl.transitions.count} transitions in {budget.elapsed():.2f} s")
     res = tl.transitions
     exact = _exact_lengths(tl, budget)
     bounds = None
