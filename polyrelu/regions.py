@@ -15,24 +15,26 @@ Two engines give identical sets of patterns:
   partial pattern whose polyhedron is not full-dimensional is pruned with an
   exact :class:`~polyrelu.polyhedron.Polyhedron` test.  Faithful and slow.
 * ``engine="fast"`` (``"auto"``) -- splits each parent cell incrementally by
-  the next layer's hyperplanes, one neuron at a time.  All cells of one
-  parent share the pre-activation map of the next layer, kept as a float
-  shadow with a rigorous error radius plus lazily computed exact integer
-  rows (``polyrelu._regions_maps``).  Bounded 1-D and 2-D domains keep an
-  exact V-representation and split by exact polygon clipping with filtered
-  vertex signs (``polyrelu._regions_planar``); bounded domains up to
-  dimension 6, and R^d up to dimension 4 (orthant by orthant, in homogeneous
-  coordinates), keep exact vertices with incidence sets
+  the next layer's hyperplanes.  Bounded domains of dimension 2 to 6 keep
+  **float-first V-polytopes** (``polyrelu._regions_frontier``): float
+  vertices with rigorous error radii, exact incidences, and exact vertices
+  and rows only where a filtered sign fails or a region's exact data is
+  read (:attr:`Region.vertices`, :attr:`Region.inequalities`, ... are then
+  rebuilt from the pattern).  The float maps of a whole frontier of cells
+  are propagated and evaluated in batches (``polyrelu._regions_batch``)
+  and the cells are cut in vectorised rounds.  1-D domains keep exact
+  intervals (``polyrelu._regions_planar``); R^d up to dimension 4 is
+  split orthant by orthant in homogeneous coordinates with exact vertices
   (``polyrelu._regions_vrep``); other domains split with float LP
   proposals verified exactly (``polyrelu._regions_lp``).
-  ``engine="lp"`` forces the LP splitter.  Nodes are visited depth first
-  and lazily; the V-representation (d >= 3) and LP splitters also cut a
-  node's cell depth first over its neurons, finishing each piece (down to
-  complete regions) before its sibling is cut, so regions stream from the
-  start and ``max_regions`` / ``time_limit`` stop with complete regions even
-  where one layer alone cuts the domain into millions of cells (5-D
-  inputs).  The 1-D / 2-D splitters cut a node's cell completely first (at
-  most O(n^2) pieces in the plane).
+  ``engine="lp"`` forces the LP splitter.  Every engine is depth first and
+  lazy: limited runs get complete regions early, and ``max_regions`` /
+  ``time_limit`` stop with complete regions even where one layer alone cuts
+  the domain into millions of cells (5-D inputs).
+
+Order: the fast engine's bounded splitters (and the LP and tree engines)
+report regions in lexicographic order of their patterns (every split is
+depth first over the neurons in index order, pieces ascending).
 
 Filtered predicates: a float value ``v`` of a pre-activation decides its sign
 only when ``|v| > bound`` with a bound that provably dominates every error
@@ -466,6 +468,90 @@ def _make_region(net, pattern, point, domain, **extra) -> Region:
     return r
 
 
+class _LazyCache(dict):
+    """``Region._cache`` whose exact V-representation entries are computed on
+    first read: ``lazy = (fn, args, keys)``, the entries ``keys`` are
+    ``fn(*args)`` (a module-level function: picklable).  The float-first
+    engine keeps only the combinatorial data of a cell (constraint ids,
+    incidences); exact rows and vertices are built from the pattern when a
+    user reads them."""
+
+    __slots__ = ("_lazy",)
+
+    def __init__(self, lazy) -> None:
+        super().__init__()
+        self._lazy = lazy
+
+    def _fill(self, key) -> bool:
+        lazy = self._lazy
+        if lazy is not None and key in lazy[2]:
+            self._lazy = None
+            self.update(lazy[0](*lazy[1]))
+            return True
+        return False
+
+    def __missing__(self, key):
+        if self._fill(key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        if not dict.__contains__(self, key):
+            self._fill(key)
+        return dict.get(self, key, default)
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or (self._lazy is not None
+                                                and key in self._lazy[2])
+
+    def __reduce__(self):
+        return (_LazyCache, (self._lazy,), None, None, iter(self.items()))
+
+
+_PLANAR_KEYS = ("_hverts", "_edges")
+_POLYTOPE_KEYS = ("_hverts",)
+
+
+def _polygon_exact(net, prefix, keys, incb, dom_rows) -> dict:
+    """Exact ``_hverts`` (counter-clockwise) and ``_edges`` (integer lines
+    ``a x + b y + c``, positive inside, edge ``j`` from vertex ``j`` to
+    ``j + 1``) of a float-first polygon, from its keys and incidences."""
+    from ._regions_frontier import PoolSplitter
+    from ._regions_pool import polygon_exact
+
+    sp = PoolSplitter(_intnet(net), _exact_nodes(net), dom_rows, {}, {})
+    hv, lines = polygon_exact(sp, prefix, keys, incb)
+    return {"_hverts": hv, "_edges": lines}
+
+
+def _polytope_exact(net, prefix, keys, incb, dom_rows) -> dict:
+    """Exact ``_hverts`` of a float-first polytope (its constraint keys and
+    incidence masks): each vertex spans the null space of its tight rows."""
+    from ._regions_frontier import PoolSplitter
+    from ._regions_pool import polytope_vertices
+
+    sp = PoolSplitter(_intnet(net), _exact_nodes(net), dom_rows, {}, {})
+    return {"_hverts": polytope_vertices(sp, prefix, keys, incb)}
+
+
+_EXACT: dict = {}
+
+
+def _exact_nodes(net):
+    """Cached :class:`polyrelu._regions_batch.ExactNodes` of a network
+    (keyed by identity, as :func:`_intnet`)."""
+    from ._regions_batch import ExactNodes
+
+    hit = _EXACT.get(id(net))
+    if hit is not None and hit.inet.net is net:
+        return hit
+    if len(_EXACT) > 32:
+        _EXACT.clear()
+    ex = ExactNodes(_intnet(net))
+    _EXACT[id(net)] = ex
+    return ex
+
+
 # ---------------------------------------------------------------------------
 # domains
 # ---------------------------------------------------------------------------
@@ -720,28 +806,28 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
     split: Any
     finish: Any
     root_cell: Any
-    if kind == "planar" and d == 2:
-        from ._regions_planar import PlanarSplitter, polygon_from_domain, polygon_interior_point
+    if d >= 2 and kind in ("planar", "vrep"):
+        # bounded 2-D .. 6-D domains: float-first V-polytopes, split in
+        # vectorised rounds over a frontier of cells (_regions_frontier)
+        from ._regions_frontier import PoolSplitter, drive_pool
+        from ._regions_pool import pool_root
 
-        root = polygon_from_domain(dom.P)
-        if root is None:
-            # no exact convex polygon from the vertex list: the LP splitter
-            # needs only the inequalities
-            stats["engine"] = "fast-lp"
-            yield from _fast_engine(net, dom, stats, ctl, "lp")
-            return
-        splitter = PlanarSplitter(inet, stats, ctl.check)
-        root_cell = root
+        root, dom_rows, xv = pool_root(dom.P, d)
+        splitter = PoolSplitter(inet, _exact_nodes(net), dom_rows, xv, stats, ctl.check)
+        lazy_fn, lazy_keys = ((_polygon_exact, _PLANAR_KEYS) if d == 2
+                              else (_polytope_exact, _POLYTOPE_KEYS))
 
-        def split(node, cell):
-            return splitter.split(node, cell[0], cell[1])
+        P = dom.P
 
-        def finish(pattern, cell):
-            vs, es = cell
-            return _make_region(net, pattern, polygon_interior_point(vs, es), dom.P,
-                                _hverts=tuple((v.X, v.Y, v.W) for v in vs),
-                                _edges=tuple(es))
-    elif kind == "planar" and d == 1:
+        def finish_chunk(prefixes, pool):
+            pts = splitter.interior_points(prefixes, pool)
+            return [Region(prefix, x, net, P,
+                           _LazyCache((lazy_fn, (net, prefix, keys, incb, dom_rows), lazy_keys)))
+                    for prefix, x, (keys, incb) in zip(prefixes, pts, splitter.lazy_data(pool))]
+
+        yield from _batched_dfs(inet, root, splitter, finish_chunk, stats, ctl, drive_pool)
+        return
+    if kind == "planar":
         from ._regions_planar import IntervalSplitter, interval_interior_point
 
         splitter = IntervalSplitter(inet, stats, ctl.check)
@@ -755,40 +841,26 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
             iv = ((Fraction(X1, W1),), (Fraction(X2, W2),))
             return _make_region(net, pattern, interval_interior_point(cell), dom.P,
                                 vertices=iv, _interval=iv)
-    elif kind in ("vrep", "orthants"):
-        from ._regions_vrep import (
-            VRepSplitter,
-            orthant,
-            polytope_from_domain,
-            polytope_interior_point,
-        )
+    elif kind == "orthants":
+        import itertools
+
+        from ._regions_vrep import VRepSplitter, orthant, polytope_interior_point
 
         splitter = VRepSplitter(inet, stats, ctl.check)
         split = splitter.split
-        if kind == "vrep":
-            roots = [polytope_from_domain(dom.P, d)]
+        roots = [orthant(sg) for sg in itertools.product((1, -1), repeat=d)]
 
-            def finish(pattern, cell):
-                vs, cs = cell
-                return _make_region(net, pattern, polytope_interior_point(vs, cs), dom.P,
-                                    _hverts=tuple(v.h for v in vs))
-        else:
-            import itertools
-
-            roots = [orthant(sg) for sg in itertools.product((1, -1), repeat=d)]
-
-            def finish(pattern, cell):
-                vs, cs = cell
-                return _make_region(net, pattern, polytope_interior_point(vs, cs), None)
+        def finish(pattern, cell):
+            vs, cs = cell
+            return _make_region(net, pattern, polytope_interior_point(vs, cs), None)
 
         seen: set = set()
         for root_cell in roots:
             for r in _dfs(inet, root_cell, split, finish, stats, ctl, L):
-                if kind == "orthants":
-                    # a region of R^d meets several orthants: report it once
-                    if r.pattern in seen:
-                        continue
-                    seen.add(r.pattern)
+                # a region of R^d meets several orthants: report it once
+                if r.pattern in seen:
+                    continue
+                seen.add(r.pattern)
                 yield r
         return
     else:
@@ -861,6 +933,41 @@ def _dfs(inet, root_cell, split, finish, stats, ctl, L):
         yield from batch
         if stop is not None:
             raise stop
+
+
+def _batched_dfs(inet, root, splitter, finish, stats, ctl, drive):
+    """The float-first engine: ``drive`` (:func:`polyrelu._regions_frontier.
+    drive_pool`) over levels of cells (depth first, the float filter and the
+    cuts batched per level), each chunk of finished cells made into regions
+    by ``finish(prefixes, cells)``.
+
+    As :func:`_dfs`, float work runs under ``quiet()`` and regions are yielded
+    outside it; a time limit reports the regions made before it."""
+    from ._regions_maps import quiet
+
+    gen = drive(inet, root, splitter, stats, ctl.check)
+    while True:
+        out: list = []
+        stop = None
+        with quiet():
+            try:
+                chunk = next(gen, None)
+                if chunk is not None:
+                    # a chunk's regions in parts, checking the deadline between
+                    # them (5-D interior points take ~0.2 ms a region)
+                    prefixes, cells = chunk
+                    for a in range(0, len(prefixes), 64):
+                        if a:
+                            ctl.check()
+                        b = min(a + 64, len(prefixes))
+                        out.extend(finish(prefixes[a:b], cells.part(a, b)))
+            except _Stop as e:
+                stop = e
+        yield from out
+        if stop is not None:
+            raise stop
+        if chunk is None:
+            return
 
 
 def _gcd(a: int, b: int) -> int:
