@@ -5,7 +5,7 @@ Each command lives in ``polyrelu.commands.<name>`` with ``add_parser`` and
 command (``polyrelu regions: error: ...``), never a traceback.
 
 Every command takes ``-q/--quiet`` and ``-v/--verbose``.  Messages go through
-:mod:`logging`, one logger per module under ``polyrelu``
+``logging``, one logger per module under ``polyrelu``
 (``logging.getLogger(__name__)``); :func:`main` sends the ``polyrelu``
 logger to stderr at level INFO (notes, ``wrote FILE``), WARNING with
 ``--quiet`` (which also hides the progress bars) or DEBUG with ``--verbose``
@@ -19,12 +19,15 @@ import logging
 import math
 import re
 import sys
+import time
 from importlib import import_module
 
 from .commands import COMMANDS
 from .exceptions import PolyreluError
 
 __all__ = ["main", "build_parser"]
+
+log = logging.getLogger(__name__)
 
 _NEGATIVE_LIST = re.compile(r"^-[0-9.][0-9.,/eE+-]*$")
 _RST_LITERAL = re.compile(r"``([^`]+)``")
@@ -153,9 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polyrelu {args.command}: error: {bad}", file=sys.stderr)
         return 2
     undo = configure_logging(args.command, args.quiet, args.verbose)
+    t0, c0 = time.perf_counter(), time.process_time()
+    log.debug(f"{args.command}: started")
     try:
         return _run(args)
     finally:
+        # wall and CPU seconds side by side: the machines are shared
+        log.debug(f"{args.command}: {time.perf_counter() - t0:.2f} s wall, "
+                  f"{time.process_time() - c0:.2f} s CPU")
         undo()
 
 

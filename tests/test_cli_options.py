@@ -21,7 +21,7 @@ def _options(command):
 #: commands whose work can be long: they take --no-progress
 LONG = ["demo", "regions", "plot", "equiv", "folds", "tropical", "tropex", "trajectory"]
 #: commands that draw figures
-PLOTTING = ["demo", "plot", "folds", "tropex"]
+PLOTTING = ["demo", "regions", "plot", "folds", "tropex"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -114,3 +114,30 @@ def test_tropex_progress_counts_its_stages():
     tropex_report(net, {"X": X}, "fast", progress=lambda s, k, n: calls.append((s, k, n)))
     assert calls[0] == ("tropex stages", 0, 3) and calls[-1] == ("tropex stages", 3, 3)
     assert [k for _, k, _ in calls] == sorted(k for _, k, _ in calls)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_regions_writes_its_figure_in_the_format_asked(fmt, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["regions", "--box=-1,1,-1,1", "--out", str(out), "--format", fmt,
+                 "--dpi", "72", "--json", "-q"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["files"]["png"] == str(out / f"regions.{fmt}")
+    assert sorted(p.name for p in out.iterdir()) == ["regions.jsonl", f"regions.{fmt}"]
+    head = (out / f"regions.{fmt}").read_bytes()[:200]
+    assert (b"<svg" in head) if fmt == "svg" else head.startswith(b"%PDF")
+
+
+def test_verbose_adds_debug_lines_and_results_stay_the_same(tmp_path, capsys):
+    assert main(["info", "-q"]) == 0
+    quiet = capsys.readouterr()
+    assert main(["info", "-v"]) == 0
+    verbose = capsys.readouterr()
+    assert quiet.err == "" and verbose.out == quiet.out
+    lines = verbose.err.splitlines()
+    assert any(ln.startswith("[polyrelu.commands._common +") and "loaded" in ln
+               for ln in lines)
+    assert any(ln.startswith("[polyrelu.cli +") and "s wall" in ln and "s CPU" in ln
+               for ln in lines)
+    assert main(["info"]) == 0
+    assert "[polyrelu" not in capsys.readouterr().err

@@ -96,12 +96,18 @@ def save_figure_to(fig, folder: str, stem: str, args) -> str:
 def load_model(path: str | None, arch: str | None = None,
                max_denominator: int | None = None):
     """Load a model file (or the embedded default model when ``path`` is None)."""
+    import time
+
     from ..io import load, load_default_model
 
+    t0 = time.perf_counter()
     if path is None:
         net = load_default_model(max_denominator)
     else:
         net = load(path, arch=arch, max_denominator=max_denominator)
+    arch_ = getattr(net, "architecture", type(net).__name__)
+    log.debug(f"loaded {path or 'the embedded model'} ({arch_}) in "
+              f"{time.perf_counter() - t0:.2f} s")
     if max_denominator is not None:
         # rounding changes the function: say so wherever the results go
         err = net.rounding_error

@@ -12,7 +12,7 @@ affine map and interior point (numbers as strings), and the bounds.
 ``--out DIR`` writes ``regions.jsonl`` -- the partition in polyrelu's result
 format, streamed as regions are found, which ``polyrelu check`` verifies
 independently (``--compact`` for large partitions) -- and, for 2-D domains,
-``regions.png``.
+the figure ``regions.png`` (``--format svg|pdf``, ``--dpi``).
 ``--at POINT`` skips the enumeration and reports only the activation region
 containing POINT (certified: it is checked exactly), its affine map and the
 exact distance from POINT to the region's boundary.
@@ -25,9 +25,9 @@ import os
 
 from ._common import (
     add_domain_args,
+    add_figure_args,
     add_model_args,
     add_output_args,
-    atomic_path,
     command_budget,
     domain_from_args,
     emit_json,
@@ -35,6 +35,7 @@ from ._common import (
     load_model,
     progress,
     pyplot,
+    save_figure_to,
 )
 
 __all__ = ["add_parser", "run", "INTERRUPTIBLE"]
@@ -60,6 +61,7 @@ def add_parser(sub) -> None:
     add_model_args(p)
     add_domain_args(p)
     add_output_args(p)
+    add_figure_args(p)
     p.add_argument("--engine", choices=("fast", "tree", "lp"), default="fast",
                    help="fast: incremental splitting (default); tree: J&V Algorithm 2; "
                         "lp: the fast engine's LP splitter")
@@ -209,10 +211,11 @@ def _run(args, budget, bar) -> int:
     if args.out:
         if net.input_dim == 2 and domain is not None and rs:
             if budget.remaining() < DRAW_SECONDS_PER_REGION * len(rs) or budget.interrupted:
-                notes.append(f"regions.png not drawn: {budget.stop_reason()} (the "
+                notes.append(f"regions.{args.format} not drawn: {budget.stop_reason()} (the "
                              f"{len(rs)} regions are in regions.jsonl)")
             else:
-                files["png"] = _draw(args.out, net, rs, lin)
+                # "png" names the figure in --json whatever its --format
+                files["png"] = _draw(args.out, net, rs, lin, args)
     if args.json:
         assert doc is not None  # built above: need_doc is true whenever args.json is
         doc["files"] = files
@@ -243,21 +246,25 @@ def _run(args, budget, bar) -> int:
     return 0
 
 
-def _draw(out, net, rs, lin) -> str:
-    """regions.png of a 2-D domain, coloured by linear region (written whole)."""
+def _draw(out, net, rs, lin, args) -> str:
+    """``regions.<--format>`` of a 2-D domain, coloured by linear region
+    (neighbours never share a colour), in the polyrelu figure style, written
+    whole."""
     from ..plot.regions import plot_regions
+    from ..plot.style import new_figure, paper_style
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 6))
+    pyplot()
+    fig, ax = new_figure(size=(4.2, 4.2))
     nlin = "?" if lin is None else len(lin)
-    plot_regions(rs, ax=ax, color_by="map",
+    plot_regions(rs, ax=ax, color_by="map", linewidth=0.3,
                  title=f"{net.architecture}: {len(rs)} activation regions, "
                        f"{nlin} linear region{'' if nlin == 1 else 's'}")
-    path = os.path.join(out, "regions.png")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    sl = bool(getattr(args, "slice", None))
+    with paper_style():
+        ax.set_xlabel("t1" if sl else "x1")
+        ax.set_ylabel("t2" if sl else "x2")
+        fig.tight_layout()
+    return save_figure_to(fig, out, "regions", args)  # closes the figure
 
 
 def _run_at(net, domain, args) -> int:
