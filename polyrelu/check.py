@@ -611,6 +611,55 @@ class Net:
             nus.append([self.sigma(v) for v in z])
         raise AssertionError("unreachable")
 
+    def local_jacobian(self, x) -> list | None:
+        """Exact Jacobian of the output at ``x`` when the network is affine on
+        a neighbourhood of ``x``, else None.
+
+        A unit at a kink of its activation (0 for ReLU and leaky ReLU, -1 and
+        1 for hard tanh) is allowed only when its pre-activation has zero
+        gradient there: then it is constant near ``x`` and so is its output.
+        """
+        d = len(x)
+        if self.input_map is not None:
+            A, a = self.input_map
+            J0 = [[Fraction(v) for v in row] for row in A]
+            v0 = [sum((r * t for r, t in zip(row, x)), ai) for row, ai in zip(A, a)]
+        else:
+            J0 = [[Fraction(int(i == j)) for j in range(d)] for i in range(d)]
+            v0 = list(x)
+        vals, jacs = [v0], [J0]
+        kinks = ((Fraction(0),) if self.act in ("relu", "leaky_relu")
+                 else (Fraction(-1), Fraction(1)))
+        for l in range(1, self.L + 1):
+            u, Ju = list(vals[-1]), [list(r) for r in jacs[-1]]
+            for sk in self.skips.get(l, ()):
+                u = [p + q for p, q in zip(u, vals[sk])]
+                Ju = [[p + q for p, q in zip(r, t)] for r, t in zip(Ju, jacs[sk])]
+            z = [sum((w * v for w, v in zip(row, u)), bi)
+                 for row, bi in zip(self.W[l], self.b[l])]
+            Jz = [[sum((w * Ju[k][j] for k, w in enumerate(row)), Fraction(0))
+                   for j in range(d)] for row in self.W[l]]
+            if l == self.L:
+                return Jz
+            post, Jp = [], []
+            for zi, gi in zip(z, Jz):
+                flat = not any(gi)
+                if zi in kinks and not flat:
+                    return None
+                if flat:
+                    slope = Fraction(0)
+                elif self.act == "relu":
+                    slope = Fraction(int(zi > 0))
+                elif self.act == "leaky_relu":
+                    slope = Fraction(1) if zi > 0 else self.alpha
+                else:
+                    slope = Fraction(int(-1 < zi < 1))
+                post.append(self.sigma(zi))
+                Jp.append([slope * t for t in gi])
+            vals.append(post)
+            jacs.append(Jp)
+        raise AssertionError("unreachable")
+
     def sigma(self, z: Fraction) -> Fraction:
         if self.act == "relu":
             return z if z > 0 else Fraction(0)
@@ -1856,11 +1905,16 @@ def _check_equivalence(env: dict, base_dir: str) -> Report:
         if mode == "top1":
             af = [k for k, v in enumerate(fx) if v == max(fx)]
             ag = [k for k, v in enumerate(gx) if v == max(gx)]
-            if not (len(af) == 1 and len(ag) == 1 and af != ag):
-                raise CheckFailed("counterexample: the predicted classes at the point are not "
-                                  "unique and different")
-            return Report(EXIT_OK, f"OK: not equivalent: at the point f predicts class "
-                                   f"{af[0]} and g class {ag[0]} (exact)")
+            if len(af) == 1 and len(ag) == 1 and af != ag:
+                return Report(EXIT_OK, f"OK: not equivalent: at the point f predicts class "
+                                       f"{af[0]} and g class {ag[0]} (exact)")
+            if af != ag and _ties_persist(f, x, af) and _ties_persist(g, x, ag):
+                return Report(EXIT_OK, f"OK: not equivalent: near the point the argmax sets "
+                                       f"are {af} (f) and {ag} (g), both locally constant "
+                                       f"(exact local maps)")
+            raise CheckFailed("counterexample: the predicted classes at the point are neither "
+                              "unique and different nor different argmax sets that persist "
+                              "on a neighbourhood")
         gap = max(abs(a - b) for a, b in zip(fx, gx))
         if not gap > eps:
             raise CheckFailed(f"counterexample: max |f - g| at the point is {_fstr(gap)}, "
@@ -1874,6 +1928,17 @@ def _check_equivalence(env: dict, base_dir: str) -> Report:
                   f"NOT CHECKED: the verdict '{verdict}' (stage {env.get('stage')}) carries "
                   f"no certificate this checker verifies"
                   + (" (decided by complete enumeration)" if verdict == "equivalent" else ""))
+
+
+def _ties_persist(net: Net, x, top: list) -> bool:
+    """Whether the argmax set ``top`` at ``x`` is the argmax set on a whole
+    neighbourhood: the network is affine near ``x`` and the tied outputs have
+    equal gradients (equal affine functions there); the other outputs are
+    strictly smaller at ``x``, so by continuity they stay smaller."""
+    if len(top) == 1:
+        return True
+    J = net.local_jacobian(x)
+    return J is not None and all(J[k] == J[top[0]] for k in top[1:])
 
 
 def _act_interval(net: Net, a, c):

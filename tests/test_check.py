@@ -636,3 +636,40 @@ def test_whole_space_partitions_with_rays(tmp_path, act):
     _rewrite(path, lines)
     code, msg = _code(path)
     assert code == 1 and f"region {i - 1}" in msg
+
+
+def test_top1_counterexample_with_a_tie_on_an_open_set(tmp_path):
+    """f ties classes 0 and 1 on a whole cell (equal outputs), g predicts 0
+    alone: the argmax sets differ on an open set, so the top-1 verdict is
+    'not equivalent' with no point of unique, different argmaxes.  The
+    checker verifies it from the local affine maps at the point (the tie is
+    an identity of f's maps there, every other comparison strict)."""
+    f = pr.Network.from_weights([([[1, 0], [-1, 0]], [0, 0]),
+                                 ([[1, -1], [1, -1]], [0, 0])])
+    g = pr.Network.from_weights([([[1, 0], [-1, 0]], [0, 0]),
+                                 ([[1, -1], [1, -1]], [0, -1])])
+    box = pr.Polyhedron.box([-1, -1], [1, 1])
+    res = equivalent(f, g, box, mode="top1")
+    assert res.equivalent is False
+    x = res.counterexample
+    fx, gx = f(x), g(x)
+    assert fx[0] == fx[1] and gx[0] > gx[1]          # a tie, not unique argmaxes
+    path = tmp_path / "tie.json"
+    write_equivalence(path, f, g, res, box)
+    code, msg = _code(path)
+    assert code == 0 and "not equivalent" in msg, msg
+    # a tie at an isolated point is no witness: h ties only on the line x1 = 0
+    h = pr.Network.from_weights([([[1, 0], [-1, 0]], [0, 0]),
+                                 ([[1, -1], [0, 0]], [0, 0])])
+    doc = json.loads(path.read_text())
+    from polyrelu.results.records import network_doc
+
+    doc["networks"]["f"] = network_doc(h)
+    doc["networks"].pop("f_sha256", None)
+    for x0 in (["0", "0"], ["1/2", "0"]):        # on the tie line; a point where h is strict
+        doc["proof"]["point"] = x0
+        doc["proof"].pop("f", None)
+        doc["proof"].pop("g", None)
+        path.write_text(json.dumps(doc))
+        code, msg = _code(path)
+        assert code == 1 and "counterexample" in msg, (x0, msg)

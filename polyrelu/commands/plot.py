@@ -55,6 +55,17 @@ ENUMERATION_SHARE = 0.5
 COLOURING_SHARE = 0.9
 
 
+def _with_vertices(regs: list, budget) -> list:
+    """The leading regions whose exact vertices are computed before the
+    budget runs out (all of them without a time limit); the vertices stay
+    cached on the regions for the drawing."""
+    for k, r in enumerate(regs):
+        if budget.exhausted:
+            return regs[:k]
+        r.vertices
+    return regs
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("plot", help="draw the regions of a 2-input model or a 2-D slice",
                        description=__doc__)
@@ -321,12 +332,22 @@ def run(args) -> int:
             first: dict = {}
             labels = [first.setdefault(lab, len(first)) for lab in labels]
     n_lin = (max(labels) + 1 if labels else 0) if labels is not None else None
+    found, reason = len(regs), it.reason
+    if net.input_dim == 2 and regs:
+        regs = _with_vertices(regs, budget.share(DRAW_SHARE))
+        if len(regs) < found:
+            # the exact vertices of the regions found cost about twice their
+            # enumeration (the float-first engine builds them on first read):
+            # the figure shows the regions whose polygons fit in the limit
+            reason = (f"{reason}; drawn: the first {len(regs)} of {found} regions "
+                      f"(time limit reached while computing their exact vertices)")
+            labels = labels[:len(regs)] if labels is not None else None
     V = domain.vertices
     box = (tuple(min(v[j] for v in V) for j in range(net.input_dim)),
            tuple(max(v[j] for v in V) for j in range(net.input_dim)))
     where = (f"slice through {' '.join(args.slice)}" if args.slice
              else f"box {args.box or DEFAULT_BOX}")
-    counts = (f"{len(regs)} activation region{'' if len(regs) == 1 else 's'}, "
+    counts = (f"{found} activation region{'' if found == 1 else 's'}, "
               + (f"{n_lin} linear region{'' if n_lin == 1 else 's'}" if n_lin is not None
                  else "linear regions n/a"))
 
@@ -372,6 +393,8 @@ def run(args) -> int:
             ax.set_xlabel("t" if args.slice else "x")
             ax.set_ylabel(f"output {args.output}")
         part = " (PARTIAL)" if it.partial else ""
+        if len(regs) < found:
+            part += f" (drawn: {len(regs)} of {found} regions)"
         import textwrap
 
         head = textwrap.fill(f"{net0.architecture} on {where}{part}", 70)
@@ -400,12 +423,13 @@ def run(args) -> int:
         emit_json({"model": args.model or "<embedded default model>",
                    "architecture": net0.architecture, "domain": where,
                    "box": [list(box[0]), list(box[1])],
-                   "activation_regions": len(regs), "linear_regions": n_lin,
-                   "partial": it.partial, "reason": it.reason, "files": files})
+                   "activation_regions": found, "linear_regions": n_lin,
+                   "drawn_regions": len(regs),
+                   "partial": it.partial, "reason": reason, "files": files})
     else:
         say(f"model: {args.model or '<embedded default model>'} ({net0.architecture}) "
             f"on {where}")
-        say(f"{counts}" + (f"  PARTIAL: {it.reason}" if it.partial else ""))
+        say(f"{counts}" + (f"  PARTIAL: {reason}" if it.partial else ""))
         say("drawn box: " + ", ".join(f"[{fraction_str(a)}, {fraction_str(b)}]"
                                       for a, b in zip(*box)))
     for f in files:
