@@ -83,7 +83,7 @@ def _run(args, budget, bar) -> int:
         work = budget.share(DRAW_SHARE)    # the rest of the time: drawing, writing
     S = fold_surface(net, domain, of="units" if args.units else "function",
                      budget=work, progress=bar)
-    G = S.dependency_graph(work)
+    G = S.dependency_graph(work, progress=bar)
     lam = net.num_layers - 1
     bounds = S.layer_bounds(lam, work)
     transparent = None
