@@ -141,3 +141,43 @@ def test_verbose_adds_debug_lines_and_results_stay_the_same(tmp_path, capsys):
                for ln in lines)
     assert main(["info"]) == 0
     assert "[polyrelu" not in capsys.readouterr().err
+
+
+def _choices(command, option):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return next(tuple(a.choices) for a in sub.choices[command]._actions
+                if option in a.option_strings)
+
+
+def test_option_values_are_the_api_names():
+    from polyrelu.equivalence import MODES
+    from polyrelu.regions import ENGINES
+
+    assert set(_choices("regions", "--engine")) == set(ENGINES)
+    assert set(_choices("equiv", "--mode")) == set(MODES)
+    assert set(_choices("folds", "--of")) == {"function", "units"}   # fold_surface(of=)
+    assert set(_choices("plot", "--color-by")) >= {"region", "map", "value"}
+
+
+def test_mode_and_of_name_what_top1_and_units_named(tmp_path, capsys):
+    import polyrelu as pr
+
+    a = tmp_path / "a.json"
+    pr.io.load_default_model().save(str(a))
+    docs = []
+    for flags in (["--top1"], ["--mode", "top1"]):
+        assert main(["equiv", str(a), str(a), "--box=-1,1", "--json", "-q", *flags]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        doc.pop("seconds", None), doc.pop("timings", None)
+        docs.append(doc)
+    assert docs[0]["equivalent"] is True and docs[0] == docs[1]
+    assert main(["equiv", str(a), str(a), "--box=-1,1", "--mode", "top1", "--eps", "1/2"]) == 2
+    assert "--mode top1" in capsys.readouterr().err
+    outs = []
+    for flags in (["--units"], ["--of", "units"]):
+        assert main(["folds", "--box=-2,2,-2,2", "--json", "-q", *flags]) == 0
+        outs.append(json.loads(capsys.readouterr().out)["layers"])
+    assert outs[0] == outs[1]
+    assert main(["folds", "--box=-2,2,-2,2", "--json", "-q", "--of", "function"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"]

@@ -50,9 +50,13 @@ def add_parser(sub) -> None:
     add_model_args(p)
     add_domain_args(p)
     add_output_args(p)
-    p.add_argument("--units", action="store_true",
-                   help="use the union of the unit fold sets (P&L Lemma A.18's S) "
-                        "instead of the function's fold set")
+    # the names of fold_surface(of=...); --units is short for --of units
+    p.add_argument("--of", choices=("function", "units"), default="function",
+                   help="function: the fold set of the function (default); units: the "
+                        "union of the unit fold sets (P&L Lemma A.18's S), as of= of "
+                        "polyrelu.fold_surface")
+    p.add_argument("--units", dest="of", action="store_const", const="units",
+                   help="the same as --of units")
     p.add_argument("--max-regions", type=int, default=None,
                    help="stop the region enumeration after this many regions (partial)")
     p.add_argument("--time-limit", type=float, default=None,
@@ -81,7 +85,7 @@ def _run(args, budget, bar) -> int:
     if args.out:
         pyplot()     # imported first: the time limit covers it
         work = budget.share(DRAW_SHARE)    # the rest of the time: drawing, writing
-    S = fold_surface(net, domain, of="units" if args.units else "function",
+    S = fold_surface(net, domain, of=args.of,
                      budget=work, progress=bar)
     G = S.dependency_graph(work, progress=bar)
     lam = net.num_layers - 1

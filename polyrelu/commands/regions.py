@@ -62,9 +62,11 @@ def add_parser(sub) -> None:
     add_domain_args(p)
     add_output_args(p)
     add_figure_args(p)
-    p.add_argument("--engine", choices=("fast", "tree", "lp"), default="fast",
-                   help="fast: incremental splitting (default); tree: J&V Algorithm 2; "
-                        "lp: the fast engine's LP splitter")
+    # the engines of polyrelu.regions (ENGINES; not imported here: the
+    # parser is built before any command runs)
+    p.add_argument("--engine", choices=("auto", "fast", "tree", "lp"), default="fast",
+                   help="fast (= auto): incremental splitting (default); tree: J&V "
+                        "Algorithm 2; lp: the fast engine's LP splitter")
     p.add_argument("--max-regions", type=int, default=None,
                    help="stop after this many activation regions (partial result)")
     p.add_argument("--time-limit", type=float, default=None,
