@@ -112,8 +112,26 @@ def test_tropex_progress_counts_its_stages():
     X = np.random.default_rng(1).uniform(-5, 5, size=(10, 2))
     calls = []
     tropex_report(net, {"X": X}, "fast", progress=lambda s, k, n: calls.append((s, k, n)))
-    assert calls[0] == ("tropex stages", 0, 3) and calls[-1] == ("tropex stages", 3, 3)
-    assert [k for _, k, _ in calls] == sorted(k for _, k, _ in calls)
+    stages = [c for c in calls if c[0] == "tropex stages"]
+    assert stages[0] == ("tropex stages", 0, 3) and stages[-1] == ("tropex stages", 3, 3)
+    assert [k for _, k, _ in stages] == sorted(k for _, k, _ in stages)
+    # the extraction itself: the points done out of all, batch by batch
+    assert [c for c in calls if c[0] == "tropex points"] == [("tropex points", 0, 10),
+                                                             ("tropex points", 10, 10)]
+
+
+def test_tropex_reports_points_batch_by_batch():
+    from polyrelu.network import random_network
+    from polyrelu.tropex import tropex
+
+    net = random_network([2, 4, 3], seed=2)
+    X = [[1, 0], [0, 1], ["1/2", -2], [3, 1], [-1, -1]]
+    calls = []
+    E = tropex(net, X, batch_size=2, progress=lambda s, k, n: calls.append((s, k, n)))
+    assert calls == [("tropex points", k, 5) for k in (0, 2, 4, 5)]
+    ref = tropex(net, X)            # one batch: the same exact terms
+    assert E.labels == ref.labels
+    assert all(E.local_map(k) == ref.local_map(k) for k in range(len(X)))
 
 
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])

@@ -300,7 +300,7 @@ def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False,
             progress("tropex stages", k, stages)
     step(0)
     X = _exact_points(data["X"]) if mode == "exact" else data["X"]
-    E = tropex(net, X, mode)
+    E = tropex(net, X, mode, progress=progress)   # a bar over the points too
     step(1)
     rs = region_sharing(net, X, mode)
     step(2)
