@@ -160,7 +160,7 @@ def run(args) -> int:
                       "seconds": round(t_reg, 3)}
     files = doc["files"] = []
     if net.input_dim == 2:
-        from ..plot.style import new_figure, paper_style
+        from ..plot.style import coordinate_label, new_figure, paper_style
         from ..regions import region_graph
 
         fig, axes = new_figure(1, 2, size=(7.0, 3.7))
@@ -171,8 +171,8 @@ def run(args) -> int:
                      title=f"{len(lin)} linear regions (colour = affine map)")
         with paper_style():
             for ax in axes:
-                ax.set_xlabel("$x_1$")
-                ax.set_ylabel("$x_2$")
+                ax.set_xlabel(coordinate_label(1))
+                ax.set_ylabel(coordinate_label(2))
             fig.suptitle(f"Exact regions of the {net.architecture} default model on "
                          f"{args.box}")
             fig.tight_layout()
@@ -196,8 +196,8 @@ def run(args) -> int:
         ax = plot_fold_surface(surface, title=f"Fold set by canonical order "
                                               f"({net.architecture} on {args.box})")
         with paper_style():
-            ax.set_xlabel("$x_1$")
-            ax.set_ylabel("$x_2$")
+            ax.set_xlabel(coordinate_label(1))
+            ax.set_ylabel(coordinate_label(2))
         files.append(save_figure_to(ax.figure, str(out), "folds", args))
         ax = plot_dependency_graph(graph, title="Dependency graph of the fold surface")
         files.append(save_figure_to(ax.figure, str(out), "dependency_graph", args))

@@ -227,7 +227,7 @@ def draw_output(ax, regs, output: int = 0, edge_width: float = 0.25):
 
 
 def draw_layers(net, domain, path, title: str = "", dpi: int = 100,
-                width: float = LAYERS_PANEL, axis_names=("x1", "x2"),
+                width: float = LAYERS_PANEL, axis_names=("$x_1$", "$x_2$"),
                 format: str | None = None) -> None:
     """:func:`polyrelu.plot.regions.plot_layer_boundaries` on a grid of at most
     three panels per row, saved to ``path`` (format from its suffix unless
@@ -364,12 +364,12 @@ def run(args) -> int:
                         f"{len(regs)} regions only ({graph.graph.get('reason')}); "
                         f"neighbours beyond may share a colour")
     os.makedirs(args.out, exist_ok=True)
-    from ..plot.style import new_figure, paper_style
+    from ..plot.style import coordinate_label, new_figure, paper_style
 
     files = []
+    sl = bool(args.slice)
     if regs:
         fig, ax = new_figure(size=MAIN_FIGSIZE[net.input_dim])
-        xl = "t1" if args.slice else "x1"
         if net.input_dim == 2:
             from ..plot.regions import plot_regions
 
@@ -385,12 +385,12 @@ def run(args) -> int:
             ax.set_xlim(float(box[0][0]), float(box[1][0]))
             ax.set_ylim(float(box[0][1]), float(box[1][1]))
             ax.set_aspect("equal")
-            ax.set_xlabel(xl)
-            ax.set_ylabel("t2" if args.slice else "x2")
+            ax.set_xlabel(coordinate_label(1, sl))
+            ax.set_ylabel(coordinate_label(2, sl))
         else:
             draw_1d(ax, regs, color if labels is not None else "region",
                     output=args.output, labels=labels if color == "map" else None)
-            ax.set_xlabel("t" if args.slice else "x")
+            ax.set_xlabel(coordinate_label(None, sl))
             ax.set_ylabel(f"output {args.output}")
         part = " (PARTIAL)" if it.partial else ""
         if len(regs) < found:
@@ -412,7 +412,7 @@ def run(args) -> int:
                 lpath = figure_path(args.out, "layers", args.format)
                 with atomic_path(lpath) as tmp:
                     draw_layers(net, domain, tmp, dpi=dpi, format=args.format,
-                                axis_names=("t1", "t2") if args.slice else ("x1", "x2"),
+                                axis_names=(coordinate_label(1, sl), coordinate_label(2, sl)),
                                 title=f"boundaries added layer by layer: "
                                       f"{net0.architecture} on {where}")
                 files.append(lpath)

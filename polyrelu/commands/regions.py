@@ -253,7 +253,7 @@ def _draw(out, net, rs, lin, args) -> str:
     (neighbours never share a colour), in the polyrelu figure style, written
     whole."""
     from ..plot.regions import plot_regions
-    from ..plot.style import new_figure, paper_style
+    from ..plot.style import coordinate_label, new_figure, paper_style
 
     pyplot()
     fig, ax = new_figure(size=(4.2, 4.2))
@@ -263,8 +263,8 @@ def _draw(out, net, rs, lin, args) -> str:
                        f"{nlin} linear region{'' if nlin == 1 else 's'}")
     sl = bool(getattr(args, "slice", None))
     with paper_style():
-        ax.set_xlabel("t1" if sl else "x1")
-        ax.set_ylabel("t2" if sl else "x2")
+        ax.set_xlabel(coordinate_label(1, sl))
+        ax.set_ylabel(coordinate_label(2, sl))
         fig.tight_layout()
     return save_figure_to(fig, out, "regions", args)  # closes the figure
 

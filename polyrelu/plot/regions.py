@@ -24,6 +24,7 @@ __all__ = [
 
 from .style import (  # noqa: F401  (LAYER_COLORS re-exported)
     LAYER_COLORS,
+    coordinate_label,
     fill_colors,
     layer_color,
     legend_outside,
@@ -250,8 +251,8 @@ def plot_regions_slice(net, points, box=None, ax=None, **kwargs):
     if nt.input_dim == 2:
         kwargs.setdefault("title", f"{len(rs)} activation regions on the slice")
         plot_regions(rs, ax=ax, **kwargs)
-        ax.set_xlabel("t1")
-        ax.set_ylabel("t2")
+        ax.set_xlabel(coordinate_label(1, sliced=True))
+        ax.set_ylabel(coordinate_label(2, sliced=True))
         # the data points at t = 0, e1, e2
         ax.plot([0, 1, 0], [0, 0, 1], "k*", ms=7)
         return ax
@@ -266,7 +267,7 @@ def plot_regions_slice(net, points, box=None, ax=None, **kwargs):
         ya = float(M[0][0] * r.vertices[0][0] + c[0])
         yb = float(M[0][0] * r.vertices[-1][0] + c[0])
         ax.plot([a, b], [ya, yb], "k-", lw=1.2)
-    ax.set_xlabel("t")
+    ax.set_xlabel(coordinate_label(None, sliced=True))
     ax.set_ylabel("output 0")
     ax.set_title(kwargs.get("title") or f"{len(rs)} activation regions on the segment")
     return ax

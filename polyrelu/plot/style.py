@@ -44,6 +44,7 @@ __all__ = [
     "styled",
     "new_figure",
     "legend_outside",
+    "coordinate_label",
     "figure_path",
     "save_figure",
 ]
@@ -185,6 +186,18 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple = (4.5, 4.0),
 
     with paper_style():
         return plt.subplots(nrows, ncols, figsize=size, **kwargs)
+
+
+def coordinate_label(i: Optional[int] = None, sliced: bool = False) -> str:
+    """The axis label of input coordinate ``i`` (1-based; None: the one
+    coordinate of a 1-D plot) in every polyrelu figure: ``$x_1$``, or ``$t_1$``
+    for the parameters of a slice ``x = x0 + U t``.
+
+    >>> coordinate_label(2), coordinate_label(1, sliced=True), coordinate_label()
+    ('$x_2$', '$t_1$', '$x$')
+    """
+    v = "t" if sliced else "x"
+    return f"${v}$" if i is None else f"${v}_{{{i}}}$" if i > 9 else f"${v}_{i}$"
 
 
 def legend_outside(ax, handles=None, **kwargs: Any):
