@@ -1,21 +1,33 @@
 """The ``polyrelu`` command line.
 
 Each command lives in ``polyrelu.commands.<name>`` with ``add_parser`` and
-``run``.  Bad input exits with code 2 and a one-line message, never a traceback.
+``run``.  Bad input exits with code 2 and a one-line message naming the
+command (``polyrelu regions: error: ...``), never a traceback.
+
+Every command takes ``-q/--quiet`` and ``-v/--verbose``.  Messages go through
+``logging``, one logger per module under ``polyrelu``
+(``logging.getLogger(__name__)``); :func:`main` sends the ``polyrelu``
+logger to stderr at level INFO (notes, ``wrote FILE``), WARNING with
+``--quiet`` (which also hides the progress bars) or DEBUG with ``--verbose``
+(stages and timings).  Results go to stdout either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import re
 import sys
+import time
 from importlib import import_module
 
 from .commands import COMMANDS
 from .exceptions import PolyreluError
 
 __all__ = ["main", "build_parser"]
+
+log = logging.getLogger(__name__)
 
 _NEGATIVE_LIST = re.compile(r"^-[0-9.][0-9.,/eE+-]*$")
 _RST_LITERAL = re.compile(r"``([^`]+)``")
@@ -53,6 +65,52 @@ def _check_limits(args) -> str | None:
     return None
 
 
+class _Formatter(logging.Formatter):
+    """``message`` for INFO, ``polyrelu CMD: warning: message`` for warnings
+    (unless the message says ``note:`` itself) and ``[logger +seconds]
+    message`` for DEBUG."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.levelno >= logging.WARNING and not msg.startswith("note:"):
+            kind = "error" if record.levelno >= logging.ERROR else "warning"
+            return f"polyrelu {self.command}: {kind}: {msg}"
+        if record.levelno < logging.INFO:
+            return f"[{record.name} +{record.relativeCreated / 1000:.2f}s] {msg}"
+        return msg
+
+
+def configure_logging(command: str, quiet: bool = False, verbose: bool = False):
+    """Send the ``polyrelu`` logger to stderr at the level the flags ask for;
+    returns a function that undoes it (:func:`main` calls it at the end, so
+    that calling ``main`` twice in one process does not print twice)."""
+    logger = logging.getLogger("polyrelu")
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter(command))
+    old = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+    return undo
+
+
+def _add_common_args(parser) -> None:
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="only warnings and errors on stderr (no progress bars, notes "
+                        "or 'wrote FILE' lines); results still go to stdout")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="also debug messages on stderr (stages, timings)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -64,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         import_module(f".commands.{name}", __package__).add_parser(sub)
+    for sp in sub.choices.values():
+        _add_common_args(sp)
     # Let "--box -1,1,-2,2" and "--slice -1,0 2,3" through: argparse only knows
     # plain negative numbers, so widen its matcher to comma lists of rationals.
     for parser in [p, *sub.choices.values()]:
@@ -76,15 +136,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``polyrelu`` with ``argv`` (default ``sys.argv[1:]``); the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if not getattr(args, "command", None):
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         parser.print_help()
         return 2
+    # the subparsers action: its choices map command names to their parsers
+    action = next(a for a in parser._actions if a.dest == "command")
+    sub = action.choices[args.command]  # type: ignore[index]
+    if extra:
+        # argparse reports these from the top parser ("polyrelu: error"); the
+        # command they were given to is the one to name
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     bad = _check_limits(args)
     if bad:
         print(f"polyrelu {args.command}: error: {bad}", file=sys.stderr)
         return 2
+    undo = configure_logging(args.command, args.quiet, args.verbose)
+    t0, c0 = time.perf_counter(), time.process_time()
+    log.debug(f"{args.command}: started")
+    try:
+        return _run(args)
+    finally:
+        # wall and CPU seconds side by side: the machines are shared
+        log.debug(f"{args.command}: {time.perf_counter() - t0:.2f} s wall, "
+                  f"{time.process_time() - c0:.2f} s CPU")
+        undo()
+
+
+def _run(args) -> int:
     mod = import_module(f".commands.{args.command}", __package__)
     from .budget import Budget
 

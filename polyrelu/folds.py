@@ -783,7 +783,7 @@ class PiecewiseLinearSurface:
     """
 
     def __init__(self, cx: _Complex, *, source: str = "pieces",
-                 budget: Optional[Budget] = None):
+                 budget: Optional[Budget] = None, progress: Any = None):
         self._cx = cx
         self.domain = cx.domain
         self.dim = cx.d
@@ -792,7 +792,7 @@ class PiecewiseLinearSurface:
         self.source = source
         self._graph = None
         self._partial_graph: Any = None
-        self._compute(budget)
+        self._compute(budget, check_progress(progress, "PiecewiseLinearSurface"))
 
     # -------------------------------------------------------------- builders
     @classmethod
@@ -829,11 +829,15 @@ class PiecewiseLinearSurface:
         return cls(_complex_from_pieces(ps, domain, d))
 
     # ------------------------------------------------------------ algorithm
-    def _compute(self, budget: Optional[Budget] = None) -> None:
+    def _compute(self, budget: Optional[Budget] = None, progress: Any = None) -> None:
         cx = self._cx
         n = len(cx.cells)
         in_T: set = set()
         S_idx = [i for i, f in enumerate(cx.facets) if f.in_S]
+        # the fold facets assigned to a canonical layer: a total, so an ETA
+        stage = "canonical layers (fold facets)"
+        if progress is not None:
+            progress(stage, 0, len(S_idx))
         layers: list = []
         self._facet_order: dict = {}
         k = 0
@@ -869,6 +873,8 @@ class PiecewiseLinearSurface:
             for _, _, idx, _ in new:
                 in_T.update(idx)
             layers.append(tuple(layer))
+            if progress is not None:
+                progress(stage, len(in_T), len(S_idx))
         self.layers = tuple(layers)
         self.order_of_surface = k
         left: dict = {}
@@ -1013,7 +1019,8 @@ class PiecewiseLinearSurface:
                     return True
         return False
 
-    def dependency_graph(self, budget: Optional[Budget] = None) -> nx.DiGraph:
+    def dependency_graph(self, budget: Optional[Budget] = None, progress: Any = None
+                         ) -> nx.DiGraph:
         """The dependency graph (P&L Definition A.5): an edge ``H -> K`` iff
         ``order(H) < order(K)`` and ``relint H`` meets ``cl K`` (decided exactly).
 
@@ -1025,7 +1032,8 @@ class PiecewiseLinearSurface:
         With a ``budget`` (:mod:`polyrelu.budget`) the pairs are decided until
         it runs out: ``G.graph["partial"]`` is then True (the edges found are
         edges; pairs not decided are missing) and ``G.graph["reason"]`` says
-        why.  Complete graphs are cached.
+        why.  Complete graphs are cached.  ``progress(stage, done, total)``
+        (:mod:`polyrelu.budget`) is told the pairs decided out of all pairs.
         """
         if self._graph is not None:
             return self._graph.copy()
@@ -1046,7 +1054,11 @@ class PiecewiseLinearSurface:
                        num_pieces=len(H.pieces))
         pairs = [(H, K) for H in self.hyperplanes for K in self.hyperplanes
                  if H.order < K.order]
+        progress = check_progress(progress, "dependency_graph")
+        stage = "dependency graph (pairs)"
         for n, (H, K) in enumerate(pairs):
+            if progress is not None and n % 16 == 0:
+                progress(stage, n, len(pairs))
             try:
                 meets = self._relint_meets_closure(H, K, budget)
             except Exhausted:
@@ -1058,6 +1070,8 @@ class PiecewiseLinearSurface:
                 return G.copy()
             if meets:
                 G.add_edge(H.name, K.name)
+        if progress is not None:
+            progress(stage, len(pairs), len(pairs))
         self._graph = G
         return G.copy()
 
@@ -1173,7 +1187,7 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
     domain = _check_domain(net.input_dim, domain)
     cx = _complex_from_network(net, domain, units=(of == "units"), budget=b,
                                progress=progress)
-    return PiecewiseLinearSurface(cx, source=f"network:{of}", budget=b)
+    return PiecewiseLinearSurface(cx, source=f"network:{of}", budget=b, progress=progress)
 
 
 def _subtract(Q: Polyhedron, J: Polyhedron) -> list:

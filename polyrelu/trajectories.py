@@ -52,7 +52,7 @@ from typing import Any, Callable, Sequence
 
 import gmpy2
 
-from .budget import Budget, as_budget, check_count
+from .budget import Budget, as_budget, check_count, check_progress
 from .domains import as_domain
 from .exceptions import DomainError, ShapeError
 from .linalg import mpq_to_fraction, to_mpq_matrix, to_mpq_vector
@@ -962,7 +962,7 @@ def _check_dim(net: Network, dim: int) -> None:
 def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
                 time_limit: float | None = None, resolution: Any = Fraction(1, 2**20),
                 max_samples: int = 200000, budget: Budget | None = None,
-                _lengths: bool = False) -> Transitions:
+                progress: Any = None, _lengths: bool = False) -> Transitions:
     """Exact transitions and activation patterns along a path.
 
     Parameters
@@ -978,6 +978,10 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     budget : Budget, optional
         Limits shared with the caller (:mod:`polyrelu.budget`); an
         interrupted budget stops the walk (reason ``"interrupted"``).
+    progress : callable, optional
+        ``progress(stage, done, total)`` (:mod:`polyrelu.budget`):
+        ``"path pieces"`` (segments or arcs walked, of a known total) and
+        ``"transitions"`` (found so far); ``True``: tqdm bars on stderr.
     resolution, max_samples : Fraction or int
         Refinement controls for a :class:`Curve` only.
 
@@ -995,6 +999,7 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     """
     b = as_budget(budget, None, time_limit, "transitions")
     max_transitions = check_count(max_transitions, "max_transitions", "transitions")
+    report = check_progress(progress, "transitions")
     path = _as_path(path)
     _check_dim(net, path.dim if not isinstance(path, Curve)
                else len(path.point(path.t_range[0])))
@@ -1008,7 +1013,9 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     partial, reason, stop = False, "", None
     prev: Pattern | None = None
     first: Pattern | None = None
-    for part, x0, U, arc, s0, s1, kq in parts:
+    for done, (part, x0, U, arc, s0, s1, kq) in enumerate(parts):
+        if report is not None:
+            report("path pieces", done, len(parts))
         w = _Walker(net, x0, U, arc)
         pos, end = _Num(s0), _Num(s1)
         w.recompute(1, pos, end)
@@ -1039,6 +1046,8 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
                 span_start = e
                 breakpoints.append(_breakpoint(kq, x0, U, arc, e, old, new))
                 patterns.append(new)
+                if report is not None:
+                    report("transitions", len(breakpoints), None)
             pos = e
         norms = (tuple(w.post_norms2()), tuple(w.pre_norms2())) if _lengths else None
         # stopped by a limit: the pattern is known only up to the next event e
@@ -1047,6 +1056,8 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
         if partial:
             stop = _param_value(kq, arc, e)
             break
+    if report is not None and not partial:
+        report("path pieces", len(parts), len(parts))
     closed = bool(path.closed) and not partial
     if closed and prev != first:
         part, x0, U, arc, s0, s1, kq = parts[0]

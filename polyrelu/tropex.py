@@ -1654,7 +1654,7 @@ def _first_argmax(row) -> int:
 # =====================================================================
 # Algorithm 3.1
 # =====================================================================
-def _run(net, X, mode, batch_size, stage_cb=None, label_only=False):
+def _run(net, X, mode, batch_size, stage_cb=None, label_only=False, progress=None):
     _check_batch_size(batch_size)
     shape = _data_shape(net, X)
     g = _as_graph(net, shape)
@@ -1665,17 +1665,22 @@ def _run(net, X, mode, batch_size, stage_cb=None, label_only=False):
     if tuple(Xb.shape[1:]) != tuple(shape):
         raise ShapeError(f"data X has shape {tuple(Xb.shape)}")
     rows, consts, outs = [], [], []
-    for a, b in _batches(Xb.shape[0], batch_size):
+    D = Xb.shape[0]
+    for a, b in _batches(D, batch_size):
+        if progress is not None:
+            progress("tropex points", a, D)
         cb = None if stage_cb is None else (lambda *args, _a=a: stage_cb(_a, *args))
         A, c, o, _ = _extract_batch(bk, g, Xb[a:b], cb, label_only)
         rows.append(bk.to_numpy(A))
         consts.append(bk.to_numpy(c))
         outs.append(bk.to_numpy(o))
+    if progress is not None:
+        progress("tropex points", D, D)
     return g, bk, Xb, np.concatenate(rows), np.concatenate(consts), np.concatenate(outs)
 
 
 def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = True,
-           batch_size: int = 256) -> TropExFunction:
+           batch_size: int = 256, progress: Any = None) -> TropExFunction:
     """Extract the linear terms of ``net`` at the data points ``X`` (T&P
     Algorithm 3.1) and return the extracted function ``N^(X)`` (eq. 2).
 
@@ -1705,6 +1710,11 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
         compares exactly and raises :class:`BackendError` on failure; fast mode
         records the largest float deviation in ``E.checks`` (labels must agree
         except on float ties).
+    batch_size : int
+        Points extracted together.
+    progress : callable, optional
+        ``progress("tropex points", done, total)`` (:mod:`polyrelu.budget`)
+        before each batch and at the end; ``True``: a tqdm bar on stderr.
 
     Examples
     --------
@@ -1718,8 +1728,11 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
     """
     if outputs not in ("all", "label"):
         raise NetworkError(f"tropex: outputs must be 'all' or 'label', not {outputs!r}")
+    from .budget import check_progress
+
     g, bk, Xb, rows, consts, outs = _run(net, X, mode, batch_size,
-                                         label_only=outputs == "label")
+                                         label_only=outputs == "label",
+                                         progress=check_progress(progress, "tropex"))
     labels = tuple(_first_argmax(o) for o in outs)
     E = TropExFunction(mode, tuple(g.input_shape), labels, outs, rows, consts,
                        tuple(op.name for op in g.ops[1:]), kept=outputs)

@@ -1290,7 +1290,8 @@ def _linear_combination(weights: Sequence[Fraction], polys: Sequence[TropicalPol
 
 def tropical_layers(net: Network, prune: bool = True,
                     max_terms: int = 20000,
-                    time_limit: float | None = None) -> tuple[TropicalLayer, ...]:
+                    time_limit: float | None = None,
+                    progress: Any = None) -> tuple[TropicalLayer, ...]:
     """F, G, H of every layer as tropical polynomials in the input.
 
     Zhang et al. Prop. 5.1 / J&V eqs. 8-10 with the layer input
@@ -1313,6 +1314,10 @@ def tropical_layers(net: Network, prune: bool = True,
     time_limit : float, optional
         Seconds; beyond it :class:`~polyrelu.exceptions.LimitReached` (a
         partial tropical form would be meaningless, so nothing is returned).
+    progress : callable, optional
+        ``progress("neurons", done, total)`` after each neuron's H and G
+        (:mod:`polyrelu.budget`; the total is known, so bars show an ETA);
+        ``True``: tqdm bars on stderr.
 
     Examples
     --------
@@ -1336,6 +1341,11 @@ def tropical_layers(net: Network, prune: bool = True,
             raise PolyreluError(f"tropical_layers: time_limit must be a number of "
                                 f"seconds, got {time_limit!r}")
         deadline = time.monotonic() + seconds
+    from .budget import check_progress
+
+    report = check_progress(progress, "tropical_layers")
+    total = sum(layer.out_dim for layer in net.layers)
+    done = 0
     d0 = net.input_dim
     zero = TropicalPolynomial.constant(0, d0)
     # (F, G) of nu_0 = x: F_0 = x_i, G_0 = 0 (J&V eq. 15); with an input map
@@ -1362,6 +1372,9 @@ def tropical_layers(net: Network, prune: bool = True,
                                     deadline)
             H_list.append(h.add_affine((_ZERO,) * d0, layer.b[i]))
             G_list.append(g)
+            done += 1
+            if report is not None:
+                report("neurons", done, total)
         H, G = tuple(H_list), tuple(G_list)
         if l == L:
             out.append(TropicalLayer(l, None, G, H))
@@ -1398,7 +1411,8 @@ def tropical_layers(net: Network, prune: bool = True,
 
 def tropical_form(net: Network, prune: bool = True,
                   max_terms: int = 20000,
-                  time_limit: float | None = None) -> tuple[TropicalRational, ...]:
+                  time_limit: float | None = None,
+                  progress: Any = None) -> tuple[TropicalRational, ...]:
     """The network as tropical rational functions: one ``H (/) G`` per output
     (Zhang et al. Thm. 5.4), so that ``F(x) - G(x) == net(x)`` exactly.
 
@@ -1410,5 +1424,5 @@ def tropical_form(net: Network, prune: bool = True,
     max(0, 2*x1) (/) max(x1)
     """
     last = tropical_layers(net, prune=prune, max_terms=max_terms,
-                           time_limit=time_limit)[-1]
+                           time_limit=time_limit, progress=progress)[-1]
     return tuple(TropicalRational(h, g) for h, g in zip(last.H, last.G))

@@ -282,3 +282,170 @@ def test_regions_at_a_point_is_certified(point, capsys):
     assert [sum(m * v for m, v in zip(row, y)) + ci for row, ci in zip(M, c0)] == list(net(y))
     assert main(["regions", "--at", point]) == 0
     assert "distance from x to the boundary: sqrt(" in capsys.readouterr().out
+
+
+# -- polyrelu tropical -----------------------------------------------------------
+
+def _tropical_net(tmp_path, sizes=(2, 3, 2, 1), seed=5, skips=None):
+    from polyrelu.network import random_network
+
+    net = random_network(list(sizes), seed=seed)
+    if skips:
+        net = type(net).from_weights(net.weights(), skips=skips)
+    path = tmp_path / "t.json"
+    net.save(path)
+    return net, str(path)
+
+
+def _points(d, n=12, seed=0):
+    import random
+    from fractions import Fraction
+
+    rng = random.Random(seed)
+    return [tuple(Fraction(rng.randint(-40, 40), rng.randint(1, 9)) for _ in range(d))
+            for _ in range(n)]
+
+
+def _max_of_terms(terms, x):
+    from fractions import Fraction
+
+    return max(sum((Fraction(a) * xi for a, xi in zip(t["a"], x)), Fraction(t["c"]))
+               for t in terms)
+
+
+@pytest.mark.parametrize("skips", [None, {3: [1]}])
+def test_tropical_json_is_exact_and_evaluates_to_the_network(skips, tmp_path, capsys):
+    from polyrelu.numbers import fraction_str
+    from polyrelu.tropical import tropical_form, tropical_layers
+
+    net, path = _tropical_net(tmp_path, (2, 3, 3, 1), skips=skips)
+    assert main(["tropical", path, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (nu,) = tropical_form(net)
+    (out,) = doc["form"]
+    # exact strings, term for term
+    assert out["F"]["terms"] == [{"a": [fraction_str(v) for v in a], "c": fraction_str(c)}
+                                 for a, c in nu.F.terms]
+    assert out["G"]["terms"] == [{"a": [fraction_str(v) for v in a], "c": fraction_str(c)}
+                                 for a, c in nu.G.terms]
+    assert out["text"] == str(nu) and out["latex"] == nu.to_latex()
+    assert all(isinstance(v, str) for t in out["F"]["terms"] for v in t["a"] + [t["c"]])
+    # independently: max(F terms) - max(G terms), read from the JSON, is the
+    # network's exact value
+    for x in _points(2):
+        assert _max_of_terms(out["F"]["terms"], x) - _max_of_terms(out["G"]["terms"], x) \
+            == net(x)[0]
+    layers = tropical_layers(net)
+    assert [L["layer"] for L in doc["layers"]] == [1, 2, 3]
+    for L, T in zip(doc["layers"], layers):
+        for n, h in zip(L["neurons"], T.H):
+            assert n["H"]["text"] == str(h) and n["H"]["num_terms"] == len(h)
+        # hidden neurons: F - G is relu of the pre-activation H - G
+        if T.F is not None:
+            for n in L["neurons"]:
+                for x in _points(2, 4):
+                    z = _max_of_terms(n["H"]["terms"], x) - _max_of_terms(n["G"]["terms"], x)
+                    nu_x = _max_of_terms(n["F"]["terms"], x) - _max_of_terms(n["G"]["terms"], x)
+                    assert nu_x == max(z, 0)
+
+
+def _parse_latex_max(text):
+    """``\\max\\left(t, \\; t\\right)`` -> list of (a, c) with exact Fractions."""
+    import re
+    from fractions import Fraction
+
+    m = re.fullmatch(r"\\max\\left\((.*)\\right\)", text.strip())
+    assert m, text
+    terms = []
+    for t in m.group(1).split(r",\; "):
+        a, c = {}, Fraction(0)
+        for sign, coef, var in re.findall(
+                r"([+-]?)\s*((?:\\tfrac\{\d+\}\{\d+\}|\d+)?)\s*(x_\{\d+\})?", t.replace(" ", "")):
+            if not coef and not var:
+                continue
+            q = Fraction(1)
+            if coef:
+                f = re.fullmatch(r"\\tfrac\{(\d+)\}\{(\d+)\}", coef)
+                q = Fraction(int(f.group(1)), int(f.group(2))) if f else Fraction(int(coef))
+            if sign == "-":
+                q = -q
+            if var:
+                a[int(var[3:-1]) - 1] = q
+            else:
+                c += q
+        terms.append((a, c))
+    return terms
+
+
+def test_tropical_latex_is_the_exact_tropical_form(tmp_path, capsys):
+    from polyrelu.tropical import tropical_form, tropical_layers
+
+    net, path = _tropical_net(tmp_path, (2, 3, 2, 2), seed=7)
+    assert main(["tropical", path, "--latex"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("%") and out[1] == r"\begin{align*}" and out[-1] == r"\end{align*}"
+    body = [ln.removesuffix(r" \\") for ln in out[2:-1]]
+    assert all(ln.endswith(r" \\") for ln in out[2:-2]) and not out[-2].endswith(r"\\")
+    form = tropical_form(net)
+    nus = [ln for ln in body if ln.startswith(r"\nu_")]
+    assert nus == [rf"\nu_{{{i}}}(x) &= {nu.to_latex()}" for i, nu in enumerate(form)]
+    # every F/G/H line of every layer, in order
+    want = []
+    for T in tropical_layers(net):
+        for i in range(len(T.H)):
+            if T.F is not None:
+                want.append(rf"F^{{({T.layer})}}_{{{i}}} &= {T.F[i].to_latex()}")
+            want.append(rf"G^{{({T.layer})}}_{{{i}}} &= {T.G[i].to_latex()}")
+            want.append(rf"H^{{({T.layer})}}_{{{i}}} &= {T.H[i].to_latex()}")
+    assert body[:len(want)] == want
+    # and, read back from the LaTeX alone, the form is the network
+    for i, line in enumerate(nus):
+        rhs = line.split("&= ", 1)[1]
+        f_txt, g_txt = rhs.split(r"\right) - \max", 1)
+        F = _parse_latex_max(f_txt + r"\right)")
+        G = _parse_latex_max(r"\max" + g_txt)
+        for x in _points(2, 8, seed=i):
+            def val(terms):
+                return max(sum((q * x[j] for j, q in a.items()), c) for a, c in terms)
+            assert val(F) - val(G) == net(x)[i]
+
+
+def test_tropical_at_a_point_gives_the_region_and_its_map(tmp_path, capsys):
+    from fractions import Fraction
+
+    net, path = _tropical_net(tmp_path, (2, 4, 3, 1), seed=2)
+    x = (Fraction(1, 3), Fraction(-2))
+    assert main(["tropical", path, "--at", "1/3,-2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert tuple(tuple(b) for b in doc["pattern"]) == net.pattern(x)
+    assert doc["signs"] == [[1 - 2 * b for b in bits] for bits in doc["pattern"]]
+    last = doc["layers"][-1]["pre_activation"]
+    y = sum(Fraction(m) * xi for m, xi in zip(last["M"][0], x)) + Fraction(last["c"][0])
+    assert y == net(x)[0]
+    # x satisfies every inequality of its region (J&V Theorem 2.2)
+    for layer in doc["region_inequalities"]:
+        for row, b in zip(layer["A"], layer["b"]):
+            assert sum(Fraction(a) * xi for a, xi in zip(row, x)) <= Fraction(b)
+    # the same pattern given as bits
+    bits = "|".join("".join(map(str, b)) for b in doc["pattern"])
+    assert main(["tropical", path, "--pattern", bits, "--json"]) == 0
+    doc2 = json.loads(capsys.readouterr().out)
+    assert doc2["layers"] == doc["layers"] and doc2["at"] is None
+    assert main(["tropical", path, "--pattern", bits]) == 0
+    text = capsys.readouterr().out
+    assert f"activation pattern: {bits}" in text and "layer 1, neuron 3:" in text
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--pattern", "01|1"], "pattern"),              # wrong widths
+    (["--pattern", "0a10|101"], "not a string of bits"),
+    (["--at", "1,2,3"], "coordinates"),
+    (["--max-terms", "2"], "max_terms"),
+])
+def test_tropical_bad_input_exits_2(args, needle, tmp_path):
+    _, path = _tropical_net(tmp_path, (2, 4, 3, 1), seed=2)
+    res = run_cli("tropical", path, *args, timeout=120)
+    assert res.returncode == 2, res.stderr
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("polyrelu tropical: error:"), res.stderr
+    assert needle in lines[0]

@@ -727,3 +727,25 @@ def test_summary_is_json_with_exact_strings():
     assert all(isinstance(x, str) for x in v)
     H = fold_surface(GT, BOX2).layers[0][0]
     assert [F(x) for x in v] == list(H.pieces[0].polyhedron.vertices[0])
+
+
+def test_canonical_layers_and_dependency_graph_report_progress_with_totals():
+    # issue 18: a bar with a total (so an ETA) where the total is known
+    import polyrelu as pr
+    from polyrelu.folds import fold_surface
+
+    net = pr.Network.from_weights([([[1, "1/4"], [-1, "1/2"]], [1, 1]),
+                                   ([[1, -2], [-1, "3/2"]], ["1/8", 1]),
+                                   ([[1, 2]], [0])])
+    calls = []
+    S = fold_surface(net, pr.Polyhedron.box([-2, -2], [2, 2]),
+                     progress=lambda s, k, n: calls.append((s, k, n)))
+    layers = [c for c in calls if c[0].startswith("canonical layers")]
+    assert layers[0][1] == 0 and layers[-1][1] == layers[-1][2] > 0
+    assert all(n == layers[0][2] for _, _, n in layers)
+    assert [k for _, k, _ in layers] == sorted(k for _, k, _ in layers)
+    calls.clear()
+    G = S.dependency_graph(progress=lambda s, k, n: calls.append((s, k, n)))
+    pairs = sum(1 for H in S.hyperplanes for K in S.hyperplanes if H.order < K.order)
+    assert calls[-1] == ("dependency graph (pairs)", pairs, pairs) and pairs == 6
+    assert sorted(G.edges()) == [("H1.0", "H2.0"), ("H1.0", "H2.1")]

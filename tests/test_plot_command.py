@@ -41,9 +41,9 @@ def count_line(stdout):
 def test_default_model_all_colours_and_layers(tmp_path):
     res = run_cli("--out", str(tmp_path), "--layers", "--no-progress")
     assert res.returncode == 0, res.stderr
-    res2 = run_cli("--out", str(tmp_path), "--color", "output", "--no-progress")
+    res2 = run_cli("--out", str(tmp_path), "--color-by", "value", "--no-progress")
     assert res2.returncode == 0, res2.stderr
-    for name in ("regions_region.png", "layers.png", "regions_output.png"):
+    for name in ("regions_region.png", "layers.png", "regions_value.png"):
         p = tmp_path / name
         assert p.stat().st_size > 5000, name
         # a real drawing of >100 regions has many colours; a blank canvas has 1

@@ -4,6 +4,7 @@ progress, files written whole."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -18,11 +19,16 @@ from ..numbers import fraction_str, to_fraction
 __all__ = ["add_model_args", "add_domain_args", "add_output_args", "load_model",
            "parse_box", "parse_point", "domain_from_args", "jsonable", "emit_json",
            "progress", "eprint", "command_budget", "atomic_path", "write_json",
-           "pyplot", "DRAW_SHARE"]
+           "pyplot", "DRAW_SHARE", "add_figure_args", "figure_dpi", "save_figure_to"]
+
+
+log = logging.getLogger(__name__)
 
 
 def eprint(*args: Any) -> None:
-    print(*args, file=sys.stderr)
+    """A message for the user on stderr, through logging (INFO: hidden by
+    ``--quiet``)."""
+    log.info(" ".join(str(a) for a in args))
 
 
 def add_model_args(p, n: int = 1) -> None:
@@ -55,22 +61,60 @@ def add_output_args(p) -> None:
     p.add_argument("--out", default=None, help="directory for output files")
 
 
+def add_figure_args(p) -> None:
+    """``--format png|svg|pdf`` and ``--dpi`` of every plotting command."""
+    from ..plot.style import DEFAULT_DPI, FORMATS
+
+    p.add_argument("--format", choices=FORMATS, default="png",
+                   help="file format of the figures (default png; svg and pdf are vector "
+                        "files, fonts embedded)")
+    p.add_argument("--dpi", type=int, default=None,
+                   help=f"resolution of the figures (default {DEFAULT_DPI}; for svg and pdf "
+                        f"it only matters for shaded regions)")
+
+
+def figure_dpi(args) -> int:
+    """The ``--dpi`` asked for, or the style's default."""
+    from ..plot.style import DEFAULT_DPI
+
+    return getattr(args, "dpi", None) or DEFAULT_DPI
+
+
+def save_figure_to(fig, folder: str, stem: str, args) -> str:
+    """Save ``fig`` as ``folder/stem.<--format>`` at ``--dpi`` in the polyrelu
+    figure style, written whole (:func:`atomic_path`), and return the path."""
+    from ..plot.style import figure_path, save_figure
+
+    fmt = getattr(args, "format", None) or "png"
+    path = figure_path(folder, stem, fmt)
+    with atomic_path(path) as tmp:
+        save_figure(fig, tmp, format=fmt, dpi=figure_dpi(args))
+    log.debug(f"saved {path}")
+    return path
+
+
 def load_model(path: str | None, arch: str | None = None,
                max_denominator: int | None = None):
     """Load a model file (or the embedded default model when ``path`` is None)."""
+    import time
+
     from ..io import load, load_default_model
 
+    t0 = time.perf_counter()
     if path is None:
         net = load_default_model(max_denominator)
     else:
         net = load(path, arch=arch, max_denominator=max_denominator)
+    arch_ = getattr(net, "architecture", type(net).__name__)
+    log.debug(f"loaded {path or 'the embedded model'} ({arch_}) in "
+              f"{time.perf_counter() - t0:.2f} s")
     if max_denominator is not None:
         # rounding changes the function: say so wherever the results go
         err = net.rounding_error
-        eprint(f"note: {path or 'the embedded model'}: weights rounded to denominators "
-               f"<= {max_denominator}: largest change {fraction_str(err)}"
-               + ("; every result is about the rounded model" if err else
-                  " (the weights were already exact at that denominator)"))
+        log.warning(f"note: {path or 'the embedded model'}: weights rounded to "
+                    f"denominators <= {max_denominator}: largest change {fraction_str(err)}"
+                    + ("; every result is about the rounded model" if err else
+                       " (the weights were already exact at that denominator)"))
     return net
 
 
@@ -147,10 +191,11 @@ def emit_json(doc: Any) -> None:
 
 def progress(args) -> ProgressBars:
     """The progress callback of a command: tqdm bars on stderr (one per stage)
-    unless ``--no-progress``, and only when stderr is a terminal (no
+    unless ``--no-progress`` or ``--quiet``, and only when stderr is a terminal (no
     carriage-return clutter in logs and captured output).  A context
     manager that removes the bars."""
-    return ProgressBars(enabled=not getattr(args, "no_progress", False))
+    return ProgressBars(enabled=not (getattr(args, "no_progress", False)
+                                     or getattr(args, "quiet", False)))
 
 
 def command_budget(args) -> Budget:

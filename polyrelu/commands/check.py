@@ -13,9 +13,12 @@ but partial or without a checkable certificate.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 __all__ = ["add_parser", "run"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:

@@ -12,15 +12,27 @@ partition and both verdicts are written in polyrelu's result format
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from fractions import Fraction
 from pathlib import Path
 
 from ..exceptions import ShapeError
-from ._common import add_output_args, emit_json, eprint, load_model, progress
+from ._common import (
+    add_figure_args,
+    add_output_args,
+    atomic_path,
+    emit_json,
+    load_model,
+    progress,
+    pyplot,
+    save_figure_to,
+)
 
 __all__ = ["add_parser", "run", "permuted_scaled_copy"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:
@@ -31,6 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--box", default="-10,10,-10,10", help='domain (default "-10,10,-10,10")')
     p.add_argument("--seed", type=int, default=0, help="seed of the permuted copy")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_figure_args(p)
     add_output_args(p)
     p.set_defaults(out="demo-out")
 
@@ -84,11 +97,7 @@ def _perturbed_copy(net, delta: Fraction):
 
 
 def run(args) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    pyplot()
     from ..equivalence import equivalent
     from ..folds import fold_surface
     from ..numbers import fraction_str
@@ -97,7 +106,7 @@ def run(args) -> int:
     from ._common import domain_from_args
 
     t_start = time.perf_counter()
-    say = eprint if args.json else print
+    say = log.info if args.json else print
     doc: dict = {}
 
     net = load_model(args.model)
@@ -149,21 +158,27 @@ def run(args) -> int:
                     linear_regions=len(lin))
     doc["regions"] = {"activation_regions": len(regs), "linear_regions": len(lin),
                       "seconds": round(t_reg, 3)}
+    files = doc["files"] = []
     if net.input_dim == 2:
-        fig, axes = plt.subplots(1, 2, figsize=(13, 6.2))
-        plot_regions(regs, ax=axes[0], color_by="region",
+        from ..plot.style import coordinate_label, new_figure, paper_style
+        from ..regions import region_graph
+
+        fig, axes = new_figure(1, 2, size=(7.0, 3.7))
+        G = region_graph(regs)
+        plot_regions(regs, ax=axes[0], color_by="region", graph=G,
                      title=f"{len(regs)} activation regions")
-        plot_regions(regs, ax=axes[1], color_by="map",
+        plot_regions(regs, ax=axes[1], color_by="map", graph=G,
                      title=f"{len(lin)} linear regions (colour = affine map)")
-        for ax in axes:
-            ax.set_xlabel("$x_1$")
-            ax.set_ylabel("$x_2$")
-        fig.suptitle(f"Exact regions of the {net.architecture} default model on {args.box}")
-        fig.tight_layout()
-        fig.savefig(out / "regions.png", dpi=110)
-        plt.close(fig)
+        with paper_style():
+            for ax in axes:
+                ax.set_xlabel(coordinate_label(1))
+                ax.set_ylabel(coordinate_label(2))
+            fig.suptitle(f"Exact regions of the {net.architecture} default model on "
+                         f"{args.box}")
+            fig.tight_layout()
+        files.append(save_figure_to(fig, str(out), "regions", args))
         say(f"  {out / 'regions.jsonl'} (check it: polyrelu check {out / 'regions.jsonl'}), "
-            f"{out / 'regions.png'}")
+            f"{files[-1]}")
 
     # 3. fold surface and dependency graph
     t0 = time.perf_counter()
@@ -176,20 +191,22 @@ def run(args) -> int:
         f"edges ({t_fold:.2f} s)")
     surface.write_graphml(out / "dependency_graph.graphml")
     if net.input_dim == 2:
-        fig, ax = plt.subplots(figsize=(7, 7))
-        plot_fold_surface(surface, ax=ax, title=f"Fold set by canonical order "
-                                                f"({net.architecture} on {args.box})")
-        ax.set_xlabel("$x_1$")
-        ax.set_ylabel("$x_2$")
-        fig.tight_layout()
-        fig.savefig(out / "folds.png", dpi=110)
-        plt.close(fig)
-        fig, ax = plt.subplots(figsize=(8, 7))
-        plot_dependency_graph(surface, ax=ax, title="Dependency graph of the fold surface")
-        fig.tight_layout()
-        fig.savefig(out / "dependency_graph.png", dpi=110)
-        plt.close(fig)
-        say(f"  {out / 'folds.png'}, {out / 'dependency_graph.png'}, "
+        from ..plot.depgraph import write_dependency_graph_html
+
+        ax = plot_fold_surface(surface, title=f"Fold set by canonical order "
+                                              f"({net.architecture} on {args.box})")
+        with paper_style():
+            ax.set_xlabel(coordinate_label(1))
+            ax.set_ylabel(coordinate_label(2))
+        files.append(save_figure_to(ax.figure, str(out), "folds", args))
+        ax = plot_dependency_graph(graph, title="Dependency graph of the fold surface")
+        files.append(save_figure_to(ax.figure, str(out), "dependency_graph", args))
+        html = str(out / "dependency_graph.html")
+        with atomic_path(html) as tmp:
+            write_dependency_graph_html(graph, tmp, title=f"Dependency graph of the fold "
+                                                          f"surface ({net.architecture})")
+        files.append(html)
+        say(f"  {files[-3]}, {files[-2]}, {html} (interactive), "
             f"{out / 'dependency_graph.graphml'}")
     doc["folds"] = {"pieces_per_order": per_order, "graph_nodes": graph.number_of_nodes(),
                     "graph_edges": graph.number_of_edges()}

@@ -11,6 +11,8 @@ undecided result is printed first).
 
 from __future__ import annotations
 
+import logging
+
 from ..exceptions import DomainError, ShapeError
 from ..numbers import fraction_str, to_fraction
 from ._common import (
@@ -25,6 +27,8 @@ from ._common import (
 )
 
 __all__ = ["add_parser", "run", "EXIT_CODES", "INTERRUPTIBLE"]
+
+log = logging.getLogger(__name__)
 
 #: verdict -> exit code (an interrupted run exits 130, undecided, partial)
 EXIT_CODES = {True: 0, False: 1, None: 3}
@@ -41,8 +45,12 @@ def add_parser(sub) -> None:
     p.add_argument("--eps", default="0",
                    help="allowed difference: equivalent iff max |f - g| <= EPS on the domain "
                         "(exact rational, e.g. 1/1000; default 0)")
-    p.add_argument("--top1", action="store_true",
-                   help="compare predicted classes (argmax) instead of outputs")
+    # the names of equivalent(mode=...); --top1 is short for --mode top1
+    p.add_argument("--mode", choices=("exact", "top1"), default="exact",
+                   help="exact: compare the outputs (default); top1: compare the "
+                        "predicted classes (argmax), as mode= of polyrelu.equivalent")
+    p.add_argument("--top1", dest="mode", action="store_const", const="top1",
+                   help="the same as --mode top1")
     p.add_argument("--time-limit", type=float, default=None, metavar="S",
                    help="seconds for the whole run (undecided -> exit code 3; Ctrl-C "
                         "also stops it: exit code 130)")
@@ -94,11 +102,12 @@ def _run(args, budget, bar) -> int:
     g, _ = domain_from_args(g, args)
     on_slice = _slice_map(args)
     eps = to_fraction(args.eps, "--eps")
-    if args.top1 and eps != 0:
-        raise DomainError("--eps bounds the difference of the outputs; --top1 compares "
-                          "the predicted classes instead: give one of them")
+    if args.mode == "top1" and eps != 0:
+        raise DomainError("--eps bounds the difference of the outputs; --mode top1 "
+                          "(--top1) compares the predicted classes instead: give one "
+                          "of them")
     res = equivalent(f, g, domain=domain, eps=eps,
-                     mode="top1" if args.top1 else "exact",
+                     mode=args.mode,
                      budget=budget, samples=args.samples, seed=args.seed, progress=bar)
     if args.certificate:
         from ..results import write_equivalence
@@ -132,7 +141,7 @@ def _run(args, budget, bar) -> int:
                    f"{args.box or '[0, 1]^%d' % f.input_dim}")
         else:
             dom = f"box {args.box}"
-        what = "argmax (top1)" if args.top1 else (
+        what = "argmax (top1)" if args.mode == "top1" else (
             "outputs" if eps == 0 else f"outputs up to eps = {args.eps}")
         print(f"domain: {dom}; comparing {what}")
         if rounded is not None:

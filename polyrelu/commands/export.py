@@ -1,4 +1,7 @@
-"""``polyrelu export MODEL --to json|torchscript|onnx --out FILE``.
+"""``polyrelu export MODEL --to json|torchscript|onnx --file FILE``.
+
+(``--out`` is a folder in every other command; export writes one file, named
+by ``--file``.  ``--out FILE`` is still read, for older scripts.)
 
 JSON is exact (rationals as strings).  TorchScript and ONNX are *float64*
 exports of the same weights (via ``to_torch`` / a MatMul+Add ONNX graph):
@@ -12,9 +15,14 @@ says which values were rounded and which underflowed (``--json``: counts
 
 from __future__ import annotations
 
+import argparse
+import logging
+
 from ._common import add_model_args, emit_json, load_model
 
 __all__ = ["add_parser", "run"]
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("json", "torchscript", "onnx")
 
@@ -24,7 +32,10 @@ def add_parser(sub) -> None:
                                       "TorchScript / ONNX", description=__doc__)
     add_model_args(p)
     p.add_argument("--to", choices=FORMATS, required=True, help="output format")
-    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--file", dest="file", metavar="FILE", default=None,
+                   help="the file to write (.json, .pt/.pth/.ts or .onnx)")
+    # older spelling; --out names a folder in every other command
+    p.add_argument("--out", dest="file", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true",
                    help="print a JSON summary on stdout")
 
@@ -33,6 +44,11 @@ def run(args) -> int:
     from ..exceptions import ModelFileError
     from ..io._builder import ExportReport, export_report
 
+    if args.file is None:
+        from ..exceptions import PolyreluError
+
+        raise PolyreluError("--file FILE is required (the file to write)")
+    args.out = args.file
     # write only names that polyrelu (and the format's tools) read back
     want = {"json": (".json",), "torchscript": (".pt", ".pth", ".ts"), "onnx": (".onnx",)}
     if not args.out.lower().endswith(want[args.to]):
@@ -56,7 +72,7 @@ def run(args) -> int:
         report = export_report(net, alpha_float32=True)
     if args.json:
         emit_json({"model": args.model or "<embedded default model>", "format": args.to,
-                   "out": args.out, "architecture": net.architecture,
+                   "file": args.out, "out": args.out, "architecture": net.architecture,
                    "exact": report.exact, "rounded": len(report.rounded),
                    "underflowed": len(report.underflowed),
                    "changes": report.describe()})

@@ -3,30 +3,37 @@
 Prints the pieces per canonical order (P&L Definition A.4), the dependency
 graph (Definition A.5) and, for each piecewise hyperplane, the network layers
 it can come from by P&L Lemma 3 (ambiguous ones are marked, not guessed).
-With ``--out DIR`` writes ``folds.png`` (2-D models), ``dependency_graph.png``
-and ``dependency_graph.graphml``.
+With ``--out DIR`` writes ``folds.<format>`` (2-D models),
+``dependency_graph.<format>`` (layered by order, aggregated at scale),
+``dependency_graph.html`` (the whole graph, interactive: hover a node for its
+exact hyperplane and its dependencies) and ``dependency_graph.graphml``;
+``--format`` png, svg or pdf, ``--dpi``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ._common import (
     DRAW_SHARE,
     add_domain_args,
+    add_figure_args,
     add_model_args,
     add_output_args,
     atomic_path,
     command_budget,
     domain_from_args,
     emit_json,
-    eprint,
     load_model,
     progress,
     pyplot,
+    save_figure_to,
 )
 
 __all__ = ["add_parser", "run", "INTERRUPTIBLE"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BOX = "-10,10"
 #: Ctrl-C stops the run like a limit: what was found is printed / written
@@ -43,14 +50,19 @@ def add_parser(sub) -> None:
     add_model_args(p)
     add_domain_args(p)
     add_output_args(p)
-    p.add_argument("--units", action="store_true",
-                   help="use the union of the unit fold sets (P&L Lemma A.18's S) "
-                        "instead of the function's fold set")
+    # the names of fold_surface(of=...); --units is short for --of units
+    p.add_argument("--of", choices=("function", "units"), default="function",
+                   help="function: the fold set of the function (default); units: the "
+                        "union of the unit fold sets (P&L Lemma A.18's S), as of= of "
+                        "polyrelu.fold_surface")
+    p.add_argument("--units", dest="of", action="store_const", const="units",
+                   help="the same as --of units")
     p.add_argument("--max-regions", type=int, default=None,
                    help="stop the region enumeration after this many regions (partial)")
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds for the whole run: regions, canonical layers, dependency "
                         "graph and output (partial; Ctrl-C also stops with what was found)")
+    add_figure_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -71,11 +83,11 @@ def _run(args, budget, bar) -> int:
                           "representation is taken on the open box")
     work = budget
     if args.out:
-        plt = pyplot()     # imported first: the time limit covers it
+        pyplot()     # imported first: the time limit covers it
         work = budget.share(DRAW_SHARE)    # the rest of the time: drawing, writing
-    S = fold_surface(net, domain, of="units" if args.units else "function",
+    S = fold_surface(net, domain, of=args.of,
                      budget=work, progress=bar)
-    G = S.dependency_graph(work)
+    G = S.dependency_graph(work, progress=bar)
     lam = net.num_layers - 1
     bounds = S.layer_bounds(lam, work)
     transparent = None
@@ -95,6 +107,7 @@ def _run(args, budget, bar) -> int:
         files["graphml"] = os.path.join(args.out, "dependency_graph.graphml")
         with atomic_path(files["graphml"]) as tmp:
             S.write_graphml(tmp, work)
+        from ..plot.depgraph import write_dependency_graph_html
         from ..plot.folds import plot_dependency_graph, plot_fold_surface
 
         n = len(S.pieces) + len(S.unassigned)
@@ -103,18 +116,18 @@ def _run(args, budget, bar) -> int:
             notes.append(f"folds.png not drawn: {budget.stop_reason()} ({n} pieces; "
                          f"they are in --json and the GraphML file)")
         elif net.input_dim == 2:
-            fig, ax = plt.subplots(figsize=(6, 6))
-            plot_fold_surface(S, ax=ax, title=f"fold set by canonical order ({net.architecture})")
-            files["folds"] = os.path.join(args.out, "folds.png")
-            with atomic_path(files["folds"]) as tmp:
-                fig.savefig(tmp, dpi=110, format="png")
-            plt.close(fig)
-        fig, ax = plt.subplots(figsize=(7, 5))
-        plot_dependency_graph(S, ax=ax, title="dependency graph", budget=work)
-        files["graph"] = os.path.join(args.out, "dependency_graph.png")
-        with atomic_path(files["graph"]) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
-        plt.close(fig)
+            ax = plot_fold_surface(S, title=f"fold set by canonical order "
+                                            f"({net.architecture})")
+            ax.set_xlabel("x1")
+            ax.set_ylabel("x2")
+            files["folds"] = save_figure_to(ax.figure, args.out, "folds", args)
+        ax = plot_dependency_graph(G, title="dependency graph")
+        files["graph"] = save_figure_to(ax.figure, args.out, "dependency_graph", args)
+        # the whole graph, every node named, interactive
+        files["html"] = os.path.join(args.out, "dependency_graph.html")
+        with atomic_path(files["html"]) as tmp:
+            write_dependency_graph_html(G, tmp, title=f"Dependency graph of the fold "
+                                                      f"surface ({net.architecture})")
     if args.json:
         doc = S.summary(work)
         doc.update({"model": args.model or "<embedded default model>",
@@ -126,7 +139,7 @@ def _run(args, budget, bar) -> int:
                     "partial": S.partial or bool(G.graph.get("partial"))})
         emit_json(doc)
         for n in notes:
-            eprint(f"note: {n}")
+            log.warning(f"note: {n}")
         return 0
     shown = transparent if transparent is not None else f"? ({why_not})"
     print(f"model: {args.model or '<embedded default model>'} ({net.architecture}); "
@@ -156,7 +169,7 @@ def _run(args, budget, bar) -> int:
     if len(edges) > 60:
         print(f"  ... {len(edges) - 60} more (all of them in --json and the GraphML file)")
     for n in notes:
-        eprint(f"note: {n}")
+        log.warning(f"note: {n}")
     for name, path in files.items():
-        eprint(f"wrote {path}")
+        log.info(f"wrote {path}")
     return 0

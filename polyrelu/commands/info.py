@@ -6,9 +6,13 @@ denominator and the rounding error of ``--max-denominator`` (0 = exact).
 
 from __future__ import annotations
 
+import logging
+
 from ._common import add_model_args, emit_json, load_model
 
 __all__ = ["add_parser", "run", "model_info"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:

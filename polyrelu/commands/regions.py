@@ -12,7 +12,7 @@ affine map and interior point (numbers as strings), and the bounds.
 ``--out DIR`` writes ``regions.jsonl`` -- the partition in polyrelu's result
 format, streamed as regions are found, which ``polyrelu check`` verifies
 independently (``--compact`` for large partitions) -- and, for 2-D domains,
-``regions.png``.
+the figure ``regions.png`` (``--format svg|pdf``, ``--dpi``).
 ``--at POINT`` skips the enumeration and reports only the activation region
 containing POINT (certified: it is checked exactly), its affine map and the
 exact distance from POINT to the region's boundary.
@@ -20,24 +20,27 @@ exact distance from POINT to the region's boundary.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ._common import (
     add_domain_args,
+    add_figure_args,
     add_model_args,
     add_output_args,
-    atomic_path,
     command_budget,
     domain_from_args,
     emit_json,
-    eprint,
     jsonable,
     load_model,
     progress,
     pyplot,
+    save_figure_to,
 )
 
 __all__ = ["add_parser", "run", "INTERRUPTIBLE"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BOX = "-10,10"
 #: Ctrl-C stops the run like a limit: what was found is printed / written
@@ -58,9 +61,12 @@ def add_parser(sub) -> None:
     add_model_args(p)
     add_domain_args(p)
     add_output_args(p)
-    p.add_argument("--engine", choices=("fast", "tree", "lp"), default="fast",
-                   help="fast: incremental splitting (default); tree: J&V Algorithm 2; "
-                        "lp: the fast engine's LP splitter")
+    add_figure_args(p)
+    # the engines of polyrelu.regions (ENGINES; not imported here: the
+    # parser is built before any command runs)
+    p.add_argument("--engine", choices=("auto", "fast", "tree", "lp"), default="fast",
+                   help="fast (= auto): incremental splitting (default); tree: J&V "
+                        "Algorithm 2; lp: the fast engine's LP splitter")
     p.add_argument("--max-regions", type=int, default=None,
                    help="stop after this many activation regions (partial result)")
     p.add_argument("--time-limit", type=float, default=None,
@@ -207,17 +213,18 @@ def _run(args, budget, bar) -> int:
     if args.out:
         if net.input_dim == 2 and domain is not None and rs:
             if budget.remaining() < DRAW_SECONDS_PER_REGION * len(rs) or budget.interrupted:
-                notes.append(f"regions.png not drawn: {budget.stop_reason()} (the "
+                notes.append(f"regions.{args.format} not drawn: {budget.stop_reason()} (the "
                              f"{len(rs)} regions are in regions.jsonl)")
             else:
-                files["png"] = _draw(args.out, net, rs, lin)
+                # "png" names the figure in --json whatever its --format
+                files["png"] = _draw(args.out, net, rs, lin, args)
     if args.json:
         assert doc is not None  # built above: need_doc is true whenever args.json is
         doc["files"] = files
         doc["notes"] = notes
         emit_json(doc)
         for n in notes:
-            eprint(f"note: {n}")
+            log.warning(f"note: {n}")
         return 0
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: {dom}")
     print(f"activation regions: {count}")
@@ -235,27 +242,31 @@ def _run(args, budget, bar) -> int:
     print("counting bounds (polyrelu.bounds):")
     print("  " + str(bounds).replace("\n", "\n  "))
     for n in notes:
-        eprint(f"note: {n}")
+        log.warning(f"note: {n}")
     for path in files.values():
-        eprint(f"wrote {path}")
+        log.info(f"wrote {path}")
     return 0
 
 
-def _draw(out, net, rs, lin) -> str:
-    """regions.png of a 2-D domain, coloured by linear region (written whole)."""
+def _draw(out, net, rs, lin, args) -> str:
+    """``regions.<--format>`` of a 2-D domain, coloured by linear region
+    (neighbours never share a colour), in the polyrelu figure style, written
+    whole."""
     from ..plot.regions import plot_regions
+    from ..plot.style import coordinate_label, new_figure, paper_style
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 6))
+    pyplot()
+    fig, ax = new_figure(size=(4.2, 4.2))
     nlin = "?" if lin is None else len(lin)
-    plot_regions(rs, ax=ax, color_by="map",
+    plot_regions(rs, ax=ax, color_by="map", linewidth=0.3,
                  title=f"{net.architecture}: {len(rs)} activation regions, "
                        f"{nlin} linear region{'' if nlin == 1 else 's'}")
-    path = os.path.join(out, "regions.png")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    sl = bool(getattr(args, "slice", None))
+    with paper_style():
+        ax.set_xlabel(coordinate_label(1, sl))
+        ax.set_ylabel(coordinate_label(2, sl))
+        fig.tight_layout()
+    return save_figure_to(fig, out, "regions", args)  # closes the figure
 
 
 def _run_at(net, domain, args) -> int:
@@ -291,7 +302,7 @@ def _run_at(net, domain, args) -> int:
         emit_json(doc)
         return 0
     if args.out:
-        eprint(f"wrote {doc['file']}")
+        log.info(f"wrote {doc['file']}")
     pt = ", ".join(fraction_str(v) for v in x)
     print(f"model: {model} ({net.architecture}, {net.activation}); domain: "
           f"{_domain_label(net, domain, args)}")

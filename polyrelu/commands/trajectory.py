@@ -10,18 +10,21 @@ exact number of pieces.  Points are comma-separated numbers ("1/2,-3,0.25").
 
 from __future__ import annotations
 
+import logging
 import re
 
 from ._common import (
     add_model_args,
     command_budget,
     emit_json,
-    eprint,
     load_model,
     parse_point,
+    progress,
 )
 
 __all__ = ["add_parser", "run", "INTERRUPTIBLE"]
+
+log = logging.getLogger(__name__)
 
 #: Ctrl-C stops the walk like a limit: the walked part is printed
 INTERRUPTIBLE = True
@@ -50,6 +53,7 @@ def add_parser(sub) -> None:
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds for the whole run, walk and exact lengths (partial "
                         "result; Ctrl-C also stops the walk with what was found)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--show", type=int, default=20,
                    help="breakpoints to list in the summary (default 20)")
     p.add_argument("--json", action="store_true",
@@ -87,8 +91,10 @@ def run(args) -> int:
     path = _path(args, net.input_dim)
     if isinstance(path, Polyline):
         import sympy  # noqa: F401  (the exact lengths follow: the time limit covers it)
-    tl = trajectory_length(net, path, max_transitions=args.max_transitions,
-                           budget=budget.share(WALK_SHARE))
+    with progress(args) as bar:
+        tl = trajectory_length(net, path, max_transitions=args.max_transitions,
+                               budget=budget.share(WALK_SHARE), progress=bar)
+    log.debug(f"walked: {tl.transitions.count} transitions in {budget.elapsed():.2f} s")
     res = tl.transitions
     exact = _exact_lengths(tl, budget)
     bounds = None
@@ -133,7 +139,7 @@ def run(args) -> int:
     print(f"path: {kind}" + (" (closed)" if res.closed else ""))
     part = " (partial: at least)" if res.partial else ""
     if res.partial:
-        eprint(f"partial result: {res.reason}")
+        log.warning(f"partial result: {res.reason}")
         upto = "" if res.stop is None else f" (up to parameter ~{float(res.stop):.6g})"
         print(f"PARTIAL ({res.reason}): only an initial part of the path was walked{upto}")
     print(f"transitions (points where the activation pattern changes): {res.count}{part}")

@@ -23,6 +23,7 @@ in exact rationals; ``--mode fast`` in float64 for large data sets.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 
@@ -35,9 +36,18 @@ from ..exceptions import (
     ShapeError,
     UnsupportedLayerError,
 )
-from ._common import add_model_args, emit_json, load_model
+from ._common import (
+    add_figure_args,
+    add_model_args,
+    emit_json,
+    load_model,
+    progress,
+    save_figure_to,
+)
 
 __all__ = ["add_parser", "run", "tropex_report"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub) -> None:
@@ -69,6 +79,9 @@ def add_parser(sub) -> None:
                    help="shape of one input of a convolutional model, e.g. 1,28,28 "
                         "(default: X's own shape, or the one image shape that fits "
                         "the layers)")
+    add_figure_args(p)
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (the stages: extraction, regions, test data)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="read a .pt/.pth file saved with torch.save(model) (runs code "
                         "stored in the file: only for files you trust)")
@@ -267,7 +280,8 @@ def _exact_points(a: np.ndarray):
     return a.tolist()
 
 
-def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False) -> dict:
+def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False,
+                  progress=None) -> dict:
     """The summary printed by the command, as a dict (exact numbers in exact mode).
 
     >>> from polyrelu.network import random_network
@@ -279,9 +293,17 @@ def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False) -> 
     """
     from ..tropex import compare_coefficients, extraction_scores, region_sharing, tropex
 
+    stages = 3 + ("y" in data) + ("X_test" in data)
+
+    def step(k):
+        if progress is not None:
+            progress("tropex stages", k, stages)
+    step(0)
     X = _exact_points(data["X"]) if mode == "exact" else data["X"]
-    E = tropex(net, X, mode)
+    E = tropex(net, X, mode, progress=progress)   # a bar over the points too
+    step(1)
     rs = region_sharing(net, X, mode)
+    step(2)
     rep: dict = {
         "mode": mode,
         "points": E.num_points,
@@ -298,6 +320,7 @@ def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False) -> 
     }
     if "y" in data:
         sc = extraction_scores(E, net, X, data["y"])
+        step(3)
         rep["train_accuracy_network"] = sc.network_accuracy
         rep["train_accuracy_extracted"] = sc.extracted_accuracy
     if "X_test" in data:
@@ -317,6 +340,7 @@ def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False) -> 
             "mean_coefficient_distance": float(np.mean(cmp_.distances)),
         }
         rep["_comparison"] = cmp_
+    step(stages)
     if terms:
         rep["terms"] = [[{"coef": list(t.coef), "const": t.const, "points": list(t.points)}
                          for t in ts] for ts in E.terms]
@@ -341,7 +365,8 @@ def run(args) -> int:
                       _parse_shape(args.input_shape))
     shape = tuple(data["X"].shape[1:])
     dev = None if kind is None else _check_reading(net, data["X"], args.model)
-    rep = tropex_report(net, data, args.mode, args.terms)
+    with progress(args) as bar:
+        rep = tropex_report(net, data, args.mode, args.terms, progress=bar)
     rep["input_shape"] = list(shape)
     if dev is not None:
         rep["checks"]["torch_forward_deviation"] = dev
@@ -349,15 +374,17 @@ def run(args) -> int:
             f"{kind}: {_torch_architecture(net, shape)}")
     what = net.activation if kind is None else f"input {shape}"
     cmp_ = rep.pop("_comparison", None)
+    files: list = []
     if args.out:
         try:
-            _plots(net, data, rep, cmp_, args.out)
+            files = _plots(net, data, rep, cmp_, args.out, args)
         except OSError as e:
             raise ModelFileError(f"--out {args.out}: cannot write the plots: "
                                  f"{e.strerror or e}") from None
     if args.json:
         rep["model"] = args.model or "<embedded default model>"
         rep["architecture"] = arch
+        rep["files"] = files
         emit_json(rep)
         return 0
     print(f"model:        {args.model or '<embedded default model>'} ({arch}, {what})")
@@ -400,24 +427,27 @@ def run(args) -> int:
     return 0
 
 
-def _plots(net, data, rep, cmp_, out) -> None:
+def _plots(net, data, rep, cmp_, out, args) -> list:
+    """Angles and the transformation curve (needs X_test), in the polyrelu
+    figure style; returns the files written."""
     if cmp_ is None:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+        log.warning("--out: no plots without X_test in DATA")
+        return []
+    from ..plot.style import paper_style
     from ..plot.tropex import plot_coefficient_comparison, plot_transformation_curve
     from ..tropex import transformation_curve
 
     os.makedirs(out, exist_ok=True)
+    files = []
     ax = plot_coefficient_comparison(cmp_, title="test points vs the terms N^(X) uses")
-    ax.figure.tight_layout()
-    ax.figure.savefig(os.path.join(out, "tropex_angles.png"), dpi=110)
-    plt.close(ax.figure)
+    with paper_style():
+        ax.figure.tight_layout()
+    files.append(save_figure_to(ax.figure, out, "tropex_angles", args))
     curve = transformation_curve(net, data["X"], data["X_test"], data.get("y_test"))
     ax = plot_transformation_curve(curve, title="while merging layers")
-    ax.figure.tight_layout()
-    ax.figure.savefig(os.path.join(out, "tropex_transformation.png"), dpi=110)
-    plt.close(ax.figure)
+    with paper_style():
+        ax.figure.tight_layout()
+    files.append(save_figure_to(ax.figure, out, "tropex_transformation", args))
+    for f in files:
+        log.info(f"wrote {f}")
+    return files

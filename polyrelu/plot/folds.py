@@ -7,13 +7,20 @@ decided exactly by :mod:`polyrelu.folds`.  All plots are 2-D (two inputs).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Optional
 
 from ..exceptions import PolyreluError
+from .depgraph import MAX_COLUMN, as_dependency_graph, dependency_layout, is_partial
+from .style import (  # noqa: F401  (ORDER_COLORS re-exported)
+    ORDER_COLORS,
+    legend_outside,
+    new_figure,
+    order_color,
+    styled,
+)
 
 __all__ = [
-    "ORDER_COLORS",
-    "order_color",
     "plot_fold_set",
     "plot_fold_surface",
     "plot_fold_layers",
@@ -24,21 +31,10 @@ __all__ = [
     "pl_figure4",
 ]
 
-#: colours by order / layer: blue, orange, black as in P&L Figure 1, then more
-ORDER_COLORS = ("#1f77b4", "#ff7f0e", "#000000", "#2ca02c", "#9467bd", "#8c564b",
-                "#e377c2", "#17becf")
-
-
-def order_color(k: int) -> str:
-    """Colour of canonical order / layer ``k`` (1-based)."""
-    return ORDER_COLORS[(k - 1) % len(ORDER_COLORS)]
-
 
 def _axes(ax):
     if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(5, 5))
+        _, ax = new_figure(size=(4.2, 4.2))
     return ax
 
 
@@ -73,9 +69,10 @@ def _frame(ax, domain, title):
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
     ax.set_aspect("equal")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
 
 
+@styled
 def plot_fold_set(pieces, domain=None, ax=None, color: str = "black", title: Optional[str] = None,
                   lw: float = 1.8):
     """Draw fold pieces (a :class:`~polyrelu.folds.FoldSet` or FoldPieces) in one colour."""
@@ -90,6 +87,7 @@ def plot_fold_set(pieces, domain=None, ax=None, color: str = "black", title: Opt
     return ax
 
 
+@styled
 def plot_fold_surface(surface, ax=None, title: Optional[str] = None,
                       labels: Optional[bool] = None, legend: bool = True, lw: float = 1.8):
     """Draw a :class:`~polyrelu.folds.PiecewiseLinearSurface` coloured by canonical
@@ -112,7 +110,7 @@ def plot_fold_surface(surface, ax=None, title: Optional[str] = None,
                               (s[0][1] - s[-1][1]) ** 2)
                 mx = (longest[0][0] + longest[-1][0]) / 2
                 my = (longest[0][1] + longest[-1][1]) / 2
-                ax.annotate(H.name, (mx, my), fontsize=7, color=order_color(H.order),
+                ax.annotate(H.name, (mx, my), fontsize="x-small", color=order_color(H.order),
                             xytext=(3, 3), textcoords="offset points")
     if surface.unassigned:
         ax.add_collection(LineCollection(_segments(surface.unassigned), colors="red",
@@ -124,11 +122,12 @@ def plot_fold_surface(surface, ax=None, title: Optional[str] = None,
             handles.append(Line2D([], [], color="red", ls="--", lw=lw,
                                   label="not in any box_k S"))
         if handles:
-            ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.8)
+            legend_outside(ax, handles)
     _frame(ax, surface.domain, title)
     return ax
 
 
+@styled
 def plot_fold_layers(net, domain, ax=None, title: Optional[str] = None, legend: bool = True,
                      lw: float = 1.8):
     """Draw the fold set coloured by the *network* layer of the unit that makes
@@ -154,69 +153,145 @@ def plot_fold_layers(net, domain, ax=None, title: Optional[str] = None, legend: 
     if legend:
         handles = [Line2D([], [], color=order_color(k), lw=lw, label=f"layer {k}")
                    for k in sorted(by_layer) if k]
-        ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.8)
+        legend_outside(ax, handles)
     _frame(ax, domain, title)
     return ax
 
 
-def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, budget=None):
-    """Draw the dependency graph, nodes coloured by canonical order and placed
-    in columns by order (P&L Figure 4 right); ``budget`` is passed to
-    :meth:`~polyrelu.folds.PiecewiseLinearSurface.dependency_graph`."""
-    import networkx as nx
+@styled
+def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, budget=None, *,
+                          max_column: int = MAX_COLUMN, labels: Optional[bool] = None):
+    """Draw the dependency graph layered by canonical order (P&L Figure 4
+    right): one column per order, nodes coloured by order, an arrow-free edge
+    from each piecewise hyperplane to those that depend on it (edges always
+    go from lower to higher order, left to right).
 
-    ax = _axes(ax)
-    G = surface.dependency_graph(budget)
-    pos: dict = {}
-    for layer in surface.layers:
-        n = len(layer)
-        for t, H in enumerate(layer):
-            pos[H.name] = (H.order, (n - 1) / 2 - t)
-    colors = [order_color(G.nodes[v]["order"]) for v in G.nodes()]
-    widest = max((len(layer) for layer in surface.layers), default=1)
-    # big graphs: smaller nodes, thinner edges, no labels (names are in GraphML)
-    size = 420 if widest <= 12 else max(20, int(420 * 12 / widest))
-    if G.number_of_nodes():
-        nx.draw_networkx_nodes(G, pos, ax=ax, node_color=colors, node_size=size,
-                               edgecolors="white", linewidths=0.5)
-        if widest <= 12:
-            nx.draw_networkx_labels(G, pos, ax=ax, font_size=7, font_color="white")
-        nx.draw_networkx_edges(G, pos, ax=ax, arrows=True,
-                               arrowsize=12 if widest <= 12 else 5,
-                               width=1.0 if widest <= 12 else 0.3,
-                               connectionstyle="arc3,rad=0.08", node_size=size,
-                               edge_color="0.35")
-        ax.set_ylim(-(widest - 1) / 2 - 0.8, (widest - 1) / 2 + 0.8)
-    # networkx hides the tick labels; the x axis is the canonical order.
-    ax.tick_params(axis="x", bottom=True, labelbottom=True)
-    if G.number_of_nodes():
-        from matplotlib.lines import Line2D
+    A column of more than ``max_column`` piecewise hyperplanes is aggregated
+    (:func:`~polyrelu.plot.depgraph.dependency_layout`): those that depend on
+    the same nodes are one node, numbered with its size, and an edge's width
+    counts the dependencies it stands for.  The names of every node are in
+    the GraphML and HTML files (:func:`~polyrelu.plot.depgraph.write_dependency_graph_html`).
 
-        handles = [Line2D([], [], marker="o", ls="", color=order_color(k + 1),
-                          label=f"order {k + 1}: {len(layer)} piecewise hyperplanes")
-                   for k, layer in enumerate(surface.layers)]
-        ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
-    ax.set_xticks(range(1, surface.order_of_surface + 1))
-    ax.set_xticklabels([f"order {k}" for k in range(1, surface.order_of_surface + 1)],
-                       fontsize=8)
-    ax.set_yticks([])
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    if surface.order_of_surface:
-        ax.set_xlim(0.5, surface.order_of_surface + 0.5)
+    Parameters
+    ----------
+    surface : PiecewiseLinearSurface or networkx.DiGraph
+        The surface, or its dependency graph (e.g. read from GraphML).
+    ax : optional
+        The matplotlib axes to draw in (default: a new figure sized for the
+        graph).
+    title : str, optional
+        Axes title.
+    budget : Budget, optional
+        Passed to
+        :meth:`~polyrelu.folds.PiecewiseLinearSurface.dependency_graph`; a
+        graph cut short is drawn with a note saying so.
+    max_column : int
+        Largest column drawn node by node.
+    labels : bool, optional
+        Names on the nodes of columns of at most 16 drawn nodes (default
+        on; the last column's groups are listed beside it either way).
+
+    Examples
+    --------
+    >>> import polyrelu as pr
+    >>> net = pr.network.random_network([2, 3, 3, 1], seed=4)
+    >>> S = pr.fold_surface(net, pr.Polyhedron.box([-3, -3], [3, 3]))
+    >>> ax = plot_dependency_graph(S)
+    """
+    from matplotlib.collections import LineCollection
+
+    G = as_dependency_graph(surface, budget)
+    L = dependency_layout(G, max_column=max_column)
+    widest = max((sum(1 for n in L.nodes if n.order == k) for k in L.orders), default=1)
+    if ax is None:
+        width = 2.2 + 1.6 * max(len(L.orders), 1)
+        _, ax = new_figure(size=(width, min(9.0, max(3.0, 0.2 * widest + 1.2))))
+    if labels is None:
+        labels = True
+    at = {n.key: n for n in L.nodes}
+    if L.edges:
+        most = max(w for _, _, w in L.edges)
+        segs = [[(at[a].x, at[a].y), (at[b].x, at[b].y)] for a, b, _ in L.edges]
+        widths = [0.6 + 2.4 * (w - 1) / max(most - 1, 1) if L.aggregated else 0.7
+                  for _, _, w in L.edges]
+        cols = [order_color(at[a].order) for a, _, _ in L.edges]
+        ax.add_collection(LineCollection(segs, linewidths=widths, colors=cols, alpha=0.45,
+                                         zorder=1))
+    # node area grows with the members it stands for; a node of a column of
+    # at most 16 holds its name, a group its count; names of the last
+    # column's groups and lone nodes go beside them
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    last = L.orders[-1] if L.orders else None
+    fig = ax.figure
+    height_pt = ax.get_window_extent().height * 72 / fig.dpi
+    for n in L.nodes:
+        drawn = sum(1 for m in L.nodes if m.order == n.order)
+        named = labels and drawn <= 16
+        # at most 90% of the spacing across, so that neighbours never touch
+        biggest = (0.9 * height_pt * 1.0 / 1.08 / max(drawn, 1)) ** 2
+        base = min(330 if named else 140, biggest / 2)
+        size = min(base * (1 + 0.3 * (len(n.members) - 1)) ** 0.8, biggest)
+        ax.scatter([n.x], [n.y], s=size, color=order_color(n.order), edgecolors="white",
+                   linewidths=0.6, zorder=2)
+        inside = str(len(n.members)) if len(n.members) > 1 else (n.key if named else None)
+        # a name wider than its node goes beside it, on a white halo
+        fits = inside is not None and size ** 0.5 >= 3.6 * len(inside) + 2
+        if inside and fits:
+            ax.annotate(inside, (n.x, n.y), ha="center", va="center", fontsize=6,
+                        color="white", fontweight="bold", zorder=3)
+        elif inside and n.order != last:
+            ax.annotate(inside, (n.x, n.y), xytext=(2 + size ** 0.5 / 2, 0),
+                        textcoords="offset points", va="center", fontsize=6,
+                        color=order_color(n.order), zorder=3, path_effects=halo)
+        if n.order == last and (len(n.members) > 1 or not named or not fits):
+            ax.annotate(_group_label(n), (n.x, n.y), xytext=(6 + size ** 0.5 / 2, 0),
+                        textcoords="offset points", va="center", fontsize=6,
+                        color="0.3")
+    counts = Counter(int(G.nodes[u].get("order", 1)) for u in G)
+    for k in L.orders:
+        drawn = sum(1 for n in L.nodes if n.order == k)
+        sub = f"\nas {drawn} nodes" if k in L.aggregated else ""
+        ax.annotate(f"order {k}\n{counts[k]} hyperplanes{sub}", (k, 1.0),
+                    xytext=(0, 12), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=7.5, color=order_color(k), annotation_clip=False)
+    notes = []
+    if is_partial(G):
+        notes.append(f"PARTIAL: {G.graph.get('reason') or 'cut short'}; pairs not decided "
+                     f"have no edge")
+    if L.aggregated:
+        notes.append(f"columns of more than {max_column}: hyperplanes that depend on the "
+                     f"same nodes drawn as one,\nnumbered with their count; edge width = "
+                     f"number of dependencies")
+    if notes:
+        ax.annotate("\n".join(notes), (0.5, 0), xycoords="axes fraction",
+                    xytext=(0, -6), textcoords="offset points", ha="center", va="top",
+                    fontsize=6.5, color="0.35")
+    beside = any(n.order == last and (len(n.members) > 1 or not labels) for n in L.nodes)
+    if L.orders:
+        ax.set_xlim(L.orders[0] - 0.45, L.orders[-1] + (1.6 if beside or L.aggregated
+                                                          else 0.45))
+    ax.set_ylim(-0.04, 1.04)
+    ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, pad=46 if L.aggregated else 36)
     return ax
 
 
-def _two_panels(title: str):
-    import matplotlib.pyplot as plt
+def _group_label(node) -> str:
+    """The first members of a drawn group, for the text beside it."""
+    names = ", ".join(node.members[:3])
+    return names + (", ..." if len(node.members) > 3 else "")
 
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.6))
-    fig.suptitle(title, fontsize=11)
+
+def _two_panels(title: str):
+    fig, axes = new_figure(1, 2, size=(7.0, 3.6))
+    fig.suptitle(title)
     return fig, axes
 
 
+@styled
 def pl_figure1(net, domain):
     """P&L Figure 1: the folds of a network coloured by the layer of the unit
     that makes them (left) and the fold set as a bare set (right)."""
@@ -229,6 +304,7 @@ def pl_figure1(net, domain):
     return fig
 
 
+@styled
 def pl_figure2(net, domain):
     """P&L Figure 2: folds that barely intersect -- by true layer (left) and the
     canonical assignment from the set alone (right), with the ambiguity noted."""
@@ -245,6 +321,7 @@ def pl_figure2(net, domain):
     return fig
 
 
+@styled
 def pl_figure3(net, domain):
     """P&L Figure 3: the canonical (greedy) layer assignment of a fold set."""
     from ..folds import fold_surface
@@ -256,6 +333,7 @@ def pl_figure3(net, domain):
     return fig
 
 
+@styled
 def pl_figure4(surface):
     """P&L Figure 4: a surface in canonical form and its dependency graph."""
     fig, (a, b) = _two_panels("Canonical form and dependency graph (P&L Figure 4)")

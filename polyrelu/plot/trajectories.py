@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from .style import new_figure, styled
+
 __all__ = ["plot_path_pieces", "plot_layer_lengths"]
 
 
@@ -38,12 +40,15 @@ def _path_float_points(path, n: int = 2000):
     return ts, pts
 
 
-def plot_path_pieces(res: Any, ax: Any = None, cmap: str = "tab20",
+@styled
+def plot_path_pieces(res: Any, ax: Any = None, cmap: str | None = None,
                      show_breakpoints: bool = True):
-    """Draw a 2-D path coloured by piece (one colour per consecutive pattern).
+    """Draw a 2-D path coloured by piece (one colour per consecutive pattern;
+    consecutive pieces always differ).
 
     ``res`` is a :class:`polyrelu.trajectories.Transitions` of a network with
-    two inputs.
+    two inputs; ``cmap`` a matplotlib colour map to cycle through instead of
+    the style's colours.
 
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import polyrelu as pr
@@ -53,12 +58,18 @@ def plot_path_pieces(res: Any, ax: Any = None, cmap: str = "tab20",
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
+        _, ax = new_figure(size=(4.0, 4.0))
     ts, pts = _path_float_points(res.path)
     if len(pts[0]) != 2:
         raise ValueError("plot_path_pieces draws paths in R^2 only")
     cuts = sorted(b.value for b in res.breakpoints)
-    colours = plt.get_cmap(cmap)
+    # lines want darker colours than region fills; the colours cycle, and
+    # consecutive pieces (k, k + 1) always differ
+    pal = plt.get_cmap(cmap or "Dark2")
+    ncol = max(2, min(getattr(pal, "N", 8), 20))
+
+    def colours(k):
+        return pal(k % ncol)
     import bisect
 
     piece = [bisect.bisect_right(cuts, t) for t in ts]
@@ -67,17 +78,18 @@ def plot_path_pieces(res: Any, ax: Any = None, cmap: str = "tab20",
         if i == len(ts) or piece[i] != piece[start]:
             seg = pts[start:i + 1] if i < len(ts) else pts[start:i]
             xs, ys = zip(*seg)
-            ax.plot(xs, ys, color=colours(piece[start] % 20), lw=2.5)
+            ax.plot(xs, ys, color=colours(piece[start]), lw=2.0)
             start = i
     if show_breakpoints and res.breakpoints:
         xs, ys = zip(*[b.point for b in res.breakpoints])
-        ax.scatter(xs, ys, s=14, color="black", zorder=3, label="transitions")
-        ax.legend(loc="best", fontsize=8)
+        ax.scatter(xs, ys, s=10, color="black", zorder=3, label="transitions")
+        ax.legend(loc="best")
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_title(f"{res.count} transitions, {res.num_pieces} pieces")
     return ax
 
 
+@styled
 def plot_layer_lengths(lengths: Sequence[Any], labels: Sequence[str] | None = None,
                        ax: Any = None, log: bool = True):
     """Trajectory length after each layer (one line per
@@ -86,10 +98,8 @@ def plot_layer_lengths(lengths: Sequence[Any], labels: Sequence[str] | None = No
     >>> import matplotlib; matplotlib.use("Agg")
     >>> ax = plot_layer_lengths([[1.0, 2.0, 4.0]], labels=["x2 per layer"])
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+        _, ax = new_figure(size=(4.0, 3.0))
     for i, tl in enumerate(lengths):
         vals = list(getattr(tl, "values", tl))
         ax.plot(range(len(vals)), vals, marker="o",
@@ -99,5 +109,5 @@ def plot_layer_lengths(lengths: Sequence[Any], labels: Sequence[str] | None = No
     ax.set_xlabel("layer")
     ax.set_ylabel("trajectory length")
     if labels is not None:
-        ax.legend(fontsize=8)
+        ax.legend()
     return ax

@@ -8,18 +8,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .style import new_figure, styled
+
 __all__ = ["plot_coefficient_comparison", "plot_transformation_curve",
            "plot_linear_coefficients"]
 
 
 def _axes(ax):
     if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(5, 4))
+        _, ax = new_figure(size=(4.0, 3.2))
     return ax
 
 
+@styled
 def plot_coefficient_comparison(comparison: Any, ax=None, title: str | None = None):
     """Scatter angle (degrees) against coefficient distance per test point
     (T&P Figure 2): blue = classified correctly by ``N^(X)``, red = wrongly
@@ -46,12 +47,13 @@ def plot_coefficient_comparison(comparison: Any, ax=None, title: str | None = No
     ax.set_xlabel("angle between linear coefficients (degrees)")
     ax.set_ylabel("Euclidean distance of coefficients")
     ax.set_xlim(0, max(95.0, float(ang.max()) + 5 if ang.size else 95.0))
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     if title:
         ax.set_title(title)
     return ax
 
 
+@styled
 def plot_transformation_curve(curve: Sequence[Any], ax=None, label: str = "",
                               title: str | None = None):
     """Agreement with the network (solid) and accuracy (dotted) of the partially
@@ -74,18 +76,19 @@ def plot_transformation_curve(curve: Sequence[Any], ax=None, label: str = "",
     # different networks have different layers)
     for x, s, a in zip(xs, curve, ag):
         ax.annotate(s.code[-1] if s.code else "-", (x, a), textcoords="offset points",
-                    xytext=(0, 5), ha="center", fontsize=7, color=line.get_color())
+                    xytext=(0, 5), ha="center", fontsize="x-small", color=line.get_color())
     ax.set_xticks(xs)
     ax.set_xlabel("merge step, last layer first\n(D dense, C conv/avg-pool, M max-pool, "
-                  "R ReLU, B batch-norm, F flatten, + add)", fontsize=7)
+                  "R ReLU, B batch-norm, F flatten, + add)", fontsize="small")
     ax.set_ylabel("fraction of test points")
     ax.set_ylim(-0.02, 1.1)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     if title:
         ax.set_title(title)
     return ax
 
 
+@styled
 def plot_linear_coefficients(E: Any, points: Sequence[int], shape: Sequence[int],
                              axes=None, title: str | None = None):
     """The local linear coefficients ``a+_{k,i} - a-_k`` (class ``i`` = label of
@@ -97,11 +100,8 @@ def plot_linear_coefficients(E: Any, points: Sequence[int], shape: Sequence[int]
     >>> E = tropex(random_network([4, 3, 2], seed=1), [[1, 0, 0, 1]], "fast")
     >>> axes = plot_linear_coefficients(E, [0], (2, 2))
     """
-    import matplotlib.pyplot as plt
-
     if axes is None:
-        _, axes = plt.subplots(1, len(points), figsize=(1.6 * len(points), 1.9),
-                               squeeze=False)
+        _, axes = new_figure(1, len(points), size=(1.3 * len(points), 1.55), squeeze=False)
         axes = axes[0]
     for ax, k in zip(axes, points):
         M, _ = E.local_map(k)
@@ -109,9 +109,9 @@ def plot_linear_coefficients(E: Any, points: Sequence[int], shape: Sequence[int]
         img = np.array([float(v) for v in M[lab]]).reshape(tuple(shape))
         m = float(np.abs(img).max()) or 1.0
         ax.imshow(img, cmap="RdBu_r", vmin=-m, vmax=m)
-        ax.set_title(f"x{k}: class {lab}", fontsize=7)
+        ax.set_title(f"x{k}: class {lab}", fontsize="small")
         ax.set_xticks([])
         ax.set_yticks([])
     if title:
-        axes[0].figure.suptitle(title, fontsize=9)
+        axes[0].figure.suptitle(title)
     return axes
