@@ -62,7 +62,7 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	$(MAKE) sysdeps
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[torch,onnx,dev]"
+	$(BIN)/python -m pip install -q -e ".[torch,onnx,dev,dask]"
 	touch $(STAMP)
 
 clean:

@@ -705,7 +705,8 @@ class RegionIterator:
 
 def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None = None,
             time_limit: float | None = None, progress: Any = None,
-            budget: Budget | None = None) -> RegionIterator:
+            budget: Budget | None = None, executor: Any = None,
+            workers: int | None = None, ordered: bool = False) -> RegionIterator:
     """Enumerate the activation regions of ``net`` in ``domain`` exactly.
 
     Parameters
@@ -731,6 +732,19 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
         Limits shared with the caller's other work (:mod:`polyrelu.budget`),
         narrowed by ``max_regions`` / ``time_limit`` when given; an
         interrupted budget stops the enumeration with reason "interrupted".
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the enumeration's subtrees (work units) on it; the regions are
+        exactly those of the serial run (docs/scaling.rst).  The executor
+        stays the caller's.  Only the bounded 2-D to 6-D engine splits into
+        units; other domains and engines run in the calling process.
+    workers : int, optional
+        Run on a process pool of this many workers made (and shut down) by
+        the call; a worker that dies is replaced and its units resubmitted.
+        Not together with ``executor``.
+    ordered : bool
+        With an executor: report the regions in the serial (lexicographic
+        pattern) order; by default they stream as the work units complete
+        (each unit's regions in lexicographic order).
 
     Returns
     -------
@@ -754,6 +768,7 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     t0 = time.perf_counter()
     if engine not in ENGINES:
         raise NetworkError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    par = _parallel_args(executor, workers, ordered)
     ctl = as_budget(budget, max_regions, time_limit, "regions")
     progress = check_progress(progress, "regions")
     dom = _Domain(net, domain)
@@ -774,8 +789,31 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
         else:
             kind = "lp"
         stats["engine"] = "fast-" + kind
-        gen = _fast_engine(net, dom, stats, ctl, kind)
+        gen = _fast_engine(net, dom, stats, ctl, kind, par)
     return RegionIterator(gen, ctl, stats, progress, t0)
+
+
+def _parallel_args(executor, workers, ordered) -> tuple | None:
+    """``(executor or None, workers or None, ordered)`` checked; None: serial."""
+    from .parallel import WorkPool
+
+    if workers is not None:
+        if executor is not None:
+            raise NetworkError("regions: give executor or workers, not both")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise NetworkError(f"regions: workers must be a positive int, got {workers!r}")
+        return (None, workers, bool(ordered))
+    if executor is None:
+        return None
+    WorkPool(executor)   # the executor's type is checked here
+    return (executor, None, bool(ordered))
+
+
+def _process_pool(n: int):
+    """The process pool of ``workers=n`` (a module function: tests replace it)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(n)
 
 
 # ---------------------------------------------------------------------------
@@ -793,7 +831,8 @@ VREP_MAX_DIM = 6
 ORTHANT_MAX_DIM = 4
 
 
-def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
+def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str,
+                 par: tuple | None = None):
 
     L = net.num_layers
     if L == 1:
@@ -825,6 +864,10 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
                            _LazyCache((lazy_fn, (net, prefix, keys, incb, dom_rows), lazy_keys)))
                     for prefix, x, (keys, incb) in zip(prefixes, pts, splitter.lazy_data(pool))]
 
+        if par is not None and net.num_layers > 2:
+            yield from _parallel_engine(net, P, d, inet, root, splitter, stats, ctl, par,
+                                        (lazy_fn, dom_rows, lazy_keys))
+            return
         yield from _batched_dfs(inet, root, splitter, finish_chunk, stats, ctl, drive_pool)
         return
     if kind == "planar":
@@ -880,6 +923,26 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
             return _make_region(net, pattern, cell[1], dom.P)
 
     yield from _dfs(inet, root_cell, split, finish, stats, ctl, L)
+
+
+def _parallel_engine(net, P, d, inet, root, splitter, stats, ctl, par, lazy):
+    """The float-first engine on an executor (``polyrelu._regions_parallel``):
+    regions made from the workers' compact records as they arrive."""
+    from ._regions_parallel import parallel_chunks
+
+    executor, workers, ordered = par
+    lazy_fn, dom_rows, lazy_keys = lazy
+    factory = None
+    if workers is not None:
+        executor = _process_pool(workers)
+        factory = lambda: _process_pool(workers)   # noqa: E731
+    stats["engine"] += "-parallel"
+    for recs in parallel_chunks(net, P, d, inet, root, splitter, stats, ctl, executor,
+                                factory, ordered):
+        yield from [Region(prefix, tuple([Fraction(v, D) for v in X]), net, P,
+                           _LazyCache((lazy_fn, (net, prefix, keys, incb, dom_rows),
+                                       lazy_keys)))
+                    for prefix, (X, D), keys, incb in recs]
 
 
 def _dfs(inet, root_cell, split, finish, stats, ctl, L):

@@ -13,6 +13,9 @@ affine map and interior point (numbers as strings), and the bounds.
 format, streamed as regions are found, which ``polyrelu check`` verifies
 independently (``--compact`` for large partitions) -- and, for 2-D domains,
 ``regions.png``.
+``--workers N`` runs the enumeration on N processes, ``--scheduler ADDRESS``
+on a Dask cluster; the regions are those of the serial run (in the order
+of the serial run: lexicographic by pattern).
 ``--at POINT`` skips the enumeration and reports only the activation region
 containing POINT (certified: it is checked exactly), its affine map and the
 exact distance from POINT to the region's boundary.
@@ -26,6 +29,7 @@ from ._common import (
     add_domain_args,
     add_model_args,
     add_output_args,
+    add_parallel_args,
     atomic_path,
     command_budget,
     domain_from_args,
@@ -33,6 +37,7 @@ from ._common import (
     eprint,
     jsonable,
     load_model,
+    parallel_kwargs,
     progress,
     pyplot,
 )
@@ -58,6 +63,7 @@ def add_parser(sub) -> None:
     add_model_args(p)
     add_domain_args(p)
     add_output_args(p)
+    add_parallel_args(p)
     p.add_argument("--engine", choices=("fast", "tree", "lp"), default="fast",
                    help="fast: incremental splitting (default); tree: J&V Algorithm 2; "
                         "lp: the fast engine's LP splitter")
@@ -113,11 +119,11 @@ def _domain_label(net, domain, args) -> str:
 
 def run(args) -> int:
     budget = command_budget(args)
-    with progress(args) as bar:
-        return _run(args, budget, bar)
+    with progress(args) as bar, parallel_kwargs(args) as par:
+        return _run(args, budget, bar, par)
 
 
-def _run(args, budget, bar) -> int:
+def _run(args, budget, bar, par=None) -> int:
     from ..bounds import region_bounds
     from ..regions import ENUMERATION_SHARE, linear_regions, regions
 
@@ -135,7 +141,9 @@ def _run(args, budget, bar) -> int:
     # arrives, within the enumeration's share
     enum = budget.share(ENUMERATION_SHARE) if want_lin else \
         budget.share(OUTPUT_SHARE) if (need_doc or args.out) else budget
-    it = regions(net, domain, engine=args.engine, budget=enum, progress=bar)
+    # with workers, the serial order too: the files and the JSON are the same
+    it = regions(net, domain, engine=args.engine, budget=enum, progress=bar,
+                 **(dict(par, ordered=True) if par else {}))
     files = {}
     writer = None
     if args.out:
