@@ -1371,24 +1371,49 @@ def linear_regions(net, domain=None, region_list: Sequence[Region] | None = None
 
 def _merge(rs: list, budget: Budget | None) -> tuple[LinearRegions, Optional[str]]:
     """Connected components of the same-map adjacency of ``rs``; the reason
-    the merge was cut short, or None."""
-    import networkx as nx
+    the merge was cut short, or None.
 
-    H = nx.Graph()
-    H.add_nodes_from(range(len(rs)))
-    cut = None
+    The regions are grouped by a key of their exact affine map first
+    (``polyrelu._regions_merge``: residues modulo primes -- different keys
+    prove different maps), and the adjacency test runs only inside a group
+    of two or more, with the exact map comparison."""
+    from ._regions_merge import BATCH, MapKeys, group_components
+
+    groups: dict = {}
+    comps: list = []
+    cut_groups = 0
+    big = 0
     if rs:
-        # the edges of region_graph with same_map: the (cheap) map comparison
-        # runs first, so only pairs with identical maps need the adjacency test
-        pairs, done = _adjacent_pairs(rs, keep=_SameMap(rs), budget=budget, facets=False)
-        H.add_edges_from((i, j) for i, j, _, _ in pairs)
-        if done < len(rs):
-            assert budget is not None
-            cut = (f"{budget.stop_reason()} during the linear merge (complete for "
-                   f"{done} of {len(rs)} regions; the other pairs with one map were "
-                   f"not all joined)")
+        mk = MapKeys(rs[0].net)
+        for a in range(0, len(rs), BATCH):
+            if budget is not None and budget.exhausted:
+                # the regions not keyed stay alone: an upper bound
+                comps.extend([i] for i in range(a, len(rs)))
+                cut_groups += 1
+                break
+            for i, k in enumerate(mk.keys([r.pattern for r in rs[a:a + BATCH]]), start=a):
+                groups.setdefault(k, []).append(i)
+    for idx in groups.values():
+        if len(idx) == 1:
+            comps.append(idx)
+            continue
+        big += 1
+        if budget is not None and budget.exhausted:
+            comps.extend([i] for i in idx)
+            cut_groups += 1
+            continue
+        part, short = group_components([rs[i] for i in idx], budget, _adjacent_pairs,
+                                       _SameMap)
+        comps.extend([idx[j] for j in c] for c in part)
+        cut_groups += short
+    cut = None
+    if cut_groups:
+        assert budget is not None
+        cut = (f"{budget.stop_reason()} during the linear merge (the regions with one "
+               f"map key were not all merged: {cut_groups} of {big} groups cut short, "
+               f"other pairs with one map may not be joined)")
     out = LinearRegions()
-    for comp in sorted((sorted(c) for c in nx.connected_components(H)), key=lambda c: c[0]):
+    for comp in sorted((sorted(c) for c in comps), key=lambda c: c[0]):
         out.append(LinearRegion(tuple(rs[i] for i in comp)))
     return out, cut
 
@@ -1398,18 +1423,29 @@ def count_regions(net, domain=None, **kwargs) -> RegionCounts:
 
     ``kwargs`` go to :func:`regions`; a ``time_limit`` bounds the whole call
     (enumeration and merge, as :func:`linear_regions`); ``.reason`` says
-    what a limit cut short.
+    what a limit cut short.  The regions stream: only those whose map key
+    (``polyrelu._regions_merge``) another region shares are kept for the
+    merge, so memory grows with the number of distinct maps, not with the
+    regions and their exact data.
 
     >>> import polyrelu as pr
     >>> count_regions(pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]))
     RegionCounts(activation=2, linear=2, partial=False)
     """
+    from ._regions_merge import count_streaming
+
     budget, kw = _merge_budget(kwargs, "count_regions")
     it = regions(net, domain, **kw)
-    rs = _collect(it)
-    lin, cut = _merge(rs, budget)
+
+    def rebuild(pattern, like):
+        r = region_of_pattern(net, pattern, like.domain)
+        assert r is not None   # the pattern's region was just enumerated
+        return r
+
+    n, lin, cut, _ = count_streaming(net, domain, it, budget, _adjacent_pairs, _SameMap,
+                                     rebuild)
     reasons = [x for x in (it.reason, cut) if x]
-    out = RegionCounts(len(rs), len(lin), bool(reasons))
+    out = RegionCounts(n, lin, bool(reasons))
     out.reason = "; ".join(reasons) or None
     return out
 
