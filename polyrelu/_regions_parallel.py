@@ -110,7 +110,7 @@ def run_unit(shared, unit: WorkUnit) -> tuple:
     """Finish a work unit in a worker: ``(records, complete, stats)``;
     ``complete`` is False when the deadline stopped it (the records are
     then the regions it finished, a prefix of its subtree)."""
-    from ._regions_batch import rebuild_level
+    from ._regions_batch import MAX_CHUNK, rebuild_level
     from ._regions_frontier import PoolSplitter, drive_pool
     from ._regions_maps import quiet
     from .regions import _exact_nodes, _intnet
@@ -130,7 +130,9 @@ def run_unit(shared, unit: WorkUnit) -> tuple:
         _, dom_rows, xv = _root(net, P, d)
         sp = PoolSplitter(inet, _exact_nodes(net), dom_rows, dict(xv), stats, check)
         with quiet():
-            lv = rebuild_level(inet, unit.prefixes, unit.pool)
+            # full-size chunks from the start: a worker does not need early
+            # regions, and the float filter is cheapest on large batches
+            lv = rebuild_level(inet, unit.prefixes, unit.pool, size=MAX_CHUNK)
             for prefixes, pool in drive_pool(inet, None, sp, stats, check, level=lv):
                 out.extend(records(sp, prefixes, pool))
     except _Deadline:

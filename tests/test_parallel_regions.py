@@ -313,3 +313,14 @@ def test_cli_parallel_bad_arguments(tmp_path, capsys, monkeypatch, args, msg):
     NETS[0][1].save(path)
     assert main(["regions", path, "--no-progress", *args]) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_counts_and_linear_regions_in_parallel(executor):
+    """count_regions / linear_regions pass executor on to regions: the same
+    counts and the same linear regions (as sets of patterns)."""
+    net = NETS[4][1]     # twin and dead units: many regions share a map
+    D = pr.Polyhedron.box([-2, -2], [2, 2])
+    assert pr.count_regions(net, D, executor=executor) == pr.count_regions(net, D)
+    ser = {frozenset(L.patterns) for L in pr.linear_regions(net, D)}
+    par = {frozenset(L.patterns) for L in pr.linear_regions(net, D, executor=executor)}
+    assert par == ser
