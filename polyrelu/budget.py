@@ -261,7 +261,7 @@ def check_progress(progress: Any, where: str = "") -> Optional[ProgressCallback]
 class ProgressBars:
     """A tqdm-backed progress callback: one bar per stage on stderr, shown only
     when stderr is a terminal (no carriage-return clutter in logs).  Use as a
-    context manager, or call :meth:`close`, to remove the bars.
+    context manager, or call ``close()``, to remove the bars.
 
     >>> with ProgressBars(enabled=False) as cb:
     ...     cb("regions", 3, None)

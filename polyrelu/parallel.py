@@ -18,7 +18,14 @@ only
   workers: a task stops between units once it has passed and returns None
   for the units it did not run;
 * returns the results **in the order of the units**, whatever order the
-  executor completed them in, so callers are deterministic.
+  executor completed them in, so callers are deterministic
+  (:meth:`WorkPool.map`), or streams them as they complete, optionally in
+  unit order (:meth:`WorkPool.stream`);
+* turns a lost worker into a clear error or a resubmission: Dask re-runs
+  the tasks of a worker that died by itself; a process pool whose worker
+  died is broken (``BrokenProcessPool``) -- with a ``factory`` (an owned
+  pool) the units not yet back are resubmitted to a fresh pool, else a
+  :class:`~polyrelu.exceptions.BackendError` says what happened.
 
 ``executor=None`` runs the units in the calling thread (the reference
 behaviour every executor must reproduce).
@@ -37,9 +44,10 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import queue
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 __all__ = ["WorkPool", "is_dask_client", "executor_workers"]
 
@@ -101,7 +109,7 @@ class WorkPool:
 
     Parameters
     ----------
-    executor : Executor, dask.distributed.Client or None
+    executor : concurrent.futures.Executor, dask.distributed.Client or None
     shared : object
         Passed as the first argument of every call, shipped once.
     chunk : int, optional
@@ -109,7 +117,8 @@ class WorkPool:
     """
 
     def __init__(self, executor: Any = None, shared: Any = None,
-                 chunk: Optional[int] = None) -> None:
+                 chunk: Optional[int] = None,
+                 factory: Optional[Callable[[], Any]] = None) -> None:
         if executor is not None and not (isinstance(executor, Executor)
                                          or is_dask_client(executor)):
             from .exceptions import PolyreluError
@@ -120,6 +129,8 @@ class WorkPool:
         self.shared = shared
         self.chunk = chunk
         self.workers = executor_workers(executor)
+        self.factory = factory
+        self.resubmitted = 0
         self._payload: Any = None
 
     def _ship(self) -> Any:
@@ -166,6 +177,103 @@ class WorkPool:
         for fut in as_completed(futs):
             results[index[id(fut)]] = fut.result()
         return [r for chunk in results for r in chunk]
+
+    def stream(self, fn: Callable, units: Sequence, ordered: bool = False,
+               check: Optional[Callable[[], None]] = None, poll: float = 0.1,
+               retries: int = 3) -> Iterator[tuple]:
+        """``(i, fn(shared, units[i]))`` as the units complete (one task per
+        unit), or in unit order with ``ordered``; ``check()`` is called at
+        least every ``poll`` seconds while waiting (it may raise to stop:
+        the units not started are cancelled).
+
+        A worker process that dies breaks a process pool: with a
+        ``factory`` the units not yet back are resubmitted to
+        ``factory()`` (at most ``retries`` times), else, as for a task that
+        failed on a Dask cluster after its retries, a
+        :class:`~polyrelu.exceptions.BackendError` names the unit."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        from .exceptions import BackendError
+
+        units = list(units)
+        if self.executor is None:
+            payload = self._ship()
+            for i, u in enumerate(units):
+                if check is not None:
+                    check()
+                yield i, fn(_shared_from(payload), u)
+            return
+        done: queue.Queue = queue.Queue()
+        futs: dict = {}
+
+        def submit(i: int) -> None:
+            ex = self.executor
+            payload = self._ship()
+            if is_dask_client(ex):
+                f = ex.submit(_run_chunk_dask, fn, payload, [units[i]], None, pure=False)
+            else:
+                f = ex.submit(_run_chunk, fn, payload, [units[i]], None)
+            futs[i] = f
+            f.add_done_callback(lambda f, i=i: done.put((i, f)))
+
+        for i in range(len(units)):
+            submit(i)
+        got: dict = {}
+        nxt = 0
+        try:
+            while len(got) < len(units) or (ordered and nxt < len(units)):
+                if ordered and nxt in got:
+                    yield nxt, got.pop(nxt)
+                    got[nxt] = None
+                    nxt += 1
+                    continue
+                if check is not None:
+                    check()
+                try:
+                    item: tuple = done.get(timeout=poll)
+                except queue.Empty:
+                    continue
+                i, f = item
+                if i in got or id(futs.get(i)) != id(f):
+                    continue        # a stale future of a broken pool
+                try:
+                    res = f.result()[0]
+                except BrokenProcessPool as e:
+                    if self.factory is None or self.resubmitted >= retries:
+                        raise BackendError(
+                            f"a worker process of the process pool died while running "
+                            f"work unit {i} of {len(units)}; the pool is broken and the "
+                            f"units not yet back are lost (with workers=N polyrelu makes "
+                            f"its own pool and resubmits them; a Dask cluster re-runs "
+                            f"the tasks of a lost worker)") from e
+                    self.resubmitted += 1
+                    old = self.executor
+                    self.executor = self.factory()
+                    old.shutdown(wait=False, cancel_futures=True)
+                    for k in range(len(units)):
+                        if k not in got:
+                            submit(k)
+                    continue
+                except Exception as e:
+                    if type(e).__name__ == "KilledWorker":
+                        raise BackendError(f"work unit {i} was lost with the Dask workers "
+                                           f"that ran it ({e})") from e
+                    raise
+                if ordered:
+                    got[i] = res
+                else:
+                    got[i] = None
+                    yield i, res
+        finally:
+            pending = [f for i, f in futs.items() if i not in got]
+            try:
+                if pending and is_dask_client(self.executor):
+                    self.executor.cancel(pending)
+                else:
+                    for f in pending:
+                        f.cancel()
+            except Exception:   # pragma: no cover - the client or pool is gone
+                pass
 
     def close(self) -> None:
         """Release the scattered data (Dask); the executor stays the caller's."""

@@ -705,7 +705,8 @@ class RegionIterator:
 
 def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None = None,
             time_limit: float | None = None, progress: Any = None,
-            budget: Budget | None = None) -> RegionIterator:
+            budget: Budget | None = None, executor: Any = None,
+            workers: int | None = None, ordered: bool = False) -> RegionIterator:
     """Enumerate the activation regions of ``net`` in ``domain`` exactly.
 
     Parameters
@@ -731,6 +732,19 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
         Limits shared with the caller's other work (:mod:`polyrelu.budget`),
         narrowed by ``max_regions`` / ``time_limit`` when given; an
         interrupted budget stops the enumeration with reason "interrupted".
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the enumeration's subtrees (work units) on it; the regions are
+        exactly those of the serial run (docs/scaling.rst).  The executor
+        stays the caller's.  Only the bounded 2-D to 6-D engine splits into
+        units; other domains and engines run in the calling process.
+    workers : int, optional
+        Run on a process pool of this many workers made (and shut down) by
+        the call; a worker that dies is replaced and its units resubmitted.
+        Not together with ``executor``.
+    ordered : bool
+        With an executor: report the regions in the serial (lexicographic
+        pattern) order; by default they stream as the work units complete
+        (each unit's regions in lexicographic order).
 
     Returns
     -------
@@ -754,6 +768,7 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     t0 = time.perf_counter()
     if engine not in ENGINES:
         raise NetworkError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    par = _parallel_args(executor, workers, ordered)
     ctl = as_budget(budget, max_regions, time_limit, "regions")
     progress = check_progress(progress, "regions")
     dom = _Domain(net, domain)
@@ -774,8 +789,31 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
         else:
             kind = "lp"
         stats["engine"] = "fast-" + kind
-        gen = _fast_engine(net, dom, stats, ctl, kind)
+        gen = _fast_engine(net, dom, stats, ctl, kind, par)
     return RegionIterator(gen, ctl, stats, progress, t0)
+
+
+def _parallel_args(executor, workers, ordered) -> tuple | None:
+    """``(executor or None, workers or None, ordered)`` checked; None: serial."""
+    from .parallel import WorkPool
+
+    if workers is not None:
+        if executor is not None:
+            raise NetworkError("regions: give executor or workers, not both")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise NetworkError(f"regions: workers must be a positive int, got {workers!r}")
+        return (None, workers, bool(ordered))
+    if executor is None:
+        return None
+    WorkPool(executor)   # the executor's type is checked here
+    return (executor, None, bool(ordered))
+
+
+def _process_pool(n: int):
+    """The process pool of ``workers=n`` (a module function: tests replace it)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(n)
 
 
 # ---------------------------------------------------------------------------
@@ -793,7 +831,8 @@ VREP_MAX_DIM = 6
 ORTHANT_MAX_DIM = 4
 
 
-def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
+def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str,
+                 par: tuple | None = None):
 
     L = net.num_layers
     if L == 1:
@@ -825,6 +864,10 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
                            _LazyCache((lazy_fn, (net, prefix, keys, incb, dom_rows), lazy_keys)))
                     for prefix, x, (keys, incb) in zip(prefixes, pts, splitter.lazy_data(pool))]
 
+        if par is not None and net.num_layers > 2:
+            yield from _parallel_engine(net, P, d, inet, root, splitter, stats, ctl, par,
+                                        (lazy_fn, dom_rows, lazy_keys))
+            return
         yield from _batched_dfs(inet, root, splitter, finish_chunk, stats, ctl, drive_pool)
         return
     if kind == "planar":
@@ -880,6 +923,26 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
             return _make_region(net, pattern, cell[1], dom.P)
 
     yield from _dfs(inet, root_cell, split, finish, stats, ctl, L)
+
+
+def _parallel_engine(net, P, d, inet, root, splitter, stats, ctl, par, lazy):
+    """The float-first engine on an executor (``polyrelu._regions_parallel``):
+    regions made from the workers' compact records as they arrive."""
+    from ._regions_parallel import parallel_chunks
+
+    executor, workers, ordered = par
+    lazy_fn, dom_rows, lazy_keys = lazy
+    factory = None
+    if workers is not None:
+        executor = _process_pool(workers)
+        factory = lambda: _process_pool(workers)   # noqa: E731
+    stats["engine"] += "-parallel"
+    for recs in parallel_chunks(net, P, d, inet, root, splitter, stats, ctl, executor,
+                                factory, ordered):
+        yield from [Region(prefix, tuple([Fraction(v, D) for v in X]), net, P,
+                           _LazyCache((lazy_fn, (net, prefix, keys, incb, dom_rows),
+                                       lazy_keys)))
+                    for prefix, (X, D), keys, incb in recs]
 
 
 def _dfs(inet, root_cell, split, finish, stats, ctl, L):
@@ -1308,24 +1371,49 @@ def linear_regions(net, domain=None, region_list: Sequence[Region] | None = None
 
 def _merge(rs: list, budget: Budget | None) -> tuple[LinearRegions, Optional[str]]:
     """Connected components of the same-map adjacency of ``rs``; the reason
-    the merge was cut short, or None."""
-    import networkx as nx
+    the merge was cut short, or None.
 
-    H = nx.Graph()
-    H.add_nodes_from(range(len(rs)))
-    cut = None
+    The regions are grouped by a key of their exact affine map first
+    (``polyrelu._regions_merge``: residues modulo primes -- different keys
+    prove different maps), and the adjacency test runs only inside a group
+    of two or more, with the exact map comparison."""
+    from ._regions_merge import BATCH, MapKeys, group_components
+
+    groups: dict = {}
+    comps: list = []
+    cut_groups = 0
+    big = 0
     if rs:
-        # the edges of region_graph with same_map: the (cheap) map comparison
-        # runs first, so only pairs with identical maps need the adjacency test
-        pairs, done = _adjacent_pairs(rs, keep=_SameMap(rs), budget=budget, facets=False)
-        H.add_edges_from((i, j) for i, j, _, _ in pairs)
-        if done < len(rs):
-            assert budget is not None
-            cut = (f"{budget.stop_reason()} during the linear merge (complete for "
-                   f"{done} of {len(rs)} regions; the other pairs with one map were "
-                   f"not all joined)")
+        mk = MapKeys(rs[0].net)
+        for a in range(0, len(rs), BATCH):
+            if budget is not None and budget.exhausted:
+                # the regions not keyed stay alone: an upper bound
+                comps.extend([i] for i in range(a, len(rs)))
+                cut_groups += 1
+                break
+            for i, k in enumerate(mk.keys([r.pattern for r in rs[a:a + BATCH]]), start=a):
+                groups.setdefault(k, []).append(i)
+    for idx in groups.values():
+        if len(idx) == 1:
+            comps.append(idx)
+            continue
+        big += 1
+        if budget is not None and budget.exhausted:
+            comps.extend([i] for i in idx)
+            cut_groups += 1
+            continue
+        part, short = group_components([rs[i] for i in idx], budget, _adjacent_pairs,
+                                       _SameMap)
+        comps.extend([idx[j] for j in c] for c in part)
+        cut_groups += short
+    cut = None
+    if cut_groups:
+        assert budget is not None
+        cut = (f"{budget.stop_reason()} during the linear merge (the regions with one "
+               f"map key were not all merged: {cut_groups} of {big} groups cut short, "
+               f"other pairs with one map may not be joined)")
     out = LinearRegions()
-    for comp in sorted((sorted(c) for c in nx.connected_components(H)), key=lambda c: c[0]):
+    for comp in sorted((sorted(c) for c in comps), key=lambda c: c[0]):
         out.append(LinearRegion(tuple(rs[i] for i in comp)))
     return out, cut
 
@@ -1335,18 +1423,29 @@ def count_regions(net, domain=None, **kwargs) -> RegionCounts:
 
     ``kwargs`` go to :func:`regions`; a ``time_limit`` bounds the whole call
     (enumeration and merge, as :func:`linear_regions`); ``.reason`` says
-    what a limit cut short.
+    what a limit cut short.  The regions stream: only those whose map key
+    (``polyrelu._regions_merge``) another region shares are kept for the
+    merge, so memory grows with the number of distinct maps, not with the
+    regions and their exact data.
 
     >>> import polyrelu as pr
     >>> count_regions(pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]))
     RegionCounts(activation=2, linear=2, partial=False)
     """
+    from ._regions_merge import count_streaming
+
     budget, kw = _merge_budget(kwargs, "count_regions")
     it = regions(net, domain, **kw)
-    rs = _collect(it)
-    lin, cut = _merge(rs, budget)
+
+    def rebuild(pattern, like):
+        r = region_of_pattern(net, pattern, like.domain)
+        assert r is not None   # the pattern's region was just enumerated
+        return r
+
+    n, lin, cut, _ = count_streaming(net, domain, it, budget, _adjacent_pairs, _SameMap,
+                                     rebuild)
     reasons = [x for x in (it.reason, cut) if x]
-    out = RegionCounts(len(rs), len(lin), bool(reasons))
+    out = RegionCounts(n, lin, bool(reasons))
     out.reason = "; ".join(reasons) or None
     return out
 

@@ -19,7 +19,8 @@ from ..numbers import fraction_str, to_fraction
 __all__ = ["add_model_args", "add_domain_args", "add_output_args", "load_model",
            "parse_box", "parse_point", "domain_from_args", "jsonable", "emit_json",
            "progress", "eprint", "command_budget", "atomic_path", "write_json",
-           "pyplot", "DRAW_SHARE", "add_figure_args", "figure_dpi", "save_figure_to"]
+           "pyplot", "DRAW_SHARE", "add_figure_args", "figure_dpi", "save_figure_to",
+           "add_parallel_args", "parallel_kwargs"]
 
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,48 @@ def jsonable(obj: Any) -> Any:
     if hasattr(obj, "numerator") and hasattr(obj, "denominator"):
         return fraction_str(to_fraction(obj))
     return str(obj)
+
+
+#: seconds to wait for a Dask scheduler (--scheduler) before giving up
+SCHEDULER_TIMEOUT = 20
+
+
+def add_parallel_args(p) -> None:
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="enumerate on N worker processes (the same regions as serial)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="enumerate on the Dask cluster of this scheduler "
+                        "(tcp://host:8786; needs the dask extra)")
+
+
+@contextmanager
+def parallel_kwargs(args) -> Iterator[dict]:
+    """The keyword arguments of :func:`polyrelu.regions` for ``--workers`` /
+    ``--scheduler``: a Dask client connected for the block and closed after."""
+    from ..exceptions import BackendError, NetworkError
+
+    workers = getattr(args, "workers", None)
+    address = getattr(args, "scheduler", None)
+    if workers is not None and address is not None:
+        raise NetworkError("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise NetworkError(f"--workers must be a positive number, got {workers}")
+    if address is None:
+        yield {} if workers is None else {"workers": workers}
+        return
+    try:
+        from distributed import Client
+    except ImportError as e:
+        raise BackendError("--scheduler needs dask.distributed: pip install "
+                           "'polyrelu[dask]'") from e
+    try:
+        client = Client(address, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError) as e:
+        raise BackendError(f"cannot reach the Dask scheduler at {address}: {e}") from e
+    try:
+        yield {"executor": client}
+    finally:
+        client.close()
 
 
 def emit_json(doc: Any) -> None:

@@ -13,6 +13,9 @@ affine map and interior point (numbers as strings), and the bounds.
 format, streamed as regions are found, which ``polyrelu check`` verifies
 independently (``--compact`` for large partitions) -- and, for 2-D domains,
 the figure ``regions.png`` (``--format svg|pdf``, ``--dpi``).
+``--workers N`` runs the enumeration on N processes, ``--scheduler ADDRESS``
+on a Dask cluster; the regions are those of the serial run (in the order
+of the serial run: lexicographic by pattern).
 ``--at POINT`` skips the enumeration and reports only the activation region
 containing POINT (certified: it is checked exactly), its affine map and the
 exact distance from POINT to the region's boundary.
@@ -28,11 +31,13 @@ from ._common import (
     add_figure_args,
     add_model_args,
     add_output_args,
+    add_parallel_args,
     command_budget,
     domain_from_args,
     emit_json,
     jsonable,
     load_model,
+    parallel_kwargs,
     progress,
     pyplot,
     save_figure_to,
@@ -62,6 +67,7 @@ def add_parser(sub) -> None:
     add_domain_args(p)
     add_output_args(p)
     add_figure_args(p)
+    add_parallel_args(p)
     # the engines of polyrelu.regions (ENGINES; not imported here: the
     # parser is built before any command runs)
     p.add_argument("--engine", choices=("auto", "fast", "tree", "lp"), default="fast",
@@ -119,11 +125,11 @@ def _domain_label(net, domain, args) -> str:
 
 def run(args) -> int:
     budget = command_budget(args)
-    with progress(args) as bar:
-        return _run(args, budget, bar)
+    with progress(args) as bar, parallel_kwargs(args) as par:
+        return _run(args, budget, bar, par)
 
 
-def _run(args, budget, bar) -> int:
+def _run(args, budget, bar, par=None) -> int:
     from ..bounds import region_bounds
     from ..regions import ENUMERATION_SHARE, linear_regions, regions
 
@@ -141,7 +147,9 @@ def _run(args, budget, bar) -> int:
     # arrives, within the enumeration's share
     enum = budget.share(ENUMERATION_SHARE) if want_lin else \
         budget.share(OUTPUT_SHARE) if (need_doc or args.out) else budget
-    it = regions(net, domain, engine=args.engine, budget=enum, progress=bar)
+    # with workers, the serial order too: the files and the JSON are the same
+    it = regions(net, domain, engine=args.engine, budget=enum, progress=bar,
+                 **(dict(par, ordered=True) if par else {}))
     files = {}
     writer = None
     if args.out:
