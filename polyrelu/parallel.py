@@ -114,6 +114,10 @@ class WorkPool:
         Passed as the first argument of every call, shipped once.
     chunk : int, optional
         Units per task (default: enough for about four tasks per worker).
+    factory : callable, optional
+        Makes a new executor when a process pool is broken (a worker process
+        died): :meth:`stream` then resubmits the units not yet back.  Only
+        for an executor the caller owns.
     """
 
     def __init__(self, executor: Any = None, shared: Any = None,
