@@ -2049,6 +2049,14 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     t = time.perf_counter()
     rng = random.Random(seed)
     x = _search(f, g, fr, gr, dom, mode, eps, rng, samples, b)
+    if x is None and samples and not b.exhausted:
+        # then optimisation: float ascent (also towards the units an aligned
+        # parameter difference connects), exact LP in the best points' cells
+        from .equivalence_search import search_counterexample
+
+        found = search_counterexample(fr, gr, dom, eps, mode, seed=seed, check=(f, g),
+                                      budget=b)
+        x = None if found is None else found.point
     timings["counterexample-search"] = time.perf_counter() - t
     if x is not None:
         return finish_counterexample(x, "counterexample-search", **red)

@@ -1,0 +1,195 @@
+"""Counterexamples by optimisation (polyrelu.equivalence_search) and the
+invertible reduction passes (polyrelu.reductions)."""
+
+import os
+import random
+from fractions import Fraction as F
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import polyrelu as pr
+from polyrelu.equivalence_search import align, search_counterexample
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ACAS = os.path.join(HERE, "..", "..", "shared", "data", "onnx",
+                    "ACASXU_run2a_1_1_batch_2000.onnx")
+
+
+def evaluate(layers, x):
+    """Independent exact ReLU forward pass over plain lists of Fractions."""
+    u = [F(v) for v in x]
+    for k, (W, b) in enumerate(layers):
+        z = [sum((F(w) * v for w, v in zip(row, u)), F(0)) + F(c) for row, c in zip(W, b)]
+        u = z if k == len(layers) - 1 else [max(v, F(0)) for v in z]
+    return u
+
+
+def weights(net):
+    return [(list(map(list, L.W)), list(L.b)) for L in net.layers]
+
+
+def differ(f, g, x, eps=0):
+    fx, gx = evaluate(weights(f), x), evaluate(weights(g), x)
+    return max(abs(a - c) for a, c in zip(fx, gx)) > eps
+
+
+def random_net(rng, widths):
+    layers = []
+    for a, c in zip(widths, widths[1:]):
+        layers.append(([[F(rng.randint(-8, 8), rng.randint(1, 4)) for _ in range(a)]
+                        for _ in range(c)], [F(rng.randint(-4, 4), rng.randint(1, 4))
+                                             for _ in range(c)]))
+    return layers
+
+
+def copy_of(net, rng):
+    perms = tuple(tuple(rng.sample(range(w), w)) for w in net.hidden_widths)
+    scales = tuple(tuple(F(rng.randint(1, 9), rng.randint(1, 9)) for _ in range(w))
+                   for w in net.hidden_widths)
+    return pr.Certificate(perms, scales).apply(net)
+
+
+def planted(rng, sliver=F(1, 10 ** 9)):
+    """f, g on [-1, 1]^2 that differ only where hidden unit 0 of layer 1 is
+    active: on a sliver of width ~``sliver`` at a corner of the box; the
+    changed weight is in layer 2, whose unit 0 is kept active there."""
+    layers = random_net(rng, [2, 5, 4, 2])
+    w = [F(rng.choice([-3, -2, -1, 1, 2, 3])) for _ in range(2)]
+    top = sum(abs(v) for v in w)              # max of w . x over the box
+    layers[0][0][0] = w
+    layers[0][1][0] = -top + sliver
+    layers[1][1][0] = F(1000)                 # unit 0 of layer 2 active everywhere
+    f = pr.Network.from_weights(layers)
+    layers[1][0][0][0] += F(1, 3)              # the planted change: W_2[0][0]
+    return f, pr.Network.from_weights(layers)
+
+
+# ------------------------------------------------------------ found, exactly
+
+@pytest.mark.parametrize("seed", range(6))
+def test_planted_localised_difference_is_found_where_sampling_is_not(seed):
+    rng = random.Random(seed)
+    f, g = planted(rng)
+    box = pr.Polyhedron.box([-1, -1], [1, 1])
+    # random sampling: 3000 exact evaluations at random rationals miss the sliver
+    for _ in range(3000):
+        x = (F(rng.randint(-2 ** 20, 2 ** 20), 2 ** 20), F(rng.randint(-2 ** 20, 2 ** 20), 2 ** 20))
+        assert not differ(f, g, x)
+    res = search_counterexample(f, g, box, seed=seed)
+    assert res is not None
+    assert box.contains(res.point) and differ(f, g, res.point)
+    assert res.value == max(abs(a - c) for a, c in zip(f(res.point), g(res.point))) > 0
+    # the pipeline decides it in stage 2 now
+    r = pr.equivalent(f, g, box, seed=seed)
+    assert r.equivalent is False and r.stage == "counterexample-search"
+    assert differ(f, g, r.counterexample)
+
+
+def test_alignment_names_the_planted_parameter():
+    rng = random.Random(7)
+    f, g = planted(rng)
+    al = align(f, copy_of(g, rng))
+    assert al is not None and al.differences == ((2, 0, 0),)
+    assert align(f, pr.Network.from_weights(random_net(rng, [2, 3, 2]))) is None
+
+
+def test_eps_and_shift():
+    f = pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])       # |x|
+    g = pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], ["-1/2"])])  # |x| - 1/2
+    box = pr.Polyhedron.box([-1], [1])
+    assert search_counterexample(f, g, box, eps=F(1, 2)) is None
+    r = search_counterexample(f, g, box, eps=F(1, 4))
+    assert r is not None and differ(f, g, r.point, F(1, 4))
+    assert search_counterexample(f, g, box, shift=[F(1, 2)]) is None
+    h = pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[2, 1]], ["-1/2"])])
+    r = search_counterexample(f, h, box, shift=[F(1, 2)])
+    # the exact LP maximises |f - h - 1/2| = |x| over the cell x >= 0: at x = 1
+    assert r is not None and r.point == (F(1),) and r.value == 1
+
+
+def test_top1_counterexample_is_strict():
+    rng = random.Random(3)
+    for _ in range(5):
+        f = pr.Network.from_weights(random_net(rng, [2, 6, 3]))
+        layers = weights(f)
+        layers[1][1][2] += F(5)            # class 2 wins more often in g
+        g = pr.Network.from_weights(layers)
+        r = search_counterexample(f, g, pr.Polyhedron.box([-2, -2], [2, 2]), mode="top1")
+        if r is None:
+            continue
+        fx, gx = evaluate(weights(f), r.point), evaluate(weights(g), r.point)
+        i, j = fx.index(max(fx)), gx.index(max(gx))
+        assert fx.count(max(fx)) == 1 and gx.count(max(gx)) == 1 and i != j
+        assert r.value > 0
+        break
+    else:
+        pytest.fail("no top-1 difference found on any of 5 planted pairs")
+
+
+def test_whole_space_and_polyhedron_domains():
+    # the difference is active only far out: x0 + x1 >= 50
+    f = pr.Network.from_weights([([[1, 1], [1, 0]], [-50, 0]), ([[0, 1]], [0])])
+    g = pr.Network.from_weights([([[1, 1], [1, 0]], [-50, 0]), ([[F(1, 10 ** 6), 1]], [0])])
+    r = search_counterexample(f, g, None)
+    assert r is not None and differ(f, g, r.point)
+    tri = pr.Polyhedron.from_inequalities([[-1, 0], [0, -1], [1, 1]], [0, 0, 60])
+    r = search_counterexample(f, g, tri)
+    assert r is not None and tri.contains(r.point) and differ(f, g, r.point)
+    assert search_counterexample(f, g, pr.Polyhedron.box([0, 0], [20, 20])) is None
+
+
+def test_bad_input():
+    f = pr.Network.from_weights([([[1]], [0]), ([[1]], [0])])
+    g = pr.Network.from_weights([([[1, 1]], [0]), ([[1]], [0])])
+    with pytest.raises(pr.ShapeError):
+        search_counterexample(f, g)
+    with pytest.raises(pr.NetworkError, match="eps"):
+        search_counterexample(f, f, eps=-1)
+    with pytest.raises(pr.NetworkError, match="mode"):
+        search_counterexample(f, f, mode="top5")
+    with pytest.raises(pr.ShapeError, match="shift"):
+        search_counterexample(f, f, shift=[1, 2])
+
+
+# ------------------------------------------------ no false counterexamples
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), widths=st.lists(st.integers(1, 5), min_size=1,
+                                                     max_size=3),
+       mode=st.sampled_from(["exact", "top1"]), bounded=st.booleans())
+def test_no_false_counterexample_on_equivalent_pairs(seed, widths, mode, bounded):
+    rng = random.Random(seed)
+    f = pr.Network.from_weights(random_net(rng, [2] + widths + [3]))
+    g = copy_of(f, rng)
+    dom = pr.Polyhedron.box([-3, -3], [3, 3]) if bounded else None
+    assert search_counterexample(f, g, dom, mode=mode, seed=seed, starts=16,
+                                 steps=40) is None
+
+
+# ------------------------------------------------------------------ ACAS Xu
+
+def _acas_moved(layer, row, col, delta):
+    pytest.importorskip("onnx")
+    if not os.path.exists(ACAS):
+        pytest.skip(f"missing {ACAS}")
+    A = pr.Network.load(ACAS)
+    layers = weights(A)
+    layers[layer - 1][0][row][col] += delta
+    rng = random.Random(1)
+    perms = tuple(tuple(rng.sample(range(w), w)) for w in A.hidden_widths)
+    scales = tuple(tuple(F(2) ** rng.randint(-4, 4) for _ in range(w)) for w in A.hidden_widths)
+    return A, pr.Certificate(perms, scales).apply(pr.Network.from_weights(layers))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("domain", [None, ([0] * 5, [1] * 5)])
+def test_acas_weight_moved_by_1e_12_is_refuted(domain):
+    A, B = _acas_moved(4, 7, 11, F(1, 10 ** 12))
+    res = pr.equivalent(A, B, domain)
+    assert res.equivalent is False and res.stage == "counterexample-search"
+    x = res.counterexample
+    assert differ(A, B, x)
+    if domain is not None:
+        assert all(0 <= v <= 1 for v in x)
