@@ -271,7 +271,9 @@ def _ascend(objective, region: _Region, starts: int, steps: int, rng, keep: int,
             g = g - 1e3 * gp * (1 + np.abs(v))[:, None] if region.rows is not None else g
             norm = np.abs(g).max(axis=1, keepdims=True)
             norm[~np.isfinite(norm) | (norm == 0)] = 1.0
-            lr = width * (0.05 * (1 - t / steps) + 1e-4)
+            # geometric decay from 1/20 of the box to 1e-9 of it: large steps
+            # travel, the last ones pinpoint regions of tiny measure
+            lr = width * 0.05 * (2e-8) ** (t / max(1, steps - 1))
             X = region.project(X + lr * g / norm)
             stuck = ~np.isfinite(X).all(axis=1)
             if stuck.any():

@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import polyrelu as pr
+from polyrelu.budget import Budget
+from polyrelu.equivalence import _search
 from polyrelu.equivalence_search import align, search_counterexample
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,18 +53,20 @@ def copy_of(net, rng):
     return pr.Certificate(perms, scales).apply(net)
 
 
-def planted(rng, sliver=F(1, 10 ** 9)):
-    """f, g on [-1, 1]^2 that differ only where hidden unit 0 of layer 1 is
-    active: on a sliver of width ~``sliver`` at a corner of the box; the
-    changed weight is in layer 2, whose unit 0 is kept active there."""
-    layers = random_net(rng, [2, 5, 4, 2])
-    w = [F(rng.choice([-3, -2, -1, 1, 2, 3])) for _ in range(2)]
-    top = sum(abs(v) for v in w)              # max of w . x over the box
-    layers[0][0][0] = w
-    layers[0][1][0] = -top + sliver
-    layers[1][1][0] = F(1000)                 # unit 0 of layer 2 active everywhere
+def planted(rng, radius=F(1, 10 ** 4)):
+    """f, g on [-1, 1]^2 that differ only where hidden unit 0 of layer 2 is
+    active: ``z = radius - |x0 - p0| - |x1 - p1|`` > 0 on a diamond of area
+    ``2 radius^2`` around a random point p (the four units ``relu(+-(x_k -
+    p_k))`` of layer 1 build it); the changed weight is its output weight."""
+    layers = random_net(rng, [2, 7, 4, 2])
+    p = [F(rng.randint(-900, 900), 1000) for _ in range(2)]
+    for u, (k, sg) in enumerate([(0, 1), (0, -1), (1, 1), (1, -1)]):
+        layers[0][0][u] = [F(sg) if j == k else F(0) for j in range(2)]
+        layers[0][1][u] = -sg * p[k]
+    layers[1][0][0] = [F(-1)] * 4 + [F(0)] * 3
+    layers[1][1][0] = radius
     f = pr.Network.from_weights(layers)
-    layers[1][0][0][0] += F(1, 3)              # the planted change: W_2[0][0]
+    layers[2][0][0][0] += F(1, 3)              # the planted change: W_3[0][0]
     return f, pr.Network.from_weights(layers)
 
 
@@ -73,10 +77,12 @@ def test_planted_localised_difference_is_found_where_sampling_is_not(seed):
     rng = random.Random(seed)
     f, g = planted(rng)
     box = pr.Polyhedron.box([-1, -1], [1, 1])
-    # random sampling: 3000 exact evaluations at random rationals miss the sliver
-    for _ in range(3000):
+    # random sampling: 2000 exact evaluations at random rationals miss the
+    # diamond, and so do the sampled points of stage 2 before this search
+    for _ in range(2000):
         x = (F(rng.randint(-2 ** 20, 2 ** 20), 2 ** 20), F(rng.randint(-2 ** 20, 2 ** 20), 2 ** 20))
         assert not differ(f, g, x)
+    assert _search(f, g, f, g, box, "exact", F(0), random.Random(seed), 256, Budget()) is None
     res = search_counterexample(f, g, box, seed=seed)
     assert res is not None
     assert box.contains(res.point) and differ(f, g, res.point)
@@ -91,7 +97,7 @@ def test_alignment_names_the_planted_parameter():
     rng = random.Random(7)
     f, g = planted(rng)
     al = align(f, copy_of(g, rng))
-    assert al is not None and al.differences == ((2, 0, 0),)
+    assert al is not None and al.differences == ((3, 0, 0),)
     assert align(f, pr.Network.from_weights(random_net(rng, [2, 3, 2]))) is None
 
 
