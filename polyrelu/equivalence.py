@@ -966,9 +966,12 @@ class Reduction:
     (constant on the domain: removed, value folded into the next bias),
     ``"twin"`` (incoming row a positive multiple ``ratio`` of unit ``into``:
     outgoing column merged into it), ``"zero-outgoing"`` (no effect downstream:
-    removed) or ``"linear-layer"`` (every unit affine on the domain: the layer
-    was composed into the next one).  ``layer`` and ``units`` use the
-    *original* numbering (hidden layer ``l``, unit indices from 0).
+    removed), ``"linear-layer"`` (every unit affine on the domain: the layer
+    was composed into the next one) or ``"identity-layer"`` (every unit in an
+    identity pair ``relu(z) - relu(-z) = z``: composed into the next layer; made
+    by :class:`polyrelu.reductions.IdentityPairs`).  ``layer`` and ``units`` use
+    the numbering of the network the reduction was applied to (hidden layer
+    ``l``, unit indices from 0).
     """
 
     kind: str
@@ -1900,9 +1903,14 @@ def _checked_reduce(net: Network, dom: Optional[Polyhedron], d: int):
     defence in depth: if the reduced network differs from ``net`` anywhere it
     is checked, the reduction is dropped (never trusted) and noted.
     """
-    red, rep = reduce(net, dom)
+    # the passes of polyrelu.reductions: identity pairs relu(z) - relu(-z) at
+    # any depth (also at the input, where bounds cannot help), then reduce
+    from .reductions import reduce_chain
+
+    red, data = reduce_chain(net, dom)
+    rep = ReductionReport(net.architecture, red.architecture, data.actions, data.notes)
     if not rep.changed:
-        return red, rep
+        return net, rep
     rng = random.Random(12345)
     lo, hi, _ = _box_of(dom, d)
     slo, shi = _sample_box(lo, hi, Fraction(4))

@@ -13,6 +13,7 @@ import polyrelu as pr
 from polyrelu.budget import Budget
 from polyrelu.equivalence import _search
 from polyrelu.equivalence_search import align, search_counterexample
+from polyrelu.reductions import Chain, IdentityPairs, ReducedCertificate, UnitReductions, reduce_chain
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACAS = os.path.join(HERE, "..", "..", "shared", "data", "onnx",
@@ -199,3 +200,96 @@ def test_acas_weight_moved_by_1e_12_is_refuted(domain):
     assert differ(A, B, x)
     if domain is not None:
         assert all(0 <= v <= 1 for v in x)
+
+
+# ------------------------------------------------------- reductions as passes
+
+def with_identity(net, at=0):
+    """``net`` with an identity layer relu(u) - relu(-u) inserted after layer
+    ``at`` (0 = at the input): [I; -I], then the next layer's [W, -W]."""
+    layers = weights(net)
+    n = net.input_dim if at == 0 else net.hidden_widths[at - 1]
+    eye = [[F(int(i == j)) for j in range(n)] for i in range(n)]
+    W, b = layers[at]
+    new = [(eye + [[-v for v in r] for r in eye], [F(0)] * (2 * n)),
+           ([list(r) + [-v for v in r] for r in W], b)]
+    return pr.Network.from_weights(layers[:at] + new + layers[at + 1:])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), widths=st.lists(st.integers(1, 4), min_size=1,
+                                                     max_size=3),
+       at=st.integers(0, 3), bounded=st.booleans())
+def test_identity_layer_pass_round_trips(seed, widths, at, bounded):
+    rng = random.Random(seed)
+    f = pr.Network.from_weights(random_net(rng, [2] + widths + [2]))
+    at = min(at, len(widths))
+    g = copy_of(with_identity(f, at), rng)            # permuted, scaled pairs too
+    dom = pr.Polyhedron.box([-2, -2], [2, 2]) if bounded else None
+    red, data = IdentityPairs().apply(g, dom)
+    assert [a.kind for a in data.actions] == ["identity-layer"]
+    assert red.architecture == f.architecture
+    for x in [(F(rng.randint(-99, 99), 17), F(rng.randint(-99, 99), 13)) for _ in range(5)]:
+        assert evaluate(weights(red), x) == evaluate(weights(g), x) == evaluate(weights(f), x)
+    # a counterexample of the reduced pair maps back to one of the originals
+    layers = weights(f)
+    layers[-1][1][0] += F(1, 7)
+    h = pr.Network.from_weights(layers)
+    x = (F(rng.randint(-20, 20), 11), F(rng.randint(-20, 20), 11))
+    assert differ(red, h, x)
+    y = IdentityPairs().invert(x, data)
+    assert y == x and differ(g, h, y)
+    # the pipeline reduces it away and decides by symmetry
+    res = pr.equivalent(f, g, dom)
+    assert res.equivalent is True and res.stage == "symmetry"
+    assert "identity-layer" in [a.kind for a in res.reductions[1].actions]
+
+
+def test_identity_pairs_need_cancelling_columns():
+    f = pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[2, -1]], [0])])   # 2x+ + x-
+    red, data = IdentityPairs().apply(f)
+    assert red is f and not data.changed
+    x = (F(-3),)
+    assert f(x) != (2 * x[0],)         # not affine: folding it would be wrong
+
+
+def test_chain_applies_and_inverts_every_step():
+    # identity layer at the input, then a dead unit (bias -100 on [-1, 1]^2)
+    # whose column [1, 1, 1, 1] does not cancel: the pairs are found only once
+    # the unit pass has removed it, so the chain needs its second round
+    rng = random.Random(5)
+    f = pr.Network.from_weights(random_net(rng, [2, 3, 2]))
+    layers = weights(with_identity(f, 0))
+    layers[1][0].append([F(1)] * 4)
+    layers[1][1].append(F(-100))
+    for row in layers[2][0]:
+        row.append(F(5))
+    g = pr.Network.from_weights(layers)
+    box = pr.Polyhedron.box([-1, -1], [1, 1])
+    chain = Chain([IdentityPairs(), UnitReductions()])
+    red, data = chain.apply(g, box)
+    assert [a.kind for a in data.actions] == ["dead", "identity-layer"]
+    assert [d.name for _, d in data.steps] == ["units", "identity-pairs"]
+    assert red.architecture == f.architecture
+    x = (F(1, 3), F(-2, 5))
+    assert chain.invert(x, data) == x and red(x) == g(x) == f(x)
+    cert = pr.find_symmetry(red, f)
+    back = chain.invert(cert, data)
+    assert isinstance(back, ReducedCertificate) and back.certificate == cert
+    assert back.steps[0].original is g and back.steps[-1].reduced is red
+    with pytest.raises(pr.NetworkError, match="not in the domain"):
+        chain.invert((F(5), F(0)), data)
+    assert reduce_chain(g, box)[0] == red
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("domain", [None, ([-1] * 5, [1] * 5)])
+def test_acas_identity_layer_at_the_input_is_decided(domain):
+    pytest.importorskip("onnx")
+    if not os.path.exists(ACAS):
+        pytest.skip(f"missing {ACAS}")
+    A = pr.Network.load(ACAS)
+    G = copy_of(with_identity(A, 0), random.Random(3))
+    res = pr.equivalent(A, G, domain)
+    assert res.equivalent is True and res.stage == "symmetry"
+    assert res.certificate_for == "reduced" and res.certificate.verify(*res.reduced)
