@@ -13,7 +13,13 @@ import polyrelu as pr
 from polyrelu.budget import Budget
 from polyrelu.equivalence import _search
 from polyrelu.equivalence_search import align, search_counterexample
-from polyrelu.reductions import Chain, IdentityPairs, ReducedCertificate, UnitReductions, reduce_chain
+from polyrelu.reductions import (
+    Chain,
+    IdentityPairs,
+    ReducedCertificate,
+    UnitReductions,
+    reduce_chain,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACAS = os.path.join(HERE, "..", "..", "shared", "data", "onnx",
