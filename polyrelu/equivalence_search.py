@@ -529,8 +529,8 @@ def search_counterexample(f: Network, g: Network, domain: Any = None, eps: Any =
         ``mode="exact"``: a counterexample has ``max_k |f_k - g_k - shift_k| > eps``.
     mode : {"exact", "top1"}
         ``"top1"``: both argmaxes unique and different.
-    shift : sequence of rationals, optional
-        Subtracted from ``f - g`` (default 0).
+    shift : sequence, optional
+        Rationals subtracted from ``f - g`` (default 0).
     starts, steps, keep : int
         Float starts and ascent steps per search box; best points taken to
         the exact phase per search.
@@ -538,8 +538,8 @@ def search_counterexample(f: Network, g: Network, domain: Any = None, eps: Any =
         Also search where the parameters named by :func:`align` matter.
     seed : int
         Seed of the float starts (the answer is exact regardless).
-    check : (Network, Network), optional
-        Networks the point must also separate, exactly (the originals when
+    check : tuple, optional
+        A pair of networks the point must also separate, exactly (the originals when
         ``f``, ``g`` are reduced forms).
     budget : Budget, optional
         Stops the search cleanly (returns None).
