@@ -1907,7 +1907,11 @@ def _checked_reduce(net: Network, dom: Optional[Polyhedron], d: int):
     # any depth (also at the input, where bounds cannot help), then reduce
     from .reductions import reduce_chain
 
-    red, data = reduce_chain(net, dom)
+    try:
+        red, data = reduce_chain(net, dom)
+    except BackendError as e:     # a pass reported an impossible step: not trusted
+        return net, ReductionReport(net.architecture, net.architecture, (), (
+            f"the reduction was not used: {e}",))
     rep = ReductionReport(net.architecture, red.architecture, data.actions, data.notes)
     if not rep.changed:
         return net, rep

@@ -234,6 +234,13 @@ class Chain(ReductionPass):
         steps: list[tuple[ReductionPass, InverseData]] = []
         cur = net
         notes: list[str] = []
+        # original layer number and unit indices of every layer of ``cur``:
+        # each pass reports in the numbering of the network it received, the
+        # chain's actions are in the original numbering (what polyrelu.check
+        # replays)
+        layer_ids = list(range(1, net.num_layers + 1))
+        unit_ids = [list(range(w)) for w in net.widths[1:]]
+        found: list = []
         for _ in range(self.max_rounds):
             changed = False
             for p in self.passes:
@@ -241,16 +248,47 @@ class Chain(ReductionPass):
                 notes += [n for n in data.notes if n not in notes]
                 if data.changed:
                     steps.append((p, data))
+                    found += _translate(data.actions, layer_ids, unit_ids)
                     cur, changed = cur2, True
             if not changed:
                 break
-        actions = tuple(a for _, d in steps for a in d.actions)
+        actions = tuple(found)
         return cur, InverseData(self.name, net, cur, dom, actions, tuple(steps), tuple(notes))
 
     def invert(self, solution: Any, data: InverseData) -> Any:
         for p, d in reversed(data.steps):
             solution = p.invert(solution, d)
         return solution
+
+
+def _translate(actions, layer_ids: list, unit_ids: list) -> list:
+    """``actions`` (numbering of a pass's input) in the original numbering;
+    updates ``layer_ids`` / ``unit_ids`` to the pass's output."""
+    from dataclasses import replace
+
+    out = []
+    folded: list[int] = []
+    removed: dict[int, set] = {}
+    for a in actions:
+        li = a.layer - 1
+        if not 0 <= li < len(unit_ids) or any(
+                not 0 <= u < len(unit_ids[li]) for u in a.units + (
+                    () if a.into is None else (a.into,))):
+            raise BackendError(f"a reduction pass reported {a}, which is not a unit of "
+                               f"the network it received")
+        ids = unit_ids[li]
+        out.append(replace(a, layer=layer_ids[li], units=tuple(ids[u] for u in a.units),
+                           into=None if a.into is None else ids[a.into]))
+        if a.kind in ("linear-layer", "identity-layer"):
+            folded.append(li)
+        else:
+            removed.setdefault(li, set()).update(a.units)
+    for li, gone in removed.items():
+        unit_ids[li] = [u for k, u in enumerate(unit_ids[li]) if k not in gone]
+    for li in sorted(set(folded), reverse=True):
+        del layer_ids[li]
+        del unit_ids[li]
+    return out
 
 
 def reduce_chain(net: Network, domain: Any = None) -> tuple[Network, InverseData]:

@@ -299,3 +299,40 @@ def test_acas_identity_layer_at_the_input_is_decided(domain):
     res = pr.equivalent(A, G, domain)
     assert res.equivalent is True and res.stage == "symmetry"
     assert res.certificate_for == "reduced" and res.certificate.verify(*res.reduced)
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_identity_layer_certificates_pass_the_standalone_checker(tmp_path, bounded):
+    # identity layer at the input, found once a dead unit in front of it has
+    # been removed (a two-pass chain): the actions must replay in the original
+    # numbering, the checker must know identity pairs, and a tampered pair
+    # must be rejected
+    import json
+
+    from polyrelu import check
+    from polyrelu.results import write_equivalence
+
+    rng = random.Random(5)
+    f = pr.Network.from_weights(random_net(rng, [2, 3, 2, 2]))
+    layers = weights(with_identity(f, 0))
+    layers[0][0].insert(0, [F(0), F(0)])           # a dead unit 0 in layer 1
+    layers[0][1].insert(0, F(-1))
+    for row in layers[1][0]:
+        row.insert(0, F(3))
+    g = pr.Network.from_weights(layers)
+    box = pr.Polyhedron.box([-1, -1], [1, 1]) if bounded else None
+    res = pr.equivalent(f, g, box)
+    assert res.equivalent is True and res.certificate_for == "reduced"
+    path = tmp_path / "eq.json"
+    write_equivalence(path, f, g, res, box)
+    rep = check.check_file(path)
+    assert rep.code == 0, rep.message
+    if not bounded:
+        doc = json.loads(path.read_text())
+        steps = doc["proof"]["reductions"]["g"]
+        assert [s["kind"] for s in steps] == ["dead", "identity-layer"]
+        assert steps[0]["units"] == [0]
+        assert steps[1]["layer"] == 1 and steps[1]["units"] == [1, 2, 3, 4]
+        doc["networks"]["g"]["layers"][1]["W"][0][1] = "12345"  # the pair no longer cancels
+        path.write_text(json.dumps(doc))
+        assert check.check_file(path).code == 1
