@@ -390,6 +390,56 @@ def _cell_rows(net: Network, pattern) -> tuple[list, list, tuple]:
     return A, b, maps[-1]
 
 
+def _reach_targets(net: Network, x: Vec, targets, dom: Optional[Polyhedron], box):
+    """A point where every target unit is strictly active, by exact LP, or None.
+
+    The pattern of ``x`` with the target bits set to 1 fixes a cell (its rows
+    from :meth:`Network.layer_maps`, J&V Theorem 2.2); over it, maximise ``t``
+    with ``z_target >= t`` (and ``t <= 1``): an optimum ``t > 0`` is a point
+    of that cell where the targets are active, even when the float ascent
+    stopped just outside it.
+    """
+    if net.activation == "hard_tanh":
+        return None
+    pat = [list(bits) for bits in net.pattern(x)]
+    for l, i in targets:
+        pat[l - 1][i] = 1
+    pattern = tuple(tuple(bits) for bits in pat)
+    maps = net.layer_maps(pattern)
+    zero, one = Fraction(0), Fraction(1)
+    tset = set(targets)
+    A: list = []
+    b: list = []
+    for l, ((M, c), bits) in enumerate(zip(maps[:-1], pattern), start=1):
+        for i, (m, ci, piece) in enumerate(zip(M, c, bits)):
+            if (l, i) in tset:
+                A.append(tuple(-v for v in m) + (one,))     # t - z <= 0
+                b.append(ci)
+                continue
+            for a, rhs in _piece_rows(net, m, ci, piece):
+                if any(a):
+                    A.append(tuple(a) + (zero,))
+                    b.append(rhs)
+    d = len(x)
+    if dom is not None:
+        DA, Db = dom.raw_inequalities
+        A += [tuple(r) + (zero,) for r in DA]
+        b += list(Db)
+    if box is not None:
+        for k in range(d):
+            e = tuple(Fraction(int(j == k)) for j in range(d)) + (zero,)
+            A += [e, tuple(-v for v in e)]
+            b += [box[1][k], -box[0][k]]
+    A.append((zero,) * d + (one,))
+    b.append(one)
+    with fast_path(True):
+        r = Polyhedron.from_inequalities(A, b, ambient_dim=d + 1).maximize(
+            (zero,) * d + (one,))
+    if r.status != "optimal" or r.point is None or r.value is None or r.value <= 0:
+        return None
+    return tuple(r.point[:d])
+
+
 def _exact_value(fx: Vec, gx: Vec, mode: str, shift: Vec) -> Fraction:
     if mode == "exact":
         return max(abs(a - c - s) for a, c, s in zip(fx, gx, shift))
@@ -599,8 +649,8 @@ def search_counterexample(f: Network, g: Network, domain: Any = None, eps: Any =
             return all(_separates(a(x), c(x), mode, eps) for a, c in checks)
         return all(_exact_value(a(x), c(x), mode, sh) > eps for a, c in checks)
 
-    searches: list[tuple[str, Any]] = [
-        ("ascent", lambda X: _diff_objective(F, G, X, fsh, mode))]
+    searches: list[tuple[str, Any, list]] = [
+        ("ascent", lambda X: _diff_objective(F, G, X, fsh, mode), [])]
     if localise:
         al = align(f, g)
         if al is not None:
@@ -612,10 +662,10 @@ def search_counterexample(f: Network, g: Network, domain: Any = None, eps: Any =
             for t in groups[:8]:
                 norms = [max(float(np.linalg.norm(F.W[l - 1][i])), 1e-300) for l, i in t]
                 searches.append(("localised",
-                                 lambda X, t=t, n=norms: _unit_objective(F, X, t, n)))
+                                 lambda X, t=t, n=norms: _unit_objective(F, X, t, n), t))
     tried = 0
     for region, exact_box in _search_regions(dom, d):
-        for how, objective in searches:
+        for how, objective, targets in searches:
             if b.exhausted:
                 return None
             found = _ascend(objective, region, starts, steps, rng, keep, b)
@@ -635,6 +685,12 @@ def search_counterexample(f: Network, g: Network, domain: Any = None, eps: Any =
                                             how + "+lp", tried)
                     return SearchResult(x, _exact_value(f(x), g(x), mode, sh), how, tried)
                 best = _lp_in_cell(f, g, x, dom, exact_box, mode, sh)
+                if targets and (best is None or not separates(best[1])):
+                    # the ascent may stop just outside the units' region:
+                    # reach it by exact LP, then maximise in its cell
+                    y0 = _reach_targets(f, x, targets, dom, exact_box)
+                    best = None if y0 is None else \
+                        _lp_in_cell(f, g, y0, dom, exact_box, mode, sh)
                 if best is not None and best[0] > (eps if mode == "exact" else 0):
                     y = best[1]
                     if separates(y):

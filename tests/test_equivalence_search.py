@@ -336,3 +336,34 @@ def test_identity_layer_certificates_pass_the_standalone_checker(tmp_path, bound
         doc["networks"]["g"]["layers"][1]["W"][0][1] = "12345"  # the pair no longer cancels
         path.write_text(json.dumps(doc))
         assert check.check_file(path).code == 1
+
+
+def test_exact_lp_reaches_the_units_a_difference_needs():
+    # from a point just outside the diamond (where a float ascent may stop),
+    # the exact LP over the cell with the target unit forced active finds a
+    # point inside it
+    from polyrelu.equivalence_search import _reach_targets
+
+    f, g = planted(random.Random(11))
+    box = pr.Polyhedron.box([-1, -1], [1, 1])
+    # the diamond's centre p: where units 0 and 1 (relu(+-(x0 - p0))) switch
+    p = (-f.layers[0].b[0], -f.layers[0].b[2])
+    x = (p[0] + F(3, 10 ** 4), p[1])
+    assert f.pre_activations(x)[1][0] < 0 and not differ(f, g, x)
+    y = _reach_targets(f, x, [(2, 0)], box, None)
+    assert y is not None and box.contains(y) and f.pre_activations(y)[1][0] > 0
+    assert differ(f, g, y)
+
+
+@pytest.mark.slow
+def test_acas_against_its_mirror_beyond_eps_1000_over_r5():
+    # stage 3 ran into its time limit here; the ascent over the box schedule
+    # of R^5 finds |f - g| > 1000 (near x = (-64, .., 64, .., -64))
+    pytest.importorskip("onnx")
+    mirror = ACAS.replace(".onnx", "-retrain-mirror.onnx")
+    if not os.path.exists(mirror):
+        pytest.skip(f"missing {mirror}")
+    A, M = pr.Network.load(ACAS), pr.Network.load(mirror)
+    res = pr.equivalent(A, M, eps=1000)
+    assert res.equivalent is False and res.stage == "counterexample-search"
+    assert differ(A, M, res.counterexample, 1000)
