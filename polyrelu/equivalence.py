@@ -23,7 +23,10 @@ The pipeline of :func:`equivalent`:
 2. **counterexample-search** -- exact evaluation at rational points taken from
    the domain and the networks' structure (domain corners and centre, points on
    both sides of every first-layer hyperplane, random points, and points where
-   a float64 evaluation *proposes* a large difference).
+   a float64 evaluation *proposes* a large difference), then counterexamples
+   by optimisation (:mod:`polyrelu.equivalence_search`: float gradient ascent,
+   also towards the units where an aligned parameter difference matters, and
+   an exact LP in the best points' cells).
 3. **complete** -- enumerate the common refinement of the activation regions
    of ``f`` and ``g`` over the domain (regions of ``g`` inside each region of
    ``f``) and decide each cell exactly: the affine maps are equal (``eps=0``),
@@ -1955,7 +1958,8 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     max_regions : int, optional
         Maximum number of cells (pairs of activation regions) in stage 3.
     samples : int
-        Exact evaluations in stage 2 beyond the float-proposed points.
+        Exact evaluations in stage 2 beyond the float-proposed points;
+        ``samples=0`` also skips the optimisation search of stage 2.
     seed : int
         Seed of the random points of stage 2 (results are exact regardless).
     progress : callable, optional
@@ -1974,8 +1978,12 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     -----
     Stage 1 tries :func:`find_symmetry` on ``f, g`` and then on
     ``reduce(f, domain)``, ``reduce(g, domain)`` (``certificate_for`` says
-    which pair the certificate relates).  Stage 2 evaluates exactly at
-    structural and random rational points and at float-proposed points.
+    which pair the certificate relates); the reduction is the chain of
+    :func:`polyrelu.reductions.reduce_chain` (identity pairs too).  Stage 2
+    evaluates exactly at structural and random rational points and at
+    float-proposed points, then runs
+    :func:`polyrelu.equivalence_search.search_counterexample` on the reduced
+    networks (its point re-checked on the originals).
     Stage 3 enumerates the regions of ``g`` inside every region of ``f`` (the
     activation regions of the difference network ``f - g``) with
     :func:`polyrelu.regions.regions` and decides every cell by exact
