@@ -2015,6 +2015,16 @@ def _interval(row, bias, lo, hi):
     return zl, zh
 
 
+def _identity_mates(ri: list, rj: list, Wn: list, i: int, j: int) -> bool:
+    """(w, b)_j = -c (w, b)_i with c > 0 and outgoing col_j = -col_i / c."""
+    a = next((v for v in ri if v), None)
+    e = next((v for v in rj if v), None)
+    if a is None or e is None or a * e >= 0:
+        return False
+    c = -e / a
+    return all(u == -c * v for v, u in zip(ri, rj)) and all(r[j] * c == -r[i] for r in Wn)
+
+
 def _check_reduction(net: Net, red: Net, actions, dom: Domain, name: str) -> None:
     """Replay the reductions of :func:`polyrelu.reduce` on ``net`` and prove each
     one function-preserving on the domain (exact interval bounds from the
@@ -2097,6 +2107,37 @@ def _check_reduction(net: Net, red: Net, actions, dom: Domain, name: str) -> Non
             newW = [[sum((r[k] * A[k][jj] for k in range(len(A))), Fraction(0))
                      for jj in range(len(W[li][0]))] for r in Wn]
             newb = [bb + sum((r[k] * cc[k] for k in range(len(cc))), Fraction(0))
+                    for r, bb in zip(Wn, bn)]
+            W[li:li + 2] = [newW]
+            b[li:li + 2] = [newb]
+            ids[li:li + 2] = [ids[li + 1]]
+            layer_ids[li:li + 2] = [layer_ids[li + 1]]
+        elif kind == "identity-layer":
+            # every unit in a pair (w, b)_j = -c (w, b)_i, c > 0, with outgoing
+            # columns col_j = -col_i / c: col_i relu(z_i) + col_j relu(z_j) =
+            # gain col_i z_i, gain = 1 + alpha (leaky ReLU), 1 (ReLU)
+            if net.act not in ("relu", "leaky_relu") or \
+                    sorted(pos) != list(range(len(ids[li]))):
+                raise CheckFailed(f"{w}: an identity layer needs ReLU or leaky ReLU and "
+                                  f"every unit of layer {act['layer']}")
+            gain = 1 + (net.alpha if net.act == "leaky_relu" else 0)
+            Wn, bn = W[li + 1], b[li + 1]
+            rows = [W[li][i] + [b[li][i]] for i in range(len(ids[li]))]
+            free = set(range(len(rows)))
+            firsts = []
+            for i in range(len(rows)):
+                if i not in free:
+                    continue
+                mate = next((j for j in sorted(free - {i})
+                             if _identity_mates(rows[i], rows[j], Wn, i, j)), None)
+                if mate is None or gain == 0:
+                    raise CheckFailed(f"{w}: unit {ids[li][i]} of layer {act['layer']} is "
+                                      f"not in an identity pair relu(z) - relu(-z)")
+                free -= {i, mate}
+                firsts.append(i)
+            newW = [[sum((r[i] * gain * W[li][i][jj] for i in firsts), Fraction(0))
+                     for jj in range(len(W[li][0]))] for r in Wn]
+            newb = [bb + sum((r[i] * gain * b[li][i] for i in firsts), Fraction(0))
                     for r, bb in zip(Wn, bn)]
             W[li:li + 2] = [newW]
             b[li:li + 2] = [newb]

@@ -23,7 +23,10 @@ The pipeline of :func:`equivalent`:
 2. **counterexample-search** -- exact evaluation at rational points taken from
    the domain and the networks' structure (domain corners and centre, points on
    both sides of every first-layer hyperplane, random points, and points where
-   a float64 evaluation *proposes* a large difference).
+   a float64 evaluation *proposes* a large difference), then counterexamples
+   by optimisation (:mod:`polyrelu.equivalence_search`: float gradient ascent,
+   also towards the units where an aligned parameter difference matters, and
+   an exact LP in the best points' cells).
 3. **complete** -- enumerate the common refinement of the activation regions
    of ``f`` and ``g`` over the domain (regions of ``g`` inside each region of
    ``f``) and decide each cell exactly: the affine maps are equal (``eps=0``),
@@ -966,9 +969,12 @@ class Reduction:
     (constant on the domain: removed, value folded into the next bias),
     ``"twin"`` (incoming row a positive multiple ``ratio`` of unit ``into``:
     outgoing column merged into it), ``"zero-outgoing"`` (no effect downstream:
-    removed) or ``"linear-layer"`` (every unit affine on the domain: the layer
-    was composed into the next one).  ``layer`` and ``units`` use the
-    *original* numbering (hidden layer ``l``, unit indices from 0).
+    removed), ``"linear-layer"`` (every unit affine on the domain: the layer
+    was composed into the next one) or ``"identity-layer"`` (every unit in an
+    identity pair ``relu(z) - relu(-z) = z``: composed into the next layer; made
+    by :class:`polyrelu.reductions.IdentityPairs`).  ``layer`` and ``units`` use
+    the numbering of the network the reduction was applied to (hidden layer
+    ``l``, unit indices from 0).
     """
 
     kind: str
@@ -1900,9 +1906,18 @@ def _checked_reduce(net: Network, dom: Optional[Polyhedron], d: int):
     defence in depth: if the reduced network differs from ``net`` anywhere it
     is checked, the reduction is dropped (never trusted) and noted.
     """
-    red, rep = reduce(net, dom)
+    # the passes of polyrelu.reductions: identity pairs relu(z) - relu(-z) at
+    # any depth (also at the input, where bounds cannot help), then reduce
+    from .reductions import reduce_chain
+
+    try:
+        red, data = reduce_chain(net, dom)
+    except BackendError as e:     # a pass reported an impossible step: not trusted
+        return net, ReductionReport(net.architecture, net.architecture, (), (
+            f"the reduction was not used: {e}",))
+    rep = ReductionReport(net.architecture, red.architecture, data.actions, data.notes)
     if not rep.changed:
-        return red, rep
+        return net, rep
     rng = random.Random(12345)
     lo, hi, _ = _box_of(dom, d)
     slo, shi = _sample_box(lo, hi, Fraction(4))
@@ -1943,7 +1958,8 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     max_regions : int, optional
         Maximum number of cells (pairs of activation regions) in stage 3.
     samples : int
-        Exact evaluations in stage 2 beyond the float-proposed points.
+        Exact evaluations in stage 2 beyond the float-proposed points;
+        ``samples=0`` also skips the optimisation search of stage 2.
     seed : int
         Seed of the random points of stage 2 (results are exact regardless).
     progress : callable, optional
@@ -1962,8 +1978,12 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     -----
     Stage 1 tries :func:`find_symmetry` on ``f, g`` and then on
     ``reduce(f, domain)``, ``reduce(g, domain)`` (``certificate_for`` says
-    which pair the certificate relates).  Stage 2 evaluates exactly at
-    structural and random rational points and at float-proposed points.
+    which pair the certificate relates); the reduction is the chain of
+    :func:`polyrelu.reductions.reduce_chain` (identity pairs too).  Stage 2
+    evaluates exactly at structural and random rational points and at
+    float-proposed points, then runs
+    :func:`polyrelu.equivalence_search.search_counterexample` on the reduced
+    networks (its point re-checked on the originals).
     Stage 3 enumerates the regions of ``g`` inside every region of ``f`` (the
     activation regions of the difference network ``f - g``) with
     :func:`polyrelu.regions.regions` and decides every cell by exact
@@ -2049,6 +2069,14 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     t = time.perf_counter()
     rng = random.Random(seed)
     x = _search(f, g, fr, gr, dom, mode, eps, rng, samples, b)
+    if x is None and samples and not b.exhausted:
+        # then optimisation: float ascent (also towards the units an aligned
+        # parameter difference connects), exact LP in the best points' cells
+        from .equivalence_search import search_counterexample
+
+        found = search_counterexample(fr, gr, dom, eps, mode, seed=seed, check=(f, g),
+                                      budget=b)
+        x = None if found is None else found.point
     timings["counterexample-search"] = time.perf_counter() - t
     if x is not None:
         return finish_counterexample(x, "counterexample-search", **red)
