@@ -230,8 +230,11 @@ def test_fold_set_ends_on_time(net, dom):
 def test_fold_set_of_a_cut_run_is_that_of_the_regions_kept():
     """A fold set cut by the time limit is exactly the fold set of the first
     ``num_regions`` regions (the same complex as ``max_regions`` gives)."""
-    fs = pr.fold_set(NET2, D2, time_limit=1, merge=False)
-    assert fs.partial
+    for limit in (1, 2, 4, 8):     # a loaded machine may find no region in 1 s
+        fs = pr.fold_set(NET2, D2, time_limit=limit, merge=False)
+        assert fs.partial               # the whole fold set takes about 27 s CPU
+        if fs.num_regions:
+            break
     ref = pr.fold_set(NET2, D2, max_regions=fs.num_regions, merge=False)
     assert set(fs.pieces) == set(ref.pieces)
 
