@@ -611,13 +611,16 @@ class Net:
             nus.append([self.sigma(v) for v in z])
         raise AssertionError("unreachable")
 
-    def local_jacobian(self, x) -> list | None:
-        """Exact Jacobian of the output at ``x`` when the network is affine on
-        a neighbourhood of ``x``, else None.
+    def local_jacobians(self, x, max_pieces: int = 4096) -> list | None:
+        """Exact Jacobians of the output of every affine piece of the network
+        around ``x`` (a superset: every choice of side at each unit on a kink
+        of its activation -- 0 for ReLU and leaky ReLU, -1 and 1 for hard
+        tanh), or None beyond ``max_pieces`` choices.
 
-        A unit at a kink of its activation (0 for ReLU and leaky ReLU, -1 and
-        1 for hard tanh) is allowed only when its pre-activation has zero
-        gradient there: then it is constant near ``x`` and so is its output.
+        Near ``x`` the network equals one of these maps on each full-
+        dimensional piece, and each takes the network's value at ``x``; a unit
+        on a kink whose pre-activation has zero gradient is constant near
+        ``x`` and needs no choice.
         """
         d = len(x)
         if self.input_map is not None:
@@ -627,37 +630,48 @@ class Net:
         else:
             J0 = [[Fraction(int(i == j)) for j in range(d)] for i in range(d)]
             v0 = list(x)
-        vals, jacs = [v0], [J0]
+        vals = [v0]
+        stacks: list = [[J0]]        # per choice: the Jacobians of nu_0, .., nu_l
         kinks = ((Fraction(0),) if self.act in ("relu", "leaky_relu")
                  else (Fraction(-1), Fraction(1)))
+        low = self.alpha if self.act == "leaky_relu" else Fraction(0)
         for l in range(1, self.L + 1):
-            u, Ju = list(vals[-1]), [list(r) for r in jacs[-1]]
+            u = list(vals[-1])
             for sk in self.skips.get(l, ()):
                 u = [p + q for p, q in zip(u, vals[sk])]
-                Ju = [[p + q for p, q in zip(r, t)] for r, t in zip(Ju, jacs[sk])]
             z = [sum((w * v for w, v in zip(row, u)), bi)
                  for row, bi in zip(self.W[l], self.b[l])]
-            Jz = [[sum((w * Ju[k][j] for k, w in enumerate(row)), Fraction(0))
-                   for j in range(d)] for row in self.W[l]]
+            grown = []
+            for jacs in stacks:
+                Ju = [list(r) for r in jacs[-1]]
+                for sk in self.skips.get(l, ()):
+                    Ju = [[p + q for p, q in zip(r, t)] for r, t in zip(Ju, jacs[sk])]
+                Jz = [[sum((w * Ju[k][j] for k, w in enumerate(row)), Fraction(0))
+                       for j in range(d)] for row in self.W[l]]
+                if l == self.L:
+                    grown.append(Jz)
+                    continue
+                rows: list = [[]]
+                for zi, gi in zip(z, Jz):
+                    if not any(gi):
+                        slopes = [Fraction(0)]
+                    elif zi in kinks:
+                        slopes = [low, Fraction(1)] if self.act != "hard_tanh" \
+                            else [Fraction(0), Fraction(1)]
+                    elif self.act == "hard_tanh":
+                        slopes = [Fraction(int(-1 < zi < 1))]
+                    else:
+                        slopes = [Fraction(1) if zi > 0 else low]
+                    rows = [r + [[sl * t for t in gi]] for r in rows for sl in slopes]
+                    if len(rows) * max(1, len(grown)) > max_pieces:
+                        return None
+                grown.extend(jacs + [r] for r in rows)
             if l == self.L:
-                return Jz
-            post, Jp = [], []
-            for zi, gi in zip(z, Jz):
-                flat = not any(gi)
-                if zi in kinks and not flat:
-                    return None
-                if flat:
-                    slope = Fraction(0)
-                elif self.act == "relu":
-                    slope = Fraction(int(zi > 0))
-                elif self.act == "leaky_relu":
-                    slope = Fraction(1) if zi > 0 else self.alpha
-                else:
-                    slope = Fraction(int(-1 < zi < 1))
-                post.append(self.sigma(zi))
-                Jp.append([slope * t for t in gi])
-            vals.append(post)
-            jacs.append(Jp)
+                return grown
+            vals.append([self.sigma(v) for v in z])
+            stacks = grown
+            if len(stacks) > max_pieces:
+                return None
         raise AssertionError("unreachable")
 
     def sigma(self, z: Fraction) -> Fraction:
@@ -1932,13 +1946,14 @@ def _check_equivalence(env: dict, base_dir: str) -> Report:
 
 def _ties_persist(net: Net, x, top: list) -> bool:
     """Whether the argmax set ``top`` at ``x`` is the argmax set on a whole
-    neighbourhood: the network is affine near ``x`` and the tied outputs have
-    equal gradients (equal affine functions there); the other outputs are
-    strictly smaller at ``x``, so by continuity they stay smaller."""
+    neighbourhood: the tied outputs have equal gradients on every affine piece
+    of the network around ``x`` (equal functions there); the other outputs are
+    strictly smaller at ``x``, so by continuity they stay smaller.  At a kink
+    the tied outputs must agree on every piece around ``x``."""
     if len(top) == 1:
         return True
-    J = net.local_jacobian(x)
-    return J is not None and all(J[k] == J[top[0]] for k in top[1:])
+    Js = net.local_jacobians(x)
+    return Js is not None and all(J[k] == J[top[0]] for J in Js for k in top[1:])
 
 
 def _act_interval(net: Net, a, c):
