@@ -89,7 +89,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 import gmpy2
 import numpy as np
@@ -1450,6 +1450,9 @@ class TropExFunction:
     kept : "all" or "label"
     checks : dict
         What was verified (Theorem 3.3), see :func:`tropex`.
+    partial : bool
+        A limit stopped the extraction: the data are those of the first
+        ``num_points`` points; ``reason`` says which limit.
     """
 
     mode: str
@@ -1461,6 +1464,8 @@ class TropExFunction:
     layer_names: tuple = ()
     checks: dict = field(default_factory=dict)
     kept: str = "all"
+    partial: bool = False
+    reason: Optional[str] = None
 
     # -------------------------------------------------------------- terms
     @property
@@ -1654,7 +1659,8 @@ def _first_argmax(row) -> int:
 # =====================================================================
 # Algorithm 3.1
 # =====================================================================
-def _run(net, X, mode, batch_size, stage_cb=None, label_only=False, progress=None):
+def _run(net, X, mode, batch_size, stage_cb=None, label_only=False, progress=None,
+         budget=None):
     _check_batch_size(batch_size)
     shape = _data_shape(net, X)
     g = _as_graph(net, shape)
@@ -1666,7 +1672,11 @@ def _run(net, X, mode, batch_size, stage_cb=None, label_only=False, progress=Non
         raise ShapeError(f"data X has shape {tuple(Xb.shape)}")
     rows, consts, outs = [], [], []
     D = Xb.shape[0]
+    done = D
     for a, b in _batches(D, batch_size):
+        if budget is not None and a and budget.exhausted:
+            done = a            # whole batches only: the terms of every point kept
+            break
         if progress is not None:
             progress("tropex points", a, D)
         cb = None if stage_cb is None else (lambda *args, _a=a: stage_cb(_a, *args))
@@ -1675,12 +1685,14 @@ def _run(net, X, mode, batch_size, stage_cb=None, label_only=False, progress=Non
         consts.append(bk.to_numpy(c))
         outs.append(bk.to_numpy(o))
     if progress is not None:
-        progress("tropex points", D, D)
-    return g, bk, Xb, np.concatenate(rows), np.concatenate(consts), np.concatenate(outs)
+        progress("tropex points", done, D)
+    return (g, bk, Xb[:done], np.concatenate(rows), np.concatenate(consts),
+            np.concatenate(outs))
 
 
 def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = True,
-           batch_size: int = 256, progress: Any = None) -> TropExFunction:
+           batch_size: int = 256, progress: Any = None, time_limit: Any = None,
+           budget: Any = None) -> TropExFunction:
     """Extract the linear terms of ``net`` at the data points ``X`` (T&P
     Algorithm 3.1) and return the extracted function ``N^(X)`` (eq. 2).
 
@@ -1715,6 +1727,12 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
     progress : callable, optional
         ``progress("tropex points", done, total)`` (:mod:`polyrelu.budget`)
         before each batch and at the end; ``True``: a tqdm bar on stderr.
+    time_limit : float, optional
+        Seconds for the extraction; with ``budget`` (a
+        :class:`~polyrelu.budget.Budget`) the tighter of both.  The extraction
+        stops between batches (the first batch always runs): the result then
+        holds the first points only and is marked ``partial``, with its
+        ``reason``; Theorem 3.3 is checked on the points extracted.
 
     Examples
     --------
@@ -1728,14 +1746,20 @@ def tropex(net, X, mode: str = "exact", *, outputs: str = "all", check: bool = T
     """
     if outputs not in ("all", "label"):
         raise NetworkError(f"tropex: outputs must be 'all' or 'label', not {outputs!r}")
-    from .budget import check_progress
+    from .budget import as_budget, check_progress
 
+    b = as_budget(budget, None, time_limit, "tropex")
     g, bk, Xb, rows, consts, outs = _run(net, X, mode, batch_size,
                                          label_only=outputs == "label",
-                                         progress=check_progress(progress, "tropex"))
+                                         progress=check_progress(progress, "tropex"),
+                                         budget=b)
     labels = tuple(_first_argmax(o) for o in outs)
+    total = len(X)
+    reason = (None if len(labels) == total else
+              f"{b.stop_reason()} after {len(labels)} of {total} points")
     E = TropExFunction(mode, tuple(g.input_shape), labels, outs, rows, consts,
-                       tuple(op.name for op in g.ops[1:]), kept=outputs)
+                       tuple(op.name for op in g.ops[1:]), kept=outputs,
+                       partial=reason is not None, reason=reason)
     if check:
         E.checks.update(_check_theorem(E, net, g, bk, Xb))
     return E

@@ -1042,3 +1042,44 @@ def test_tropex_of_an_input_mapped_network():
     assert [max(v for v in E(x) if v is not None) for x in X] == [max(w) for w in want]
     F = tropex(sub, X, mode="fast")
     assert F.predict(X) == E.predict(X)
+
+
+def test_tropex_time_limit_keeps_whole_batches_of_the_first_points():
+    """A limit stops the extraction between batches: the function is that of
+    the first points (Theorem 3.3 holds there, the terms equal those of a run
+    on those points alone), marked partial with the reason."""
+    from polyrelu.budget import Budget
+
+    net = random_network([4, 16, 16, 3], seed=0)
+    X = rational_points(3000, 4, 5)
+    E = tropex(net, X, batch_size=64, budget=Budget(time_limit=0.3))
+    assert E.partial and "time limit of 0.3 s reached after" in E.reason
+    n = E.num_points
+    assert 64 <= n < 3000 and n % 64 == 0
+    assert E.checks["theorem_3_3"] is True
+    ref = tropex(net, X[:n])
+    assert not ref.partial and ref.reason is None
+    assert E.labels == ref.labels and E.terms == ref.terms
+
+
+def test_cli_tropex_time_limit_reports_a_partial_run(tmp_path, capsys):
+    import json
+
+    from polyrelu.cli import main
+
+    net = random_network([4, 16, 16, 3], seed=0)
+    model = tmp_path / "net.json"
+    net.save(model)
+    X = np.array(rational_points(4000, 4, 4), dtype=float)
+    data = tmp_path / "data.npz"
+    np.savez(data, X=X, y=np.zeros(len(X), dtype=int), X_test=X[:50])
+    assert main(["tropex", str(model), str(data), "--json", "--no-progress",
+                 "--time-limit", "1"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["partial"] and "points" in doc["reason"]
+    assert 1 <= doc["points"] < 4000 and doc["theorem_3_3"] is True
+    assert main(["tropex", str(model), str(data), "--no-progress", "--time-limit", "1"]) == 0
+    assert "PARTIAL:" in capsys.readouterr().out
+    assert main(["tropex", str(model), str(data), "--json", "--no-progress"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert not full["partial"] and full["reason"] is None and full["points"] == 4000

@@ -39,6 +39,7 @@ from ..exceptions import (
 from ._common import (
     add_figure_args,
     add_model_args,
+    command_budget,
     emit_json,
     load_model,
     progress,
@@ -48,6 +49,12 @@ from ._common import (
 __all__ = ["add_parser", "run", "tropex_report"]
 
 log = logging.getLogger(__name__)
+
+#: Ctrl-C stops the extraction like a limit: the points extracted are reported
+INTERRUPTIBLE = True
+#: with --time-limit, the extraction stops at this share of the time; the
+#: rest is left for the region and accuracy analyses of the points extracted
+EXTRACTION_SHARE = 0.4
 
 
 def add_parser(sub) -> None:
@@ -67,6 +74,9 @@ def add_parser(sub) -> None:
                    help="exact rationals (default) or float64 (large data sets)")
     p.add_argument("--max-points", type=int, default=None,
                    help="use only the first N points of X (and of X_test)")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds for the whole run (partial: the first points, analyses "
+                        "that fit; Ctrl-C also stops with what was extracted)")
     p.add_argument("--terms", action="store_true",
                    help="list the extracted terms (coefficients, constant, points)")
     p.add_argument("--json", action="store_true",
@@ -281,7 +291,7 @@ def _exact_points(a: np.ndarray):
 
 
 def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False,
-                  progress=None) -> dict:
+                  progress=None, budget=None) -> dict:
     """The summary printed by the command, as a dict (exact numbers in exact mode).
 
     >>> from polyrelu.network import random_network
@@ -300,10 +310,20 @@ def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False,
             progress("tropex stages", k, stages)
     step(0)
     X = _exact_points(data["X"]) if mode == "exact" else data["X"]
-    E = tropex(net, X, mode, progress=progress)   # a bar over the points too
+    # a bar over the points too; with a time limit the extraction has its
+    # share and the analyses run on the points extracted, each stage only
+    # while time is left (a stage that cannot start is listed as skipped)
+    E = tropex(net, X, mode, progress=progress,
+               budget=None if budget is None else budget.share(EXTRACTION_SHARE))
+    X = X[:E.num_points]
+    skipped: list = []
+
+    def time_left(stage: str) -> bool:
+        if budget is not None and budget.exhausted:
+            skipped.append(stage)
+            return False
+        return True
     step(1)
-    rs = region_sharing(net, X, mode)
-    step(2)
     rep: dict = {
         "mode": mode,
         "points": E.num_points,
@@ -311,19 +331,24 @@ def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False,
         "points_per_label": {str(k): v for k, v in sorted(Counter(E.labels).items())},
         "theorem_3_3": bool(E.checks["theorem_3_3"]),
         "checks": {k: v for k, v in E.checks.items() if k != "theorem_3_3"},
-        "activation_patterns": rs.distinct_patterns,
-        "local_affine_maps": rs.distinct_maps,
-        "points_sharing_a_pattern": rs.shared_points,
-        "patterns_per_layer": [[n, c] for n, c in rs.per_layer],
         "numerator_terms": [len(t) for t in E.terms],
         "denominator_terms": len(E.denominator),
     }
-    if "y" in data:
-        sc = extraction_scores(E, net, X, data["y"])
+    if time_left("regions"):
+        rs = region_sharing(net, X, mode)
+        rep.update({
+            "activation_patterns": rs.distinct_patterns,
+            "local_affine_maps": rs.distinct_maps,
+            "points_sharing_a_pattern": rs.shared_points,
+            "patterns_per_layer": [[n, c] for n, c in rs.per_layer],
+        })
+    step(2)
+    if "y" in data and time_left("train accuracy"):
+        sc = extraction_scores(E, net, X, data["y"][:E.num_points])
         step(3)
         rep["train_accuracy_network"] = sc.network_accuracy
         rep["train_accuracy_extracted"] = sc.extracted_accuracy
-    if "X_test" in data:
+    if "X_test" in data and time_left("test"):
         Xt = _exact_points(data["X_test"]) if mode == "exact" else data["X_test"]
         yt = data.get("y_test")
         sc = extraction_scores(E, net, Xt, yt)
@@ -341,6 +366,11 @@ def tropex_report(net, data: dict, mode: str = "exact", terms: bool = False,
         }
         rep["_comparison"] = cmp_
     step(stages)
+    reasons = ([str(E.reason)] if E.partial else []) + (
+        [f"{budget.stop_reason() if budget is not None else 'limit'}: skipped "
+         f"{', '.join(skipped)}"] if skipped else [])
+    rep["partial"] = bool(reasons)
+    rep["reason"] = "; ".join(reasons) if reasons else None
     if terms:
         rep["terms"] = [[{"coef": list(t.coef), "const": t.const, "points": list(t.points)}
                          for t in ts] for ts in E.terms]
@@ -366,7 +396,8 @@ def run(args) -> int:
     shape = tuple(data["X"].shape[1:])
     dev = None if kind is None else _check_reading(net, data["X"], args.model)
     with progress(args) as bar:
-        rep = tropex_report(net, data, args.mode, args.terms, progress=bar)
+        rep = tropex_report(net, data, args.mode, args.terms, progress=bar,
+                            budget=command_budget(args))
     rep["input_shape"] = list(shape)
     if dev is not None:
         rep["checks"]["torch_forward_deviation"] = dev
@@ -375,7 +406,9 @@ def run(args) -> int:
     what = net.activation if kind is None else f"input {shape}"
     cmp_ = rep.pop("_comparison", None)
     files: list = []
-    if args.out:
+    if args.out and rep["partial"]:
+        log.warning("--out: no plots of a partial run")
+    elif args.out:
         try:
             files = _plots(net, data, rep, cmp_, args.out, args)
         except OSError as e:
@@ -388,7 +421,8 @@ def run(args) -> int:
         emit_json(rep)
         return 0
     print(f"model:        {args.model or '<embedded default model>'} ({arch}, {what})")
-    print(f"data:         {rep['points']} points, {rep['outputs']} outputs, mode {args.mode}")
+    print(f"data:         {rep['points']} points, {rep['outputs']} outputs, mode {args.mode}"
+          + (f"  PARTIAL: {rep['reason']}" if rep["partial"] else ""))
     print("labels (N):   " + ", ".join(f"{k}: {v}" for k, v in
                                        rep["points_per_label"].items()))
     how = ("exactly: label, maximum and local affine map at every point" if
@@ -396,10 +430,11 @@ def run(args) -> int:
            f"labels at every point; float deviation "
            f"{rep['checks'].get('max_deviation_fast', 0):.2g}")
     print(f"Theorem 3.3:  {'verified' if rep['theorem_3_3'] else 'FAILED'} ({how})")
-    print(f"regions:      {rep['activation_patterns']} distinct activation patterns, "
-          f"{rep['local_affine_maps']} distinct local affine maps among "
-          f"{rep['points']} points ({rep['points_sharing_a_pattern']} share a pattern)")
-    if rep["patterns_per_layer"]:
+    if "activation_patterns" in rep:
+        print(f"regions:      {rep['activation_patterns']} distinct activation patterns, "
+              f"{rep['local_affine_maps']} distinct local affine maps among "
+              f"{rep['points']} points ({rep['points_sharing_a_pattern']} share a pattern)")
+    if rep.get("patterns_per_layer"):
         print("per layer:    " + ", ".join(f"{n} {c}" for n, c in rep["patterns_per_layer"]))
     print(f"terms:        {sum(rep['numerator_terms'])} numerator terms "
           f"(per class {rep['numerator_terms']}), {rep['denominator_terms']} "
