@@ -404,13 +404,13 @@ def _cells_of_region(r, d: int) -> Iterator[DecisionCell]:
         rows = [] if whole is not None else _cut_rows(M, c, j)
         if rows is None:
             continue
-        P = base if not rows else Polyhedron.from_inequalities(
+        Q = base if not rows else Polyhedron.from_inequalities(
             list(A0) + [a for a, _ in rows], list(b0) + [b for _, b in rows], ambient_dim=d)
-        if not P.is_full_dimensional():
+        if not Q.is_full_dimensional():
             continue
-        A, b = P.inequalities
-        cell = DecisionCell(j, r.pattern, tuple(zip(A, b)), tuple(P.vertices), (M, c))
-        cell._cache["polyhedron"] = P
+        A, b = Q.inequalities
+        cell = DecisionCell(j, r.pattern, tuple(zip(A, b)), tuple(Q.vertices), (M, c))
+        cell._cache["polyhedron"] = Q
         yield cell
 
 
