@@ -82,10 +82,9 @@ def _primitive(a, b) -> tuple[tuple[int, ...], int]:
     return tuple(ints[:-1]), ints[-1]
 
 
-def _hyperplane_key(a, b) -> tuple[tuple, int]:
-    """``(key, side)``: the hyperplane ``a . x = b`` as a sign-normalised
-    primitive integer tuple, and +1/-1 for the side ``a . x <= b`` keeps."""
-    ia, ib = _primitive(a, b)
+def _hyperplane_key(ia, ib) -> tuple[tuple, int]:
+    """``(key, side)``: the hyperplane ``a . x = b`` (primitive integers) as a
+    sign-normalised tuple, and +1/-1 for the side ``a . x <= b`` keeps."""
     lead = next(v for v in ia if v)
     if lead > 0:
         return ia + (ib,), 1
@@ -161,6 +160,18 @@ class DecisionCell:
     def contains(self, x) -> bool:
         """Exact membership of the closed cell."""
         return all(_dot(a, x) <= b for a, b in self.rows)
+
+    def _int_rows(self) -> tuple:
+        rows = self._cache.get("int_rows")
+        if rows is None:
+            rows = tuple(_primitive(a, b) for a, b in self.rows)
+            self._cache["int_rows"] = rows
+        return rows
+
+    def _contains_h(self, h) -> bool:
+        """Membership of the homogeneous integer point ``h = (X, W)``, W > 0."""
+        w = h[-1]
+        return all(sum(ai * xi for ai, xi in zip(a, h)) <= b * w for a, b in self._int_rows())
 
     def facets(self) -> tuple:
         """``(a, b, vertex indices)`` for each facet row."""
@@ -302,6 +313,16 @@ def _ccw(points) -> tuple:
     return tuple(sorted(pts, key=cmp_to_key(cmp)))
 
 
+def _is_ccw(poly) -> bool:
+    """Whether a convex polygon's vertices turn left at every corner."""
+    n = len(poly)
+    for i in range(n):
+        p, q, r = poly[i - 1], poly[i], poly[(i + 1) % n]
+        if (q[0] - p[0]) * (r[1] - q[1]) - (q[1] - p[1]) * (r[0] - q[0]) <= 0:
+            return False
+    return n >= 3
+
+
 def _drop_collinear(poly: list) -> list:
     out = []
     n = len(poly)
@@ -365,21 +386,80 @@ def _cut_rows(M, c, j: int) -> Optional[list]:
     return rows
 
 
+def _lcm_den(vals) -> int:
+    den = 1
+    for v in vals:
+        q = v.denominator
+        den = den * q // math.gcd(den, q)
+    return den
+
+
+def _homogeneous(r) -> list:
+    """The region's vertices as integer rows ``(X_1, .., X_d, W)``, ``W > 0``."""
+    raw = r._cache.get("_hverts")
+    if raw is not None:
+        return [tuple(h) for h in raw]
+    out = []
+    for v in r.vertices:
+        w = _lcm_den(v)
+        out.append(tuple(int(x * w) for x in v) + (w,))
+    return out
+
+
+def _winner(M, c, H) -> Optional[int]:
+    """The class that is an argmax at every vertex (then on the whole region:
+    the comparisons are affine), first index first; exact in integers (the
+    scores scaled by the positive ``den * W`` of each vertex)."""
+    den = _lcm_den([v for row in M for v in row] + list(c))
+    Mi = [[int(v * den) for v in row] for row in M]
+    ci = [int(v * den) for v in c]
+    cand = list(range(len(M)))
+    for h in H:
+        w = h[-1]
+        s = [sum(a * x for a, x in zip(Mi[i], h)) + ci[i] * w for i in range(len(M))]
+        top = max(s)
+        cand = [j for j in cand if s[j] == top]
+        if not cand:
+            return None
+    return cand[0]
+
+
+def _polygon_cell(label, pattern, poly, am) -> DecisionCell:
+    cell = DecisionCell(label, pattern, _polygon_rows(poly), tuple(poly), am)
+    n = len(poly)
+    cell._cache["facets"] = tuple((a, b, (i, (i + 1) % n)) for i, (a, b) in enumerate(cell.rows))
+    return cell
+
+
+def _planar_cell(label, pattern, V, E, am) -> DecisionCell:
+    irows = []
+    for a, b, c in E:
+        g = math.gcd(math.gcd(a, b), c) or 1
+        irows.append(((-a // g, -b // g), c // g))
+    rows = tuple(((Fraction(a0), Fraction(a1)), Fraction(c)) for (a0, a1), c in irows)
+    cell = DecisionCell(label, pattern, rows, tuple(V), am)
+    n = len(V)
+    cell._cache["int_rows"] = tuple(irows)
+    cell._cache["facets"] = tuple((a, b, (i, (i + 1) % n)) for i, (a, b) in enumerate(rows))
+    return cell
+
+
 def _cells_of_region(r, d: int) -> Iterator[DecisionCell]:
     M, c = r.affine_map
     k = len(M)
-    V = r.vertices
-    scores = [tuple(_dot(M[i], v) + c[i] for i in range(k)) for v in V]
-    whole = None
-    for j in range(k):
-        if all(s[j] >= max(s) for s in scores):
-            whole = j
-            break
+    whole = _winner(M, c, _homogeneous(r))
     if d == 2:
-        poly = list(_ccw(V))
+        V = r.vertices
+        E = r._cache.get("_edges") if "_hverts" in r._cache else None
+        if whole is not None and E is not None and len(E) == len(V):
+            # the planar engine's polygon: vertices counter-clockwise, edge j
+            # (integer line a x + b y + c >= 0 inside) from vertex j to j + 1
+            yield _planar_cell(whole, r.pattern, V, E, (M, c))
+            return
+        poly = list(V) if _is_ccw(V) else list(_ccw(V))
+        poly = _drop_collinear(poly)
         if whole is not None:
-            poly = _drop_collinear(poly)
-            yield DecisionCell(whole, r.pattern, _polygon_rows(poly), tuple(poly), (M, c))
+            yield _polygon_cell(whole, r.pattern, poly, (M, c))
             return
         for j in range(k):
             rows = _cut_rows(M, c, j)
@@ -394,7 +474,7 @@ def _cells_of_region(r, d: int) -> Iterator[DecisionCell]:
                 continue
             P = _drop_collinear(P)
             if len(P) >= 3:
-                yield DecisionCell(j, r.pattern, _polygon_rows(P), tuple(P), (M, c))
+                yield _polygon_cell(j, r.pattern, P, (M, c))
         return
     base = _minimal_polyhedron(r)
     A0, b0 = base.inequalities
@@ -489,8 +569,8 @@ def _facet_overlaps(cells: list, d: int) -> Iterator[tuple]:
     end points in 2-D, the overlap Polyhedron otherwise."""
     groups: dict = {}
     for ci, cell in enumerate(cells):
-        for fi, (a, b, idx) in enumerate(cell.facets()):
-            key, side = _hyperplane_key(a, b)
+        for (a, b, idx), (ia, ib) in zip(cell.facets(), cell._int_rows()):
+            key, side = _hyperplane_key(ia, ib)
             groups.setdefault(key, []).append((ci, side, idx))
     for key, members in groups.items():
         if len(members) < 2:
@@ -540,7 +620,7 @@ def _point_index(cells: list, d: int) -> dict:
         return {}
     lo = [min(p[k] for p in pts) for k in range(d)]
     hi = [max(p[k] for p in pts) for k in range(d)]
-    n = max(1, int(round(len(cells) ** (1.0 / d))))
+    n = max(1, int(round((4 * len(cells)) ** (1.0 / d))))
     h = [(hi[k] - lo[k]) / n or Fraction(1) for k in range(d)]
 
     def bucket(p):
@@ -548,7 +628,8 @@ def _point_index(cells: list, d: int) -> dict:
 
     grid: dict = {}
     for p in pts:
-        grid.setdefault(bucket(p), []).append(p)
+        w = _lcm_den(p)
+        grid.setdefault(bucket(p), []).append((p, tuple(int(x * w) for x in p) + (w,)))
     out: dict = {p: set() for p in pts}
     for ci, c in enumerate(cells):
         b0 = bucket(tuple(min(v[k] for v in c.vertices) for k in range(d)))
@@ -558,8 +639,8 @@ def _point_index(cells: list, d: int) -> dict:
         for r in ranges:
             stack = [s + (i,) for s in stack for i in r]
         for key in stack:
-            for p in grid.get(key, ()):
-                if c.contains(p):
+            for p, hp in grid.get(key, ()):
+                if c._contains_h(hp):
                     out[p].add(ci)
     return out
 
