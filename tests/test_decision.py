@@ -345,3 +345,33 @@ def test_random_small_nets(seed, widths):
         for v in p.vertices:
             y = net(v)
             assert y[i] == y[j] == max(y)
+
+
+# ---------------------------------------------------------------------- CLI
+
+def test_plot_decision_cli(tmp_path, capsys):
+    import json
+
+    from polyrelu.cli import main
+
+    model = tmp_path / "ring.json"
+    ring_net().save(str(model))
+    out = tmp_path / "out"
+    assert main(["plot", str(model), "--decision", "--box=-4,4", "--out", str(out),
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [c["betti"] for c in doc["classes"]] == [[2, 1], [1, 1]]
+    assert [c["area"] for c in doc["classes"]] == ["32", "32"]
+    assert doc["partial"] is False and (out / "decision.png").stat().st_size > 1000
+    # a 2-D slice of a 3-input model: the plane z = 0 through the slab ring
+    model3 = tmp_path / "ring3.json"
+    ring_net(extra_input=True).save(str(model3))
+    assert main(["plot", str(model3), "--decision", "--slice", "0,0,0", "1,0,0", "0,1,0",
+                 "--box=-4,4", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "class 1:" in text and "betti (1, 1), area 32" in text
+    # limits: a partial plot says so
+    assert main(["plot", str(model), "--decision", "--box=-4,4", "--out", str(out),
+                 "--max-regions", "2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["partial"] is True and doc["classes"][0]["betti"] is None

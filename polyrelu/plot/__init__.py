@@ -7,13 +7,15 @@ every public function is re-exported here, e.g. ``polyrelu.plot.plot_regions``.
 Floats appear only here, for drawing; nothing drawn decides anything.
 """
 
+from . import decision as _decision
 from . import folds as _folds
 from . import regions as _regions
 from . import trajectories as _trajectories
 from . import tropex as _tropex
+from .decision import *  # noqa: F401,F403
 from .folds import *  # noqa: F401,F403
 from .regions import *  # noqa: F401,F403
 from .trajectories import *  # noqa: F401,F403
 from .tropex import *  # noqa: F401,F403
 
-__all__ = [*_regions.__all__, *_folds.__all__, *_trajectories.__all__, *_tropex.__all__]
+__all__ = [*_regions.__all__, *_decision.__all__, *_folds.__all__, *_trajectories.__all__, *_tropex.__all__]
