@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from . import io  # noqa: F401  (pr.io.load, pr.io.load_default_model)
 from .bounds import *
+from .decision import *
 from .domains import *
 from .equivalence import *
 from .exceptions import *
@@ -22,4 +23,3 @@ from .results import load_result  # noqa: F401  (pr.load_result)
 from .trajectories import *
 from .tropex import *
 from .tropical import *
-from .decision import *

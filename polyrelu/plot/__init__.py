@@ -18,4 +18,5 @@ from .regions import *  # noqa: F401,F403
 from .trajectories import *  # noqa: F401,F403
 from .tropex import *  # noqa: F401,F403
 
-__all__ = [*_regions.__all__, *_decision.__all__, *_folds.__all__, *_trajectories.__all__, *_tropex.__all__]
+__all__ = [*_regions.__all__, *_decision.__all__, *_folds.__all__, *_trajectories.__all__,
+           *_tropex.__all__]

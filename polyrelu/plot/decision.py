@@ -110,6 +110,6 @@ def decision_plot_command(args: Any, net0, net, domain, budget) -> int:
         for c in classes:
             betti = "n/a (partial)" if c["betti"] is None else tuple(c["betti"])
             say(f"class {c['class']}: {c['cells']} cells, {c['components']} components, "
-                f"betti {betti}, area {fraction_str(c['area'])}")
+                f"betti {betti}, area {fraction_str(dr[c['class']].volume)}")
     say(f"wrote {path}")
     return 0
