@@ -716,14 +716,34 @@ def _betti(cells: list, label: int, comps: int, d: int, dom_rows: tuple,
     holes = homology.count_off_boundary(others, touching, on_bd)
     if d == 2:
         return (comps, holes)
-    chi_v = euler_of_region(cells, others, touching, d, dom_rows)
+    chi_v = euler_of_region(cells, others, touching, d, dom_rows, points)
     return (comps, comps + holes - chi_v, holes)
 
 
-def euler_of_region(cells: list, others: set, touching: set, d: int, dom_rows: tuple) -> int:
+def euler_of_region(cells: list, others: set, touching: set, d: int, dom_rows: tuple,
+                    points: Optional[dict] = None) -> int:
     """``chi(V) = 1 + (-1)^(d+1) (chi(K) - chi(K n bd D))`` for ``K`` the union of
-    the cells ``others`` (see :mod:`polyrelu.homology`)."""
+    the cells ``others`` (see :mod:`polyrelu.homology`).
+
+    ``chi(K n bd D)`` is that of the nerve of the convex sets ``cell n F``
+    (``F`` a facet of D).  With ``points`` (vertex -> cells containing it) the
+    nerve is read off the vertices on ``bd D``: inside one facet ``F`` the
+    sets have disjoint relative interiors and cannot cross (a crossing would
+    make the cells' interiors meet near F), so, as in 2-D, a nonempty
+    intersection contains a vertex of one of them; sets on two facets meet
+    on ``F n F'``, in intervals ending at vertices.  Without ``points`` every
+    candidate intersection is an exact LP (the tests compare both).
+    """
     chi_k = homology.nerve_euler(sorted(others), lambda s: _meet(cells, s, d), touching)
+    if points is not None:
+        simplices = []
+        for p, cs in points.items():
+            fs = [f for f, (a, b) in enumerate(dom_rows) if _dot(a, p) == b]
+            m = cs & others
+            if fs and m:
+                simplices.append([(i, f) for i in m for f in fs])
+        chi_kb = homology.closure_euler(simplices)
+        return 1 + (-1) ** (d + 1) * (chi_k - chi_kb)
     # K n bd D = the union of the convex sets (cell n facet of D)
     faces = [(i, f) for i in sorted(others) for f, (a, b) in enumerate(dom_rows)
              if any(_dot(a, v) == b for v in cells[i].vertices)]

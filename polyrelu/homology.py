@@ -40,7 +40,7 @@ from typing import Callable, Hashable, Iterable, Sequence
 
 import networkx as nx
 
-__all__ = ["gf2_rank", "simplicial_betti", "nerve_euler", "components",
+__all__ = ["gf2_rank", "simplicial_betti", "closure_euler", "nerve_euler", "components",
            "count_off_boundary"]
 
 
@@ -67,6 +67,11 @@ def _closure(maximal: Iterable[Iterable[Hashable]]) -> set:
         for k in range(1, len(s) + 1):
             faces.update(frozenset(c) for c in combinations(s, k))
     return faces
+
+
+def closure_euler(maximal: Iterable[Iterable[Hashable]]) -> int:
+    """Euler characteristic of the simplicial complex spanned by ``maximal``."""
+    return sum(1 if len(f) % 2 else -1 for f in _closure(maximal))
 
 
 def simplicial_betti(maximal: Iterable[Iterable[Hashable]]) -> tuple:

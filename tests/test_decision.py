@@ -270,6 +270,16 @@ def test_three_d_ball_and_slab_ring():
     assert dr[1].volume == F(4, 3)
     assert dr[1].betti == (1, 0, 0)
     assert dr[0].betti == (1, 0, 1)      # the cube around an octahedral cavity
+    cells = list(dr.cells)
+    pts = decision._point_index(cells, 3)
+    rows = tuple(zip(*dr.domain.inequalities))
+    for label in (0, 1):
+        others = {i for i, c in enumerate(cells) if c.label != label}
+        touching = decision._touching_pairs(cells, others, 3, pts)
+        # chi(K n bd D) from the vertices on bd D and from exact LPs agree
+        assert decision.euler_of_region(cells, others, touching, 3, rows, pts) == \
+            decision.euler_of_region(cells, others, touching, 3, rows) == \
+            dr[label].betti[0] - dr[label].betti[1] + dr[label].betti[2]
     net = ring_net(extra_input=True)
     dr = pr.decision_regions(net, ([-4, -4, -1], [4, 4, 1]))
     assert dr[1].betti == (1, 1, 0) and dr[0].betti == (2, 1, 0)
