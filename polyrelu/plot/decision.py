@@ -91,9 +91,10 @@ def decision_plot_command(args: Any, net0, net, domain, budget) -> int:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=args.dpi, format="png")
     plt.close(fig)
-    classes = [{"class": c.label, "cells": len(c.cells), "components": len(c.components),
-                "betti": None if c.betti is None else list(c.betti), "area": c.volume}
-               for c in dr]
+    classes: list[dict[str, Any]] = [
+        {"class": c.label, "cells": len(c.cells), "components": len(c.components),
+         "betti": None if c.betti is None else list(c.betti), "area": c.volume}
+        for c in dr]
     if args.json:
         emit_json({"model": args.model or "<embedded default model>",
                    "architecture": net0.architecture, "domain": where,
@@ -107,9 +108,9 @@ def decision_plot_command(args: Any, net0, net, domain, budget) -> int:
         say(f"{dr.stats['regions']} activation regions, {len(dr.cells)} decision cells, "
             f"{len(dr.boundary)} boundary pieces"
             + (f"  PARTIAL: {dr.reason}" if dr.partial else ""))
-        for c in classes:
-            betti = "n/a (partial)" if c["betti"] is None else tuple(c["betti"])
-            say(f"class {c['class']}: {c['cells']} cells, {c['components']} components, "
-                f"betti {betti}, area {fraction_str(dr[c['class']].volume)}")
+        for cr in dr:
+            betti = "n/a (partial)" if cr.betti is None else cr.betti
+            say(f"class {cr.label}: {len(cr.cells)} cells, {len(cr.components)} components, "
+                f"betti {betti}, area {fraction_str(cr.volume)}")
     say(f"wrote {path}")
     return 0
