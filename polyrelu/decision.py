@@ -105,12 +105,12 @@ class DecisionCell:
         The class (output index).
     pattern : tuple
         The activation pattern of the region the cell lies in.
-    rows : tuple of (a, b)
-        Minimal inequalities ``a . x <= b`` of the cell (its facets).
-    vertices : tuple of vectors
-        Exact vertices (in 2-D in counter-clockwise order).
-    affine_map : (M, c)
-        The network's exact affine map on the cell.
+    rows : tuple
+        Minimal inequalities ``(a, b)`` meaning ``a . x <= b`` (the facets).
+    vertices : tuple
+        Exact vertices, tuples of Fraction (in 2-D counter-clockwise).
+    affine_map : tuple
+        ``(M, c)``: the network's exact affine map on the cell.
     """
 
     label: int
@@ -126,8 +126,8 @@ class DecisionCell:
 
     @property
     def interior_point(self) -> Vec:
-        """The average of the vertices: strictly inside (the cell is a
-        full-dimensional polytope)."""
+        """A point strictly inside, the average of the vertices (the cell is
+        a full-dimensional polytope)."""
         n = len(self.vertices)
         return tuple(sum((v[k] for v in self.vertices), _ZERO) / n for k in range(self.dim))
 
@@ -190,13 +190,13 @@ class BoundaryPiece:
 
     Attributes
     ----------
-    classes : (int, int)
-        The classes on either side, smaller first.
-    cells : (int, int)
-        Indices into :attr:`DecisionRegions.cells`, in the order of ``classes``.
+    classes : tuple
+        The two classes on either side, smaller first.
+    cells : tuple
+        Two indices into :attr:`DecisionRegions.cells`, in the order of ``classes``.
     hyperplane : tuple of int
         The primitive integer hyperplane ``(a_1, .., a_d, b)`` meaning ``a . x = b``.
-    vertices : tuple of vectors or None
+    vertices : tuple or None
         The exact end points in 2-D (a segment); None in higher dimensions
         (see :attr:`polyhedron`).
     """

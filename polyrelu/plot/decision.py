@@ -61,8 +61,8 @@ def plot_decision_regions(dr, ax=None, boundary_width: float = 1.2, legend: bool
 
 
 def decision_plot_command(args: Any, net0, net, domain, budget) -> int:
-    """The ``polyrelu plot --decision`` run (called by
-    :mod:`polyrelu.commands.plot` once the model and the 2-D domain are
+    """The ``polyrelu plot --decision`` run (called by the ``plot``
+    command once the model and the 2-D domain are
     read): computes the decision regions under the command's limits, writes
     ``decision.png`` to ``--out`` and prints per class the cells, components,
     Betti numbers and exact area (``--json``: one document)."""
