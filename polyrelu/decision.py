@@ -645,7 +645,8 @@ def _point_index(cells: list, d: int) -> dict:
     return out
 
 
-def _touching_pairs(cells: list, members: set, d: int, points: dict) -> set:
+def _touching_pairs(cells: list, members: set, d: int, points: dict,
+                    budget: Optional[Budget] = None) -> set:
     """Pairs of cells (both in ``members``) that share a point."""
     pairs: set = set()
     if d <= 2:
@@ -661,6 +662,8 @@ def _touching_pairs(cells: list, members: set, d: int, points: dict) -> set:
         m = sorted(cs & members)
         near.update(combinations(m, 2))
     for i, j in sorted(_box_pairs(cells, members, d)):
+        if budget is not None:
+            budget.check()
         if (i, j) in near or _meet(cells, (i, j), d):
             pairs.add((i, j))
     return pairs
@@ -701,7 +704,7 @@ def _meet(cells: list, group, d: int, extra=()) -> bool:
 # ---------------------------------------------------------------------------
 
 def _betti(cells: list, label: int, comps: int, d: int, dom_rows: tuple,
-           points: dict) -> tuple:
+           points: dict, budget: Optional[Budget] = None) -> tuple:
     others = {i for i, c in enumerate(cells) if c.label != label}
     mine = len(cells) - len(others)
     if mine == 0:
@@ -712,16 +715,16 @@ def _betti(cells: list, label: int, comps: int, d: int, dom_rows: tuple,
     def on_bd(i):
         return any(_dot(a, v) == b for v in cells[i].vertices for a, b in dom_rows)
 
-    touching = _touching_pairs(cells, others, d, points)
+    touching = _touching_pairs(cells, others, d, points, budget)
     holes = homology.count_off_boundary(others, touching, on_bd)
     if d == 2:
         return (comps, holes)
-    chi_v = euler_of_region(cells, others, touching, d, dom_rows, points)
+    chi_v = euler_of_region(cells, others, touching, d, dom_rows, points, budget)
     return (comps, comps + holes - chi_v, holes)
 
 
 def euler_of_region(cells: list, others: set, touching: set, d: int, dom_rows: tuple,
-                    points: Optional[dict] = None) -> int:
+                    points: Optional[dict] = None, budget: Optional[Budget] = None) -> int:
     """``chi(V) = 1 + (-1)^(d+1) (chi(K) - chi(K n bd D))`` for ``K`` the union of
     the cells ``others`` (see :mod:`polyrelu.homology`).
 
@@ -734,7 +737,12 @@ def euler_of_region(cells: list, others: set, touching: set, d: int, dom_rows: t
     on ``F n F'``, in intervals ending at vertices.  Without ``points`` every
     candidate intersection is an exact LP (the tests compare both).
     """
-    chi_k = homology.nerve_euler(sorted(others), lambda s: _meet(cells, s, d), touching)
+    def meet(s):
+        if budget is not None:
+            budget.check()      # raises Exhausted at the deadline
+        return _meet(cells, s, d)
+
+    chi_k = homology.nerve_euler(sorted(others), meet, touching)
     if points is not None:
         simplices = []
         for p, cs in points.items():
@@ -817,7 +825,12 @@ def decision_regions(net, domain, *, max_regions: Optional[int] = None,
     cells = list(it)
     dom_rows = tuple(zip(*dom.inequalities)) if dom.inequalities[0] else ()
     same, boundary = [], []
+    partial, reason = it.partial, it.reason
     for i, j, key, piece in _facet_overlaps(cells, d):
+        if b.exhausted:
+            # the components would be joined only in part: partial
+            partial, reason = True, f"{b.stop_reason()} while joining the cells"
+            break
         li, lj = cells[i].label, cells[j].label
         if li == lj:
             same.append((i, j))
@@ -836,18 +849,27 @@ def decision_regions(net, domain, *, max_regions: Optional[int] = None,
     for i, c in enumerate(cells):
         by_label.setdefault(c.label, []).append(i)
     k = net.output_dim
-    want_betti = topology and not it.partial and d <= 3
+    want_betti = topology and not partial and d <= 3
     points = _point_index(cells, d) if want_betti and d >= 2 else {}
-    classes = []
+    classes: list[ClassRegion] = []
     for label in range(k):
         idx = by_label.get(label, [])
         mset = set(idx)
         comps = homology.components(idx, [e for e in same if e[0] in mset])
-        betti = _betti(cells, label, len(comps), d, dom_rows, points) if want_betti else None
+        betti = None
+        if want_betti:
+            try:
+                b.check()
+                betti = _betti(cells, label, len(comps), d, dom_rows, points, b)
+            except Exhausted:
+                want_betti, partial = False, True
+                reason = f"{b.stop_reason()} while computing the Betti numbers"
+                classes = [ClassRegion(c.label, c.cells, c.pieces, c.components, None,
+                                       c.volume) for c in classes]
         classes.append(ClassRegion(label, tuple(idx), tuple(cells[i].polyhedron for i in idx),
                                    tuple(comps), betti,
                                    sum((cells[i].volume for i in idx), _ZERO)))
     stats = {"regions": it.region_count, "cells": len(cells), "boundary_pieces": len(boundary),
              "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - cpu0}
-    return DecisionRegions(tuple(classes), tuple(cells), tuple(boundary), dom, it.partial,
-                           it.reason, stats)
+    return DecisionRegions(tuple(classes), tuple(cells), tuple(boundary), dom, partial,
+                           reason, stats)

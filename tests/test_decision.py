@@ -385,3 +385,16 @@ def test_plot_decision_cli(tmp_path, capsys):
                  "--max-regions", "2", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["partial"] is True and doc["classes"][0]["betti"] is None
+
+
+def test_time_limit_covers_the_topology():
+    # the solid torus takes ~20 s, mostly exact LPs of the 3-D topology; a
+    # 1 s limit stops within the enumeration or the topology, partial either way
+    from tests._timing import Stopwatch, on_time
+
+    net, dom = torus_net(), box(4, 3)
+    with Stopwatch() as sw:
+        dr = pr.decision_regions(net, dom, time_limit=1)
+    assert dr.partial and dr.reason and "time limit" in dr.reason
+    assert all(c.betti is None for c in dr)
+    assert on_time(sw, 1)
