@@ -737,7 +737,18 @@ def euler_of_region(cells: list, others: set, touching: set, d: int, dom_rows: t
     on ``F n F'``, in intervals ending at vertices.  Without ``points`` every
     candidate intersection is an exact LP (the tests compare both).
     """
+    # a vertex lying in every cell of s decides "they meet" without an LP
+    # (the usual case); otherwise an exact LP decides
+    witnesses: dict = {}
+    for cs in (points or {}).values():
+        m = frozenset(cs & others)
+        for i in m:
+            witnesses.setdefault(i, set()).add(m)
+
     def meet(s):
+        first = min(s)
+        if any(s <= w for w in witnesses.get(first, ())):
+            return True
         if budget is not None:
             budget.check()      # raises Exhausted at the deadline
         return _meet(cells, s, d)
