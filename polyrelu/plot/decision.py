@@ -110,7 +110,10 @@ def decision_plot_command(args: Any, net0, net, domain, budget) -> int:
             + (f"  PARTIAL: {dr.reason}" if dr.partial else ""))
         for cr in dr:
             betti = "n/a (partial)" if cr.betti is None else cr.betti
+            area = fraction_str(cr.volume)
+            if len(area) > 24:      # a real model's exact area runs to pages
+                area = f"~{float(cr.volume):.6g} (exact in --json)"
             say(f"class {cr.label}: {len(cr.cells)} cells, {len(cr.components)} components, "
-                f"betti {betti}, area {fraction_str(cr.volume)}")
+                f"betti {betti}, area {area}")
     say(f"wrote {path}")
     return 0
