@@ -85,7 +85,10 @@ def decision_plot_command(args: Any, net0, net, domain, budget) -> int:
     ax.set_xlabel("t1" if args.slice else "x1")
     ax.set_ylabel("t2" if args.slice else "x2")
     part = " (PARTIAL)" if dr.partial else ""
-    ax.set_title(f"{net0.architecture} on {where}{part}\ndecision regions: "
+    import textwrap
+
+    head = textwrap.fill(f"{net0.architecture} on {where}{part}", 70)
+    ax.set_title(f"{head}\ndecision regions: "
                  f"{len(dr.cells)} cells, {len(dr.boundary)} boundary pieces", fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
