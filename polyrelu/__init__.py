@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from . import io  # noqa: F401  (pr.io.load, pr.io.load_default_model)
 from .bounds import *
+from .decision import *
 from .domains import *
 from .equivalence import *
 from .exceptions import *

@@ -100,6 +100,10 @@ def add_parser(sub) -> None:
                         "plot; Ctrl-C also stops the enumeration with what was found)")
     add_figure_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--decision", action="store_true",
+                   help="draw the decision regions instead (each class in its colour, "
+                        "the decision boundary in black; decision.png, Betti numbers "
+                        "per class; polyrelu.plot.decision)")
 
 
 #: largest figure drawn: pixels per side and in all (67 Mpx, 256 MiB of RGBA);
@@ -323,6 +327,10 @@ def run(args) -> int:
     if args.layers and net.input_dim == 2 and net.num_layers > 1:
         check_figure_size(layers_figsize(net.num_layers - 1), dpi, "the layer figure")
     budget = command_budget(args)
+    if getattr(args, "decision", False):
+        from ..plot.decision import decision_plot_command
+
+        return decision_plot_command(args, net0, net, domain, budget)
     pyplot()     # imported before the enumeration: the time limit covers it
     with progress(args) as bar:
         it = regions(net, domain, budget=budget.share(_enumeration_share(budget)),
