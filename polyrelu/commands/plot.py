@@ -328,7 +328,7 @@ def run(args) -> int:
         check_figure_size(layers_figsize(net.num_layers - 1), dpi, "the layer figure")
     budget = command_budget(args)
     if getattr(args, "decision", False):
-        from ..plot.decision import decision_plot_command
+        from ._plot_decision import decision_plot_command
 
         return decision_plot_command(args, net0, net, domain, budget)
     pyplot()     # imported before the enumeration: the time limit covers it

@@ -7,10 +7,7 @@ decided exactly by :mod:`polyrelu.decision`.
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-__all__ = ["CLASS_COLORS", "plot_decision_regions", "decision_plot_command"]
+__all__ = ["CLASS_COLORS", "plot_decision_regions"]
 
 #: one colour per class (tab10); classes beyond ten reuse them
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
@@ -58,65 +55,3 @@ def plot_decision_regions(dr, ax=None, boundary_width: float = 1.2, legend: bool
                    for c in dr if c.cells]
         ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.8)
     return ax
-
-
-def decision_plot_command(args: Any, net0, net, domain, budget) -> int:
-    """The ``polyrelu plot --decision`` run (called by the ``plot``
-    command once the model and the 2-D domain are
-    read): computes the decision regions under the command's limits, writes
-    ``decision.png`` to ``--out`` and prints per class the cells, components,
-    Betti numbers and exact area (``--json``: one document)."""
-    from ..commands._common import atomic_path, emit_json, eprint, pyplot
-    from ..decision import decision_regions
-    from ..exceptions import DomainError
-    from ..numbers import fraction_str
-
-    if net.input_dim != 2:
-        raise DomainError("plot --decision draws 2-D domains: a 2-input model, or "
-                          "--slice P0 P1 P2 through three points")
-    plt = pyplot()
-    dr = decision_regions(net, domain, budget=budget.share(0.85))
-    where = (f"slice through {' '.join(args.slice)}" if args.slice
-             else f"box {args.box or '-10,10'}")
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "decision.png")
-    fig, ax = plt.subplots(figsize=(6.2, 5.4))
-    plot_decision_regions(dr, ax=ax)
-    ax.set_xlabel("t1" if args.slice else "x1")
-    ax.set_ylabel("t2" if args.slice else "x2")
-    part = " (PARTIAL)" if dr.partial else ""
-    import textwrap
-
-    head = textwrap.fill(f"{net0.architecture} on {where}{part}", 70)
-    ax.set_title(f"{head}\ndecision regions: "
-                 f"{len(dr.cells)} cells, {len(dr.boundary)} boundary pieces", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=args.dpi, format="png")
-    plt.close(fig)
-    classes: list[dict[str, Any]] = [
-        {"class": c.label, "cells": len(c.cells), "components": len(c.components),
-         "betti": None if c.betti is None else list(c.betti), "area": c.volume}
-        for c in dr]
-    if args.json:
-        emit_json({"model": args.model or "<embedded default model>",
-                   "architecture": net0.architecture, "domain": where,
-                   "activation_regions": dr.stats["regions"], "cells": len(dr.cells),
-                   "boundary_pieces": len(dr.boundary), "classes": classes,
-                   "partial": dr.partial, "reason": dr.reason, "files": [path]})
-    say = eprint if args.json else print
-    if not args.json:
-        say(f"model: {args.model or '<embedded default model>'} ({net0.architecture}) "
-            f"on {where}")
-        say(f"{dr.stats['regions']} activation regions, {len(dr.cells)} decision cells, "
-            f"{len(dr.boundary)} boundary pieces"
-            + (f"  PARTIAL: {dr.reason}" if dr.partial else ""))
-        for cr in dr:
-            betti = "n/a (partial)" if cr.betti is None else cr.betti
-            area = fraction_str(cr.volume)
-            if len(area) > 24:      # a real model's exact area runs to pages
-                area = f"~{float(cr.volume):.6g} (exact in --json)"
-            say(f"class {cr.label}: {len(cr.cells)} cells, {len(cr.components)} components, "
-                f"betti {betti}, area {area}")
-    say(f"wrote {path}")
-    return 0
