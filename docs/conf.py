@@ -40,6 +40,7 @@ napoleon_type_aliases = {
     "sequence": ":class:`~collections.abc.Sequence`",
     "iterable": ":class:`~collections.abc.Iterable`",
     "path-like": ":class:`path-like <os.PathLike>`",
+    "callable": ":class:`~collections.abc.Callable`",
 }
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
@@ -58,7 +59,7 @@ nitpick_ignore = [
     ("py:class", name)
     for name in (
         "Fraction", "fractions.Fraction", "collections.abc.Sequence",
-        "collections.abc.Iterable", "os.PathLike", "numpy.ndarray",
+        "collections.abc.Iterable", "collections.abc.Callable", "os.PathLike", "numpy.ndarray",
         "torch.nn.Module", "torch.jit.ScriptModule",
         # named by SPEC.md for this round's API (networkx.DiGraph from
         # dependency_graph, executors, torch.export files)

@@ -18,6 +18,7 @@ from .network import *
 from .numbers import Fraction
 from .polyhedron import *
 from .regions import *
+from .results import load_result  # noqa: F401  (pr.load_result)
 from .trajectories import *
 from .tropex import *
 from .tropical import *

@@ -1,5 +1,7 @@
 """Private helper of :mod:`polyrelu.regions`: the fast engine's splitter for
-bounded domains in any dimension ``d >= 3``, with an exact V-representation.
+``R^d`` (d <= 4, orthant by orthant), with an exact V-representation; its
+:func:`polytope_from_domain` also gives the root cell of the float-first
+engine (:mod:`polyrelu._regions_frontier`).
 
 A cell is a polytope given by its vertices -- exact points in homogeneous
 integer coordinates ``(X_1..X_d, W)``, ``W > 0``, reduced by their gcd -- each

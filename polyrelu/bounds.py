@@ -415,12 +415,16 @@ def region_bounds(arch: Any, activation: str | None = None, *,
 
 def compare_bounds(net: Any, domain: Any = None, *, max_regions: int | None = None,
                    time_limit: float | None = None, linear: bool = False,
-                   engine: str = "auto") -> RegionBounds:
+                   engine: str = "auto", budget: Any = None) -> RegionBounds:
     """The bounds next to the exact number of activation regions of ``net`` on
     ``domain`` (None = R^d), counted with :func:`polyrelu.regions.regions`
     (``engine`` is passed on); ``linear=True`` also counts merged linear
     regions.  Only bounds proven for the network's activation and skips are
     given (the others are None, with a note).
+
+    ``max_regions``, ``time_limit`` (or a :class:`~polyrelu.budget.Budget`)
+    bound the whole call, counting and merging (as
+    :func:`polyrelu.regions.count_regions`); the counts are then ``partial``.
 
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])],
@@ -429,14 +433,18 @@ def compare_bounds(net: Any, domain: Any = None, *, max_regions: int | None = No
     >>> rb.activation_regions, rb.zaslavsky_first_layer, rb.serra, rb.montufar_lower
     (9, 9, 11, None)
     """
-    from .regions import linear_regions as _linear
+    from .budget import as_budget
+    from .regions import count_regions
     from .regions import regions as _regions
 
-    it = _regions(net, domain, max_regions=max_regions, time_limit=time_limit,
-                  engine=engine)
-    found = list(it)
-    partial = bool(getattr(it, "partial", False))
-    nlin = len(_linear(net, domain, region_list=found)) if linear else None
+    b = as_budget(budget, max_regions, time_limit, "compare_bounds")
+    if linear:
+        c = count_regions(net, domain, engine=engine, budget=b)
+        n, nlin, partial = c.activation, c.linear, c.partial
+    else:
+        it = _regions(net, domain, engine=engine, budget=b)
+        n, nlin = sum(1 for _ in it), None
+        partial = it.partial
     dom = "R^d" if domain is None else "the domain"
-    return region_bounds(net, activation_regions=len(found), linear_regions=nlin,
+    return region_bounds(net, activation_regions=n, linear_regions=nlin,
                          domain=dom, partial=partial)

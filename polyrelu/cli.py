@@ -32,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
 
 # limits that must be positive (a NaN or negative time limit would otherwise
 # mean "no limit" or "stop at once" silently)
-_POSITIVE = ("time_limit", "max_regions", "max_transitions", "max_points", "dpi")
+_POSITIVE = ("time_limit", "max_regions", "max_transitions", "max_points", "dpi",
+             "workers")
 _NONNEGATIVE = ("samples", "show", "max_denominator")
 
 
@@ -85,8 +86,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polyrelu {args.command}: error: {bad}", file=sys.stderr)
         return 2
     mod = import_module(f".commands.{args.command}", __package__)
+    from .budget import Budget
+
+    # one budget for the whole command: --time-limit bounds everything the
+    # command does; Ctrl-C interrupts it (commands that stop cleanly print or
+    # write what they found, marked partial, then exit 130)
+    budget = args.budget = Budget(getattr(args, "max_regions", None),
+                                  getattr(args, "time_limit", None))
     try:
-        return int(mod.run(args) or 0)
+        if getattr(mod, "INTERRUPTIBLE", False):
+            note = (f"polyrelu {args.command}: interrupted: finishing with what was "
+                    f"found (Ctrl-C again to abort)")
+            with budget.sigint(note):
+                code = int(mod.run(args) or 0)
+        else:
+            code = int(mod.run(args) or 0)
+        if budget.interrupted:
+            print(f"polyrelu {args.command}: interrupted: the results are partial",
+                  file=sys.stderr)
+            return 130
+        return code
     except PolyreluError as e:
         print(f"polyrelu {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -50,9 +50,10 @@ from typing import Any, Iterator, Optional
 
 import gmpy2
 
+from .budget import Budget, as_budget, check_progress
 from .domains import as_domain
 from .exceptions import BackendError, NetworkError, ShapeError
-from .linalg import mpq_to_fraction
+from .linalg import matmul, matvec, mpq_to_fraction
 from .network import Layer, Network
 from .numbers import fraction_str, to_float, to_fraction
 from .polyhedron import Polyhedron
@@ -1386,7 +1387,9 @@ class EquivalenceResult:
     difference : tuple of Fraction or None
         ``f(x) - g(x)`` at the counterexample.
     partial : bool
-        True when a limit (``max_regions``, ``time_limit``) stopped stage 3.
+        True when a limit (``max_regions``, ``time_limit``, an interrupt)
+        stopped the check; ``reason`` then says which (``"interrupted"`` for
+        an interrupt).
     timings : dict
         Seconds per stage that ran.
     """
@@ -1407,6 +1410,7 @@ class EquivalenceResult:
         default=None, compare=False)
     regions_checked: int = 0
     message: str = ""
+    reason: Optional[str] = None
 
     @property
     def verdict(self) -> str:
@@ -1463,7 +1467,7 @@ class EquivalenceResult:
         out: dict[str, Any] = {
             "verdict": self.verdict, "equivalent": self.equivalent,
             "stage": self.stage, "mode": self.mode, "eps": fraction_str(self.eps),
-            "partial": self.partial, "message": self.message,
+            "partial": self.partial, "reason": self.reason, "message": self.message,
             "certificate": None if self.certificate is None else
             dict(self.certificate.as_dict(), relates=self.certificate_for),
             "counterexample": None if self.counterexample is None else
@@ -1635,7 +1639,7 @@ def _float_proposals(fr, gr, slo, shi, mode, rng, nprop: int, keep: int) -> list
         return []
 
 
-def _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline):
+def _search(f, g, fr, gr, dom, mode, eps, rng, samples, budget):
     """Stage 2; returns a point ``x`` of the domain where the *original*
     networks ``f``, ``g`` differ (exactly re-checked), or None.  The reduced
     networks ``fr``, ``gr`` (equal to ``f``, ``g`` on the domain) screen."""
@@ -1661,7 +1665,7 @@ def _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline):
                for _ in range(samples)]
     tried = 0
     for x in proposals + structural + randoms:
-        if tried >= samples + len(proposals) or time.monotonic() > deadline:
+        if tried >= samples + len(proposals) or budget.exhausted:
             break
         if not inside(x):
             continue
@@ -1682,18 +1686,7 @@ def _pre_map(net: Network, posts, l):
         Us, us = posts[s]
         U = tuple(tuple(a + c for a, c in zip(r1, r2)) for r1, r2 in zip(U, Us))
         u = tuple(a + c for a, c in zip(u, us))
-    d0 = net.input_dim
-    M, c = [], []
-    for row, bi in zip(W, b):
-        acc = [Fraction(0)] * d0
-        ci = bi
-        for w, Urow, ui in zip(row, U, u):
-            if w:
-                acc = [a + w * x for a, x in zip(acc, Urow)]
-                ci += w * ui
-        M.append(tuple(acc))
-        c.append(ci)
-    return tuple(M), tuple(c)
+    return matmul(W, U), tuple(v + bi for v, bi in zip(matvec(W, u), b))
 
 
 def _pieces(net: Network):
@@ -1749,20 +1742,28 @@ def _split_regions(net: Network, domain: Polyhedron) -> Iterator[tuple]:
     yield from rec(domain, [nu0], 1)
 
 
-def _regions_of(net: Network, domain: Polyhedron, time_limit):
-    """Iterator of (polyhedron, (M, c)) and a function telling if it was partial."""
+def _regions_of(net: Network, domain: Polyhedron, budget: Budget):
+    """Iterator of (polyhedron, (M, c)) and a function telling if it was partial.
+
+    The polyhedra are the regions' minimal forms (their facet rows, from the
+    vertices when the engine kept them): the same sets as ``r.polyhedron``
+    with a few rows instead of one per neuron, for the LPs of the cells and
+    as the domain of the inner enumeration."""
     _regions: Any
     try:
+        from .regions import _minimal_polyhedron
         from .regions import regions as _regions
     except ImportError:
         _regions = None
     if _regions is None:
         return _split_regions(net, domain), (lambda: False)
-    it = _regions(net, domain, time_limit=time_limit)
+    # the enumeration stops at the deadline or an interrupt; the count limit
+    # of the budget is of cells, checked by the caller
+    it = _regions(net, domain, budget=budget.time_only())
 
     def gen():
         for r in it:
-            yield r.polyhedron, r.affine_map
+            yield _minimal_polyhedron(r), r.affine_map
 
     return gen(), (lambda: bool(getattr(it, "partial", False)))
 
@@ -1846,46 +1847,41 @@ def _cell_counterexample(P: Polyhedron, mf, mg, mode: str, eps: Fraction,
     return None
 
 
-def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d, progress=False):
-    """Stage 3; returns (x or None, cells checked, partial, message)."""
+def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d, progress=None,
+              budget: Optional[Budget] = None):
+    """Stage 3; returns (x or None, cells checked, partial, message).
+
+    The limits are ``budget`` when given, else ``max_regions`` cells and the
+    ``time.monotonic()`` ``deadline`` (``inf``: none)."""
+    if budget is None:
+        left = None if deadline == math.inf else max(1e-9, deadline - time.monotonic())
+        budget = Budget(max_regions, left)
     D = dom if dom is not None else Polyhedron.whole_space(d)
-    bar = None
-    if progress:
-        from .commands._common import progress as _progress
-
-        bar = _progress(desc="stage 3 cells", enabled=True)
-    try:
-        return _complete_cells(fr, gr, D, mode, eps, max_regions, deadline, bar)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _complete_cells(fr, gr, D, mode, eps, max_regions, deadline, bar):
     cells = 0
+    max_regions = budget.max_regions
 
-    def remaining():
-        return None if deadline == math.inf else max(0.0, deadline - time.monotonic())
+    def stopped():
+        return "interrupted" if budget.interrupted else "stopped by the time limit"
 
     def why(name):
-        if time.monotonic() > deadline:
-            return f"stopped by the time limit (in the region enumeration of {name})"
+        if budget.exhausted:
+            return f"{stopped()} (in the region enumeration of {name})"
         return f"region enumeration of {name} was partial"
 
-    outer, outer_partial = _regions_of(fr, D, remaining())
+    outer, outer_partial = _regions_of(fr, D, budget)
     for Pf, mf in outer:
-        inner, inner_partial = _regions_of(gr, Pf, remaining())
+        inner, inner_partial = _regions_of(gr, Pf, budget)
         for Pg, mg in inner:
             cells += 1
-            if bar is not None:
-                bar.update(1)
+            if progress is not None:
+                progress("stage 3 cells", cells, None)
             x = _cell_counterexample(Pg, mf, mg, mode, eps, fr.output_dim)
             if x is not None:
                 return x, cells, False, ""
             if max_regions is not None and cells >= max_regions:
                 return None, cells, True, f"stopped after max_regions={max_regions} cells"
-            if time.monotonic() > deadline:
-                return None, cells, True, "stopped by the time limit"
+            if budget.exhausted:
+                return None, cells, True, stopped()
         if inner_partial():
             return None, cells, True, why("g")
     if outer_partial():
@@ -1921,7 +1917,8 @@ def _checked_reduce(net: Network, dom: Optional[Polyhedron], d: int):
 def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
                mode: str = "exact", time_limit: Optional[float] = None,
                max_regions: Optional[int] = None, *, samples: int = 64,
-               seed: int = 0, progress: bool = False) -> EquivalenceResult:
+               seed: int = 0, progress: Any = None,
+               budget: Optional[Budget] = None) -> EquivalenceResult:
     """Decide whether ``f`` and ``g`` compute the same function on ``domain``.
 
     Parameters
@@ -1941,16 +1938,21 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         is a point where both argmaxes are unique and different (or, in stage
         3, an interior point of a cell where the argmax sets differ).
     time_limit : float, optional
-        Seconds for the whole call; stage 3 stops cleanly (``partial``,
-        ``equivalent=None``).
+        Seconds for the whole call (a positive number); every stage stops
+        cleanly at the deadline (``partial``, ``equivalent=None``).
     max_regions : int, optional
         Maximum number of cells (pairs of activation regions) in stage 3.
     samples : int
         Exact evaluations in stage 2 beyond the float-proposed points.
     seed : int
         Seed of the random points of stage 2 (results are exact regardless).
-    progress : bool
-        A progress bar (stderr) over the cells of stage 3.
+    progress : callable, optional
+        ``progress("stage 3 cells", count, None)`` after each cell
+        (:mod:`polyrelu.budget`); ``True``: a tqdm bar on stderr.
+    budget : Budget, optional
+        Limits shared with the caller (:mod:`polyrelu.budget`); an
+        interrupted budget stops the check (``partial``, reason
+        ``"interrupted"``).
 
     Returns
     -------
@@ -2000,21 +2002,14 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         raise NetworkError(f"equivalent: eps must be >= 0, got {eps}")
     if mode == "top1" and eps:
         raise NetworkError("equivalent: eps applies to mode='exact' only")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
-            time_limit, (int, float)) or not time_limit > 0):
-        raise NetworkError(f"equivalent: time_limit must be a positive number of "
-                           f"seconds, got {time_limit!r}")
-    if max_regions is not None and (isinstance(max_regions, bool) or not isinstance(
-            max_regions, int) or max_regions < 1):
-        raise NetworkError(f"equivalent: max_regions must be a positive integer, got "
-                           f"{max_regions!r}")
+    # limits: LimitError (a NetworkError) for NaN, zero, negative, booleans
+    b = as_budget(budget, max_regions, time_limit, "equivalent")
+    progress = check_progress(progress, "equivalent")
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
         raise NetworkError(f"equivalent: samples must be a non-negative integer, got "
                            f"{samples!r}")
     d = f.input_dim
     dom = _as_domain(domain, d)
-    start = time.monotonic()
-    deadline = math.inf if time_limit is None else start + time_limit
     timings: dict[str, float] = {}
     common: dict[str, Any] = dict(mode=mode, eps=eps, timings=timings)
 
@@ -2053,32 +2048,31 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     # stage 2: exact evaluation at structural, random and float-proposed points
     t = time.perf_counter()
     rng = random.Random(seed)
-    x = _search(f, g, fr, gr, dom, mode, eps, rng, samples, deadline)
+    x = _search(f, g, fr, gr, dom, mode, eps, rng, samples, b)
     timings["counterexample-search"] = time.perf_counter() - t
     if x is not None:
         return finish_counterexample(x, "counterexample-search", **red)
 
     # stage 3: complete check
     t = time.perf_counter()
-    if time.monotonic() > deadline:
+    if b.exhausted:
         timings["complete"] = 0.0
+        why = "interrupted" if b.interrupted else "time limit reached"
         return EquivalenceResult(None, "complete", partial=True,
-                                 message="time limit reached before stage 3",
+                                 message=f"{why} before stage 3", reason=why,
                                  **red, **common)
-    x, cells, partial, why = _complete(fr, gr, dom, mode, eps, max_regions, deadline, d,
-                                        progress)
+    x, cells, partial, why = _complete(fr, gr, dom, mode, eps, None, None, d, progress, b)
     if x is not None and not _separates(f(x), g(x), mode, eps, strict=False):
         # the reduced networks disagree with the originals at x (a reduce
         # bug): decide on the original networks instead, never guess
-        x, cells, partial, why = _complete(f, g, dom, mode, eps, max_regions, deadline, d,
-                                            progress)
+        x, cells, partial, why = _complete(f, g, dom, mode, eps, None, None, d, progress, b)
     timings["complete"] = time.perf_counter() - t
     if x is not None:
         return finish_counterexample(x, "complete", regions_checked=cells, **red)
     if partial:
         return EquivalenceResult(None, "complete", partial=True, regions_checked=cells,
                                  message=f"undecided: {why}; no counterexample in the "
-                                         f"cells checked", **red, **common)
+                                         f"cells checked", reason=why, **red, **common)
     what = {"exact": "equal on every cell" if not eps else
             f"|f - g| <= {fraction_str(eps)} on every cell",
             "top1": "same argmax on every cell"}[mode]

@@ -21,6 +21,7 @@ __all__ = [
     "PolyhedronError",
     "BackendError",
     "LimitReached",
+    "LimitError",
 ]
 
 
@@ -78,3 +79,10 @@ class LimitReached(PolyreluError):
     Enumerations normally do not raise this: they stop and mark their result
     partial.  It is raised only where a partial answer would be meaningless.
     """
+
+
+class LimitError(NetworkError):
+    """A limit argument (``time_limit``, ``max_regions``, ...) that is not a
+    valid limit: NaN, infinite, zero, negative, a boolean or not a number.
+    A NetworkError, as are the other bad arguments of computations on a
+    network."""

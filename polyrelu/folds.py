@@ -61,9 +61,10 @@ from typing import Any, Iterable, Optional, Sequence
 
 import networkx as nx
 
+from .budget import Budget, Exhausted, as_budget, check_progress
 from .domains import as_domain
 from .exceptions import DomainError, NetworkError, PolyreluError, ShapeError
-from .linalg import dot, matvec, nullspace, rank, solve
+from .linalg import dot, matmul, matvec, nullspace, rank, solve
 from .network import Network
 from .numbers import fraction_str, to_vector
 from .polyhedron import Polyhedron
@@ -210,13 +211,16 @@ class FoldPiece:
 @dataclass(frozen=True)
 class FoldSet:
     """Result of :func:`fold_set`: the pieces, the domain, and whether the
-    region enumeration behind it was complete (``partial`` / ``reason``)."""
+    region enumeration behind it was complete (``partial`` / ``reason``);
+    ``merged`` is False when a limit stopped the merging of convex pieces
+    (the set is the same, in more pieces)."""
 
     pieces: tuple
     domain: Optional[Polyhedron]
     num_regions: int
     partial: bool = False
     reason: str = ""
+    merged: bool = True
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -260,6 +264,9 @@ class _Complex:
     reason: str = ""
     # "does the convex Q meet the open set Z?" when Z is not int(domain)
     open_test: Any = None
+    # exact vertices of the bounded cells when known (else None): the cut
+    # test reads them instead of enumerating the vertices of the polyhedron
+    cell_vertices: Any = None
 
     def meets_open(self, Q: Polyhedron) -> bool:
         if self.open_test is not None:
@@ -272,13 +279,29 @@ class _Complex:
         for i, f in enumerate(self.facets):
             self.on_h.setdefault(f.h, []).append(i)
 
+    def prefix(self, k: int, why: str) -> "_Complex":
+        """The complex of the first ``k`` cells and the facets among them,
+        marked partial (``why`` is added to the reason)."""
+        keep = [f for f in self.facets if f.a < k and f.b < k]
+        reason = f"{self.reason}; {why}" if self.reason else why
+        maps: Any = self.maps
+        if isinstance(maps, _LazyMaps):
+            maps = _LazyMaps(maps._rs[:k])
+        else:
+            maps = maps[:k]
+        return _Complex(self.d, self.domain, self.cells[:k], keep, self.patterns[:k], maps,
+                        True, reason, self.open_test,
+                        None if self.cell_vertices is None else self.cell_vertices[:k])
+
     def cuts(self, h: Hyperplane, c: int) -> bool:
         """Does the hyperplane meet the interior of cell ``c``?  (exact)"""
         key = (h, c)
         if key not in self._cut:
             cell = self.cells[c]
-            if cell.bounded:
-                vals = [_value(h, v) for v in cell.vertices]
+            known = None if self.cell_vertices is None else self.cell_vertices[c]
+            if known is not None or cell.bounded:
+                vals = [_value(h, v) for v in (known if known is not None
+                                               else cell.vertices)]
                 res = any(v > 0 for v in vals) and any(v < 0 for v in vals)
             else:
                 hi = cell.maximize(h[0])
@@ -340,20 +363,33 @@ def _adjacency(cells: Sequence[Polyhedron], d: int, candidates=None):
             yield i, j, F
 
 
-def _network_cells(net: Network, domain: Optional[Polyhedron], max_regions=None,
-                   time_limit=None):
-    """Activation regions as (pattern, polyhedron) pairs, plus (partial, reason)."""
-    rs, partial, reason = _network_regions(net, domain, max_regions, time_limit)
-    return [(r.pattern, r.polyhedron) for r in rs], partial, reason
+#: with a time limit, a fold computation gives the region enumeration this
+#: share of the time: the complex, the canonical layers and the dependency
+#: graph of the regions found cost more than finding them
+FOLDS_ENUMERATION_SHARE = 0.5
 
 
-def _network_regions(net, domain, max_regions=None, time_limit=None, progress=False):
+def _network_regions(net, domain, budget: Optional[Budget] = None, progress=None):
+    """The activation regions (facet rows prepared), partial, reason."""
+    from .regions import _collect
     from .regions import regions as _regions
 
-    it = _regions(net, domain, max_regions=max_regions, time_limit=time_limit,
-                  progress=progress)
-    rs = list(it)
+    it = _regions(net, domain, budget=budget, progress=progress)
+    rs = _collect(it)
     return rs, it.partial, it.reason or ""
+
+
+class _LazyMaps:
+    """``maps[c]``: the exact layer maps of region ``c``, computed on first use."""
+
+    def __init__(self, regions: Sequence[Any]) -> None:
+        self._rs = regions
+
+    def __len__(self) -> int:
+        return len(self._rs)
+
+    def __getitem__(self, c: int):
+        return self._rs[c].layer_maps
 
 
 def _fallback_cells(net: Network, domain: Optional[Polyhedron]):
@@ -396,26 +432,53 @@ def _fallback_cells(net: Network, domain: Optional[Polyhedron]):
 
 
 def _complex_from_network(net: Network, domain: Optional[Polyhedron], *, units: bool = False,
-                          max_regions=None, time_limit=None, engine: str = "regions",
-                          progress: bool = False) -> _Complex:
+                          budget: Optional[Budget] = None, engine: str = "regions",
+                          progress: Any = None) -> _Complex:
     """The activation-region complex: cells = activation regions in the domain,
     facets = edges of :func:`polyrelu.regions.region_graph` (a facet is in the
-    fold set iff the two affine maps differ)."""
+    fold set iff the two affine maps differ).
+
+    With a ``budget`` the enumeration gets :data:`FOLDS_ENUMERATION_SHARE` of
+    its time; when the adjacency of the regions found cannot be completed in
+    time, the complex keeps the prefix of the regions whose mutual facets
+    are all known (as if the enumeration had stopped there), marked partial.
+    """
     d = net.input_dim
     partial, reason = False, ""
     facets = []
+    verts = None
     if engine == "regions":
-        rs, partial, reason = _network_regions(net, domain, max_regions, time_limit,
-                                               progress)
-        from .regions import region_graph
+        from .regions import _minimal_polyhedron, region_graph
 
-        polys = [r.polyhedron for r in rs]
+        share = None if budget is None else budget.share(FOLDS_ENUMERATION_SHARE)
+        rs, partial, reason = _network_regions(net, domain, share, progress)
+        G = region_graph(rs, budget)
+        k = G.graph["complete"]
+        # the facets in the order of their later region, so that a budget
+        # running out here too leaves a complete prefix
+        edges = sorted((max(i, j), min(i, j), e) for i, j, e in G.edges(data=True)
+                       if i < k and j < k)
+        built = []
+        for n, (j, i, e) in enumerate(edges):
+            if budget is not None and n % 64 == 0 and budget.exhausted:
+                k = j
+                break
+            built.append(_Facet(i, j, normalize_hyperplane(*e["hyperplane"]), e["facet"],
+                                not e["same_map"]))
+        if k < len(rs):
+            why = (f"{budget.stop_reason() if budget else 'a limit'} while finding adjacent "
+                   f"regions: the complex keeps the first {k} of the {len(rs)} regions "
+                   f"found")
+            reason = f"{reason}; {why}" if reason else why
+            partial = True
+            rs = rs[:k]
+        facets = sorted((f for f in built if f.b < k), key=lambda f: (f.a, f.b))
+        polys = [_minimal_polyhedron(r) for r in rs]
         pats = [r.pattern for r in rs]
-        maps = [r.layer_maps for r in rs]
-        G = region_graph(rs)
-        for i, j, e in sorted(G.edges(data=True), key=lambda t: (min(t[:2]), max(t[:2]))):
-            facets.append(_Facet(i, j, normalize_hyperplane(*e["hyperplane"]), e["facet"],
-                                 not e["same_map"]))
+        maps: Any = _LazyMaps(rs)
+        # exact vertices the engine kept (bounded regions), else None
+        verts = [r.vertices if "_hverts" in r._cache or "_interval" in r._cache else None
+                 for r in rs]
     else:
         # independent fallback: layer-by-layer splitting and pairwise adjacency
         cells = _fallback_cells(net, domain)[0]
@@ -424,11 +487,15 @@ def _complex_from_network(net: Network, domain: Optional[Polyhedron], *, units: 
         maps = [net.layer_maps(p) for p in pats]
         for i, j, F in _adjacency(polys, d):
             facets.append(_Facet(i, j, _hyperplane_of(F), F, maps[i][-1] != maps[j][-1]))
-    cx = _Complex(d, domain, polys, facets, pats, maps, partial, reason)
+    cx = _Complex(d, domain, polys, facets, pats, maps, partial, reason, cell_vertices=verts)
     if units:
-        labels = _unit_labels(net, cx)
-        for k, f in enumerate(cx.facets):
-            f.in_S = bool(labels[k])
+        labels, k = _unit_labels(net, cx, budget)
+        for f, lab in zip(cx.facets, labels):
+            f.in_S = bool(lab)
+        if k < len(cx.cells):
+            assert budget is not None
+            cx = cx.prefix(k, f"{budget.stop_reason()} while labelling the unit fold sets: "
+                              f"the complex keeps the first {k} of {len(cx.cells)} regions")
     return cx
 
 
@@ -519,16 +586,25 @@ def _meets_open_domain(Q: Polyhedron, domain: Optional[Polyhedron]) -> bool:
 # fold set
 # ---------------------------------------------------------------------------
 
-def _merge_convex(pieces: list) -> list:
-    """Greedily merge pieces on one hyperplane whose union is convex (bounded only)."""
+def _merge_convex(pieces: list, budget: Optional[Budget] = None) -> list:
+    """Greedily merge pieces on one hyperplane whose union is convex (bounded
+    only); :class:`~polyrelu.budget.Exhausted` when ``budget`` runs out."""
     if not pieces or not all(p.polyhedron.bounded for p in pieces):
         return pieces
     h = pieces[0].hyperplane
-    items = [(p.polyhedron, _in_hyperplane_coords(p.polyhedron, h).volume()) for p in pieces]
+    if len(pieces) == 1:
+        return pieces
+    items = []
+    for p in pieces:
+        if budget is not None:
+            budget.check()
+        items.append((p.polyhedron, _in_hyperplane_coords(p.polyhedron, h).volume()))
     changed = True
     while changed:
         changed = False
         for i, j in itertools.combinations(range(len(items)), 2):
+            if budget is not None:
+                budget.check()
             (P, vp), (R, vr) = items[i], items[j]
             if not _bbox_meet(_bbox(P), _bbox(R)):
                 continue
@@ -542,14 +618,21 @@ def _merge_convex(pieces: list) -> list:
     return [FoldPiece(P, h) for P, _ in items]
 
 
-def _sort_pieces(pieces):
-    return sorted(pieces, key=lambda p: (p.hyperplane, p.polyhedron.vertices if
-                                         p.polyhedron.bounded else ()))
+def _sort_pieces(pieces, budget: Optional[Budget] = None):
+    """Pieces by hyperplane, then by their vertices; by hyperplane only when
+    ``budget`` runs out first (the vertices of a piece cost exact work)."""
+    keys = []
+    for p in pieces:
+        if budget is not None and budget.exhausted:
+            return sorted(pieces, key=lambda p: p.hyperplane)
+        keys.append((p.hyperplane, p.polyhedron.vertices if p.polyhedron.bounded else ()))
+    order = sorted(range(len(pieces)), key=lambda k: keys[k])
+    return [pieces[k] for k in order]
 
 
 def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool = True,
              max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-             progress: bool = False) -> FoldSet:
+             progress: Any = None, budget: Optional[Budget] = None) -> FoldSet:
     """The exact fold set (points of non-differentiability) of ``net`` on ``int D``.
 
     Parameters
@@ -560,11 +643,15 @@ def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool =
         pair: a box), checked by :func:`polyrelu.domains.as_domain`.
     merge : bool
         Merge pieces on one hyperplane whose union is convex (bounded pieces).
-    max_regions, time_limit
-        Passed to the region enumeration; a truncated enumeration gives a
-        result marked ``partial``.
-    progress : bool
-        A progress bar (stderr) for the region enumeration.
+    max_regions, time_limit, budget
+        Limits of the whole call (:mod:`polyrelu.budget`): the region
+        enumeration gets :data:`FOLDS_ENUMERATION_SHARE` of the time.  A cut
+        enumeration or adjacency gives a result marked ``partial`` (the fold
+        set of the regions kept); a merge cut short leaves the remaining
+        pieces unmerged (``merged`` False; the set is the same).
+    progress : callable, optional
+        ``progress(stage, done, total)`` (:mod:`polyrelu.budget`); ``True``:
+        a tqdm bar on stderr.
 
     Returns
     -------
@@ -584,16 +671,30 @@ def fold_set(net: Network, domain: Optional[Polyhedron] = None, *, merge: bool =
     ['x2 = 0', 'x1 = 0']
     """
     _check_net(net, "fold_set")
+    b = as_budget(budget, max_regions, time_limit, "fold_set")
+    progress = check_progress(progress, "fold_set")
     domain = _check_domain(net.input_dim, domain)
-    cx = _complex_from_network(net, domain, max_regions=max_regions, time_limit=time_limit,
-                               progress=progress)
+    cx = _complex_from_network(net, domain, budget=b, progress=progress)
     pieces = [f.piece for f in cx.facets if f.in_S]
+    merged = True
     if merge:
         groups: dict = {}
         for p in pieces:
             groups.setdefault(p.hyperplane, []).append(p)
-        pieces = [q for g in groups.values() for q in _merge_convex(g)]
-    return FoldSet(tuple(_sort_pieces(pieces)), domain, len(cx.cells), cx.partial, cx.reason)
+        pieces = []
+        for g in groups.values():
+            if merged:
+                try:
+                    g = _merge_convex(g, b)
+                except Exhausted:
+                    merged = False
+            pieces.extend(g)
+    reason = cx.reason
+    if not merged:
+        note = f"{b.stop_reason()} while merging convex pieces: some pieces are unmerged"
+        reason = f"{reason}; {note}" if reason else note
+    return FoldSet(tuple(_sort_pieces(pieces, b)), domain, len(cx.cells), cx.partial, reason,
+                   merged)
 
 
 # ---------------------------------------------------------------------------
@@ -681,15 +782,17 @@ class PiecewiseLinearSurface:
     [('H1.0', 'H2.0')]
     """
 
-    def __init__(self, cx: _Complex, *, source: str = "pieces"):
+    def __init__(self, cx: _Complex, *, source: str = "pieces",
+                 budget: Optional[Budget] = None):
         self._cx = cx
         self.domain = cx.domain
         self.dim = cx.d
         self.partial = cx.partial
         self.reason = cx.reason
         self.source = source
-        self._compute()
         self._graph = None
+        self._partial_graph: Any = None
+        self._compute(budget)
 
     # -------------------------------------------------------------- builders
     @classmethod
@@ -726,7 +829,7 @@ class PiecewiseLinearSurface:
         return cls(_complex_from_pieces(ps, domain, d))
 
     # ------------------------------------------------------------ algorithm
-    def _compute(self) -> None:
+    def _compute(self, budget: Optional[Budget] = None) -> None:
         cx = self._cx
         n = len(cx.cells)
         in_T: set = set()
@@ -734,56 +837,36 @@ class PiecewiseLinearSurface:
         layers: list = []
         self._facet_order: dict = {}
         k = 0
+        cut = False
         while True:
             remaining = [i for i in S_idx if i not in in_T]
             if not remaining:
                 break
             k += 1
-            # components of Z \ box_{k-1} S (P&L Definition A.1)
-            parent = list(range(n))
-
-            def find(x):
-                while parent[x] != x:
-                    parent[x] = parent[parent[x]]
-                    x = parent[x]
-                return x
-
-            for i, f in enumerate(cx.facets):
-                if i not in in_T:
-                    ra, rb = find(f.a), find(f.b)
-                    if ra != rb:
-                        parent[ra] = rb
-            comp = [find(c) for c in range(n)]
-            members: dict = {}
-            for c in range(n):
-                members.setdefault(comp[c], []).append(c)
-            groups: dict = {}
-            for i in remaining:
-                f = cx.facets[i]
-                groups.setdefault((f.h, comp[f.a]), []).append(i)
-            new = []
-            for (h, c), idx in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-                # every facet on h between cells of this component must be in S ...
-                ok = all(cx.facets[j].in_S for j in cx.on_h[h]
-                         if j not in in_T and comp[cx.facets[j].a] == c)
-                # ... and h must cut no cell of the component through its interior
-                ok = ok and not any(cx.cuts(h, cell) for cell in members[c])
-                if ok:
-                    new.append((h, c, idx))
+            try:
+                new = self._order_layer(k, cx, n, in_T, remaining, budget)
+            except Exhausted:
+                # order k is incomplete: keep the complete orders 1..k-1
+                assert budget is not None
+                k -= 1
+                cut = True
+                kept = f"the layers of orders 1..{k} are complete" if k else \
+                    "no layer is complete"
+                why = (f"{budget.stop_reason()} while computing the canonical layer of "
+                       f"order {k + 1}: {kept}, the other fold pieces are not assigned")
+                self.partial = True
+                self.reason = f"{self.reason}; {why}" if self.reason else why
+                break
             if not new:
                 k -= 1
                 break
-            # canonical indexing within a layer (independent of the complex):
-            # by hyperplane, then by the smallest vertex of the closure
-            new.sort(key=lambda t: (t[0], min(cx.facets[j].poly.vertices for j in t[2])))
             layer = []
-            for t, (h, c, idx) in enumerate(new):
+            for t, (h, c, idx, pieces) in enumerate(new):
                 facets = tuple(cx.facets[j].piece for j in idx)
                 for j in idx:
                     self._facet_order[j] = k
-                pieces = tuple(_sort_pieces(_merge_convex(list(facets))))
                 layer.append(PiecewiseHyperplane(k, t, h, facets, pieces, c, tuple(idx)))
-            for _, _, idx in new:
+            for _, _, idx, _ in new:
                 in_T.update(idx)
             layers.append(tuple(layer))
         self.layers = tuple(layers)
@@ -792,15 +875,77 @@ class PiecewiseLinearSurface:
         for i in S_idx:
             if i not in in_T:
                 left.setdefault(cx.facets[i].h, []).append(cx.facets[i].piece)
-        self.unassigned = tuple(_sort_pieces([q for g in left.values()
-                                              for q in _merge_convex(g)]))
-        self.is_surface = not self.unassigned
+        if cut:
+            # not merged, sorted by hyperplane only: no exact vertex work after
+            # the budget ran out
+            self.unassigned = tuple(sorted((q for g in left.values() for q in g),
+                                           key=lambda p: p.hyperplane))
+        else:
+            merged = []
+            for g in left.values():
+                try:
+                    g = _merge_convex(g, budget)
+                except Exhausted:
+                    pass      # the same set, unmerged
+                merged.extend(g)
+            self.unassigned = tuple(_sort_pieces(merged, budget))
+        # cut short: whether S is a surface is not known
+        self.is_surface = None if cut else not self.unassigned
         self.order = {}
         for layer in self.layers:
             for H in layer:
                 self.order[H] = H.order
                 for p in H.pieces:
                     self.order[p] = H.order
+
+    @staticmethod
+    def _order_layer(k, cx, n, in_T, remaining, budget):
+        """The piecewise hyperplanes of order ``k`` (P&L Lemma A.3) as
+        ``(h, component, facet indices, merged pieces)``, canonically sorted."""
+        # components of Z \ box_{k-1} S (P&L Definition A.1)
+        parent = list(range(n))
+
+        def find(x):
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for i, f in enumerate(cx.facets):
+            if i not in in_T:
+                ra, rb = find(f.a), find(f.b)
+                if ra != rb:
+                    parent[ra] = rb
+        comp = [find(c) for c in range(n)]
+        members: dict = {}
+        for c in range(n):
+            members.setdefault(comp[c], []).append(c)
+        groups: dict = {}
+        for i in remaining:
+            f = cx.facets[i]
+            groups.setdefault((f.h, comp[f.a]), []).append(i)
+        new = []
+        for (h, c), idx in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+            if budget is not None:
+                budget.check()
+            # every facet on h between cells of this component must be in S ...
+            ok = all(cx.facets[j].in_S for j in cx.on_h[h]
+                     if j not in in_T and comp[cx.facets[j].a] == c)
+            # ... and h must cut no cell of the component through its interior
+            ok = ok and not any(cx.cuts(h, cell) for cell in members[c])
+            if ok:
+                new.append((h, c, idx))
+        # canonical indexing within a layer (independent of the complex):
+        # by hyperplane, then by the smallest vertex of the closure
+        new.sort(key=lambda t: (t[0], min(cx.facets[j].poly.vertices for j in t[2])))
+        out = []
+        for h, c, idx in new:
+            if budget is not None:
+                budget.check()
+            pieces = tuple(_sort_pieces(_merge_convex([cx.facets[j].piece for j in idx],
+                                                      budget)))
+            out.append((h, c, idx, pieces))
+        return out
 
     # -------------------------------------------------------------- queries
     @property
@@ -837,7 +982,8 @@ class PiecewiseLinearSurface:
         return (all(_covered(P, theirs) for P in mine)
                 and all(_covered(P, mine) for P in theirs))
 
-    def _relint_meets_closure(self, H: PiecewiseHyperplane, K: PiecewiseHyperplane) -> bool:
+    def _relint_meets_closure(self, H: PiecewiseHyperplane, K: PiecewiseHyperplane,
+                              budget: Optional[Budget] = None) -> bool:
         """relint H n cl K != {} (exact).  H = (u facets of H) n Z \\ box_{k-1} S."""
         if not hasattr(self, "_boxes"):
             self._boxes: dict = {}
@@ -854,6 +1000,8 @@ class PiecewiseLinearSurface:
         for F in H.facets:
             bF = box(F.polyhedron)
             for G in K.facets:
+                if budget is not None:
+                    budget.check()
                 if not _bbox_meet(bF, box(G.polyhedron)):
                     continue
                 Q = F.polyhedron.intersect(G.polyhedron)
@@ -865,7 +1013,7 @@ class PiecewiseLinearSurface:
                     return True
         return False
 
-    def dependency_graph(self) -> nx.DiGraph:
+    def dependency_graph(self, budget: Optional[Budget] = None) -> nx.DiGraph:
         """The dependency graph (P&L Definition A.5): an edge ``H -> K`` iff
         ``order(H) < order(K)`` and ``relint H`` meets ``cl K`` (decided exactly).
 
@@ -873,10 +1021,18 @@ class PiecewiseLinearSurface:
         ``hyperplane`` (exact string), ``w`` and ``b`` (exact strings),
         ``pieces`` (exact vertex lists as a string), ``num_pieces`` (int) --
         all GraphML-safe.  ``node_of`` maps piecewise hyperplanes to names.
+
+        With a ``budget`` (:mod:`polyrelu.budget`) the pairs are decided until
+        it runs out: ``G.graph["partial"]`` is then True (the edges found are
+        edges; pairs not decided are missing) and ``G.graph["reason"]`` says
+        why.  Complete graphs are cached.
         """
         if self._graph is not None:
             return self._graph.copy()
-        G = nx.DiGraph()
+        if budget is not None and self._partial_graph is not None \
+                and self._partial_graph[0] is budget:
+            return self._partial_graph[1].copy()
+        G = nx.DiGraph(partial=False, reason="")
         self.node_of = {}
         for H in self.hyperplanes:
             self.node_of[H] = H.name
@@ -888,16 +1044,29 @@ class PiecewiseLinearSurface:
                                     for v in p.polyhedron.vertices)
                            for p in H.pieces),
                        num_pieces=len(H.pieces))
-        for H in self.hyperplanes:
-            for K in self.hyperplanes:
-                if H.order < K.order and self._relint_meets_closure(H, K):
-                    G.add_edge(H.name, K.name)
+        pairs = [(H, K) for H in self.hyperplanes for K in self.hyperplanes
+                 if H.order < K.order]
+        for n, (H, K) in enumerate(pairs):
+            try:
+                meets = self._relint_meets_closure(H, K, budget)
+            except Exhausted:
+                assert budget is not None
+                G.graph.update(partial=True, reason=(
+                    f"{budget.stop_reason()} while building the dependency graph: "
+                    f"{n} of {len(pairs)} pairs decided, the others have no edge"))
+                self._partial_graph = (budget, G)
+                return G.copy()
+            if meets:
+                G.add_edge(H.name, K.name)
         self._graph = G
         return G.copy()
 
-    def write_graphml(self, path: Any) -> None:
+    def write_graphml(self, path: Any, budget: Optional[Budget] = None) -> None:
         """Write the dependency graph as GraphML (string/int attributes only)."""
-        nx.write_graphml(self.dependency_graph(), str(path))
+        G = self.dependency_graph(budget)
+        G.graph.update(partial=str(G.graph.get("partial", False)),
+                       reason=G.graph.get("reason") or "")
+        nx.write_graphml(G, str(path))
 
     def by_name(self, name: str) -> PiecewiseHyperplane:
         for H in self.hyperplanes:
@@ -905,30 +1074,33 @@ class PiecewiseLinearSurface:
                 return H
         raise KeyError(name)
 
-    def longest_paths(self) -> dict:
-        """Length of the longest directed path starting at each node (name -> int)."""
-        G = self.dependency_graph()
+    def longest_paths(self, budget: Optional[Budget] = None) -> dict:
+        """Length of the longest directed path starting at each node (name -> int);
+        lower bounds when the graph is partial (``budget``)."""
+        G = self.dependency_graph(budget)
         out: dict = {}
         for v in reversed(list(nx.topological_sort(G))):
             out[v] = max((out[s] + 1 for s in G.successors(v)), default=0)
         return out
 
-    def layer_bounds(self, num_hidden_layers: int) -> dict:
+    def layer_bounds(self, num_hidden_layers: int, budget: Optional[Budget] = None) -> dict:
         """For each piecewise hyperplane, the network layers it may come from
         according to P&L Lemma 3 / A.18: ``order <= l <= lambda - m`` with ``m``
-        the longest directed path from it.  name -> (lo, hi)."""
-        lp = self.longest_paths()
+        the longest directed path from it.  name -> (lo, hi).  From a partial
+        dependency graph (``budget``) the ranges are still valid, only wider."""
+        lp = self.longest_paths(budget)
         return {H.name: (H.order, num_hidden_layers - lp[H.name]) for H in self.hyperplanes}
 
-    def ambiguous(self, num_hidden_layers: int) -> tuple:
+    def ambiguous(self, num_hidden_layers: int, budget: Optional[Budget] = None) -> tuple:
         """Names of the piecewise hyperplanes whose layer the set cannot pin down
         (``lo < hi`` in :meth:`layer_bounds`): reported, not guessed (P&L Fig. 2)."""
-        return tuple(n for n, (lo, hi) in self.layer_bounds(num_hidden_layers).items()
+        return tuple(n for n, (lo, hi) in self.layer_bounds(num_hidden_layers,
+                                                            budget).items()
                      if lo < hi)
 
-    def summary(self) -> dict:
+    def summary(self, budget: Optional[Budget] = None) -> dict:
         """A JSON-friendly summary (exact numbers as strings)."""
-        G = self.dependency_graph()
+        G = self.dependency_graph(budget)
         return {
             "order": self.order_of_surface,
             "is_surface": self.is_surface,
@@ -940,13 +1112,16 @@ class PiecewiseLinearSurface:
                                     for p in H.pieces]}
                         for H in layer] for layer in self.layers],
             "unassigned": len(self.unassigned),
-            "graph": {"nodes": G.number_of_nodes(), "edges": sorted(G.edges())},
+            "graph": {"nodes": G.number_of_nodes(), "edges": sorted(G.edges()),
+                      "partial": G.graph.get("partial", False),
+                      "reason": G.graph.get("reason") or None},
         }
 
 
 def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str = "function",
                  max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                 progress: bool = False) -> PiecewiseLinearSurface:
+                 progress: Any = None, budget: Optional[Budget] = None
+                 ) -> PiecewiseLinearSurface:
     """The fold set of ``net`` on ``int D`` as a piecewise-linear surface in its
     canonical representation (P&L Definition A.4).
 
@@ -964,10 +1139,17 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
         ``"function"``: the fold set ``F(h)``; ``"units"``: the union of the
         unit fold sets ``F^l_i`` (Definition A.10) -- the set ``S`` of Lemma
         A.18 (equal to ``F(h)`` for general transparent networks, Lemma A.15).
-    max_regions, time_limit
-        Limits of the region enumeration (the result is then ``partial``).
-    progress : bool
-        A progress bar (stderr) for the region enumeration.
+    max_regions, time_limit, budget
+        Limits of the whole call (:mod:`polyrelu.budget`): the region
+        enumeration gets :data:`FOLDS_ENUMERATION_SHARE` of the time; the
+        result is ``partial`` when the enumeration, the complex or a
+        canonical layer was cut short (``reason`` says which; only complete
+        layers are kept, ``is_surface`` is then None).  Pass the same
+        ``budget`` to :meth:`~PiecewiseLinearSurface.dependency_graph` to
+        bound it too.
+    progress : callable, optional
+        ``progress(stage, done, total)`` (:mod:`polyrelu.budget`); ``True``:
+        a tqdm bar on stderr.
 
     Examples
     --------
@@ -986,10 +1168,12 @@ def fold_surface(net: Network, domain: Optional[Polyhedron] = None, *, of: str =
         raise PolyreluError(f"fold_surface: of must be 'function' or 'units', not {of!r}")
     if of == "units":
         _require_relu(net, "fold_surface(of='units')")
+    b = as_budget(budget, max_regions, time_limit, "fold_surface")
+    progress = check_progress(progress, "fold_surface")
     domain = _check_domain(net.input_dim, domain)
-    cx = _complex_from_network(net, domain, units=(of == "units"), max_regions=max_regions,
-                               time_limit=time_limit, progress=progress)
-    return PiecewiseLinearSurface(cx, source=f"network:{of}")
+    cx = _complex_from_network(net, domain, units=(of == "units"), budget=b,
+                               progress=progress)
+    return PiecewiseLinearSurface(cx, source=f"network:{of}", budget=b)
 
 
 def _subtract(Q: Polyhedron, J: Polyhedron) -> list:
@@ -1123,12 +1307,19 @@ def _require_relu(net: Network, what: str) -> None:
                            f"for ReLU units, not {net.activation}")
 
 
-def _unit_labels(net: Network, cx: _Complex) -> list:
+def _unit_labels(net: Network, cx: _Complex, budget: Optional[Budget] = None):
     """For every complex facet, the units (l, i) whose fold set F^l_i contains it:
-    the unit vanishes on the facet and is positive on one side (Def. A.10)."""
+    the unit vanishes on the facet and is positive on one side (Def. A.10).
+
+    Returns ``(labels, k)``: the facets come in the order of their later
+    cell (the complex's order), so a budget that runs out leaves the labels
+    of the facets among the first ``k`` cells complete (``k`` = all when
+    done); the labels of the other facets are empty."""
     inner = {}
-    out = []
-    for f in cx.facets:
+    out: list = [() for _ in cx.facets]
+    for n, f in sorted(enumerate(cx.facets), key=lambda t: max(t[1].a, t[1].b)):
+        if budget is not None and budget.exhausted:
+            return out, max(f.a, f.b)
         units = []
         for side in (f.a, f.b):
             if side not in inner:
@@ -1144,8 +1335,8 @@ def _unit_labels(net: Network, cx: _Complex) -> list:
                 pos = (la * _value(f.h, inner[f.a]) > 0) or (lb * _value(f.h, inner[f.b]) > 0)
                 if pos:
                     units.append((l, i))
-        out.append(tuple(units))
-    return out
+        out[n] = tuple(units)
+    return out, len(cx.cells)
 
 
 @dataclass(frozen=True)
@@ -1183,7 +1374,7 @@ def unit_fold_sets(net: Network, domain: Optional[Polyhedron] = None) -> UnitFol
     _check_net(net, "unit_fold_sets")
     domain = _check_domain(net.input_dim, domain)
     cx = _complex_from_network(net, domain)
-    labels = _unit_labels(net, cx)
+    labels, _ = _unit_labels(net, cx)
     lab: dict = {}
     per: dict = {}
     folds: dict = {}
@@ -1302,7 +1493,7 @@ def _condition2(net: Network, max_checks: int) -> ConditionResult:
         for l in range(k, L + 1):
             nxt = {}
             for N, r in prefixes.items():
-                P = tuple(tuple(dot(row, col) for col in zip(*N)) for row in W[l - 1])
+                P = matmul(W[l - 1], N)
                 m = len(P)
                 s = min(r, m)
                 if s > 0:
@@ -1407,23 +1598,29 @@ class TransparencyReport:
     """Result of :func:`is_transparent`; on failure ``layer``, ``pattern`` and an
     exact ``point`` where every unit of that layer is negative."""
 
-    transparent: bool
+    transparent: Optional[bool]
     layer: Optional[int] = None
     pattern: Optional[tuple] = None
     point: Optional[tuple] = None
+    partial: bool = False
+    reason: str = ""
 
     def __bool__(self) -> bool:
-        return self.transparent
+        return self.transparent is True
 
 
-def is_transparent(net: Network, domain: Optional[Polyhedron] = None) -> TransparencyReport:
+def is_transparent(net: Network, domain: Optional[Polyhedron] = None, *,
+                   max_regions: Optional[int] = None, time_limit: Optional[float] = None,
+                   budget: Optional[Budget] = None) -> TransparencyReport:
     """Every input in ``int D`` has, in every hidden layer, a unit with
     pre-activation ``>= 0`` (P&L section 3).
 
     Exact via the activation regions: the violating set is open, so it meets
     the interior of a region whose pattern has no active unit in some layer
     and no unit identically zero there (with the SPEC's bit rule, a unit
-    that is identically zero is reported 0 but satisfies ``>= 0``).
+    that is identically zero is reported 0 but satisfies ``>= 0``).  With
+    limits (:mod:`polyrelu.budget`) an enumeration cut short before a
+    violation is found leaves ``transparent`` None (``partial``).
 
     >>> import polyrelu as pr
     >>> D = pr.Polyhedron.box([-3, -3], [3, 3])
@@ -1435,24 +1632,31 @@ def is_transparent(net: Network, domain: Optional[Polyhedron] = None) -> Transpa
     >>> rep.transparent, rep.layer, rep.pattern
     (False, 1, ((0, 0),))
     """
+    from .regions import regions as _regions
+
     _check_net(net, "is_transparent")
     if net.activation == "hard_tanh":
         # the pattern bits of hard tanh are pieces 0/1/2, not signs
         raise NetworkError("is_transparent: transparency (P&L section 3) is defined via "
                            "the sign of pre-activations: ReLU or leaky ReLU, not hard_tanh")
+    b = as_budget(budget, max_regions, time_limit, "is_transparent")
     domain = _check_domain(net.input_dim, domain)
-    cells, _, _ = _network_cells(net, domain)
-    for pat, P in cells:
+    it = _regions(net, domain, budget=b)
+    for r in it:
+        pat = r.pattern
         maps = None
         for l, bits in enumerate(pat, start=1):
             if any(bits):
                 continue
             if maps is None:
-                maps = net.layer_maps(pat)
+                maps = r.layer_maps
             M, c = maps[l - 1]
             if any(not any(M[i]) and c[i] == 0 for i in range(len(c))):
                 continue
-            return TransparencyReport(False, l, tuple(tuple(b) for b in pat), P.interior_point())
+            return TransparencyReport(False, l, tuple(tuple(b) for b in pat),
+                                      r.polyhedron.interior_point())
+    if it.partial:
+        return TransparencyReport(None, partial=True, reason=it.reason or "")
     return TransparencyReport(True)
 
 

@@ -41,16 +41,24 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 
-import gmpy2
-
 from .exceptions import NetworkError, ShapeError, SkipError
-from .linalg import mpq_to_fraction, to_mpq_matrix, to_mpq_vector
-from .numbers import rationalize, to_fraction, to_matrix, to_vector
+from .linalg import to_mpq_matrix, to_mpq_vector
+from .numbers import (
+    exact_to_fraction,
+    fmpq_column,
+    fmpq_diagonal,
+    fmpq_matrix,
+    fraction_rows,
+    rationalize,
+    to_fmpq,
+    to_fraction,
+    to_matrix,
+    to_vector,
+)
 
 __all__ = ["Network", "Layer", "ACTIVATIONS", "random_network"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "hard_tanh")
-mpq = gmpy2.mpq
 
 Vec = tuple[Fraction, ...]
 Mat = tuple[tuple[Fraction, ...], ...]
@@ -337,20 +345,16 @@ class Network:
     def __hash__(self) -> int:
         return hash((self.layers, self.skips, self.activation, self.alpha, self.input_map))
 
+    def __getstate__(self) -> dict:
+        # the cached flint matrices (_f_*) do not pickle; they are rebuilt on demand
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_f_")}
+
     def weights(self) -> list[tuple[Mat, Vec]]:
         """The layers as a list of exact ``(W, b)`` pairs (an input map, if
         any, is not included: see :attr:`input_map`)."""
         return [(layer.W, layer.b) for layer in self.layers]
 
     # ---------------------------------------------------------- activation
-    def _piece_value(self, piece: int, z):
-        """sigma restricted to a piece, applied to a number (exact)."""
-        if self.activation == "relu":
-            return z if piece == 1 else z * 0
-        if self.activation == "leaky_relu":
-            return z if piece == 1 else z * self._alpha_q
-        return z if piece == 1 else (z * 0 + (1 if piece == 2 else -1))
-
     def _piece_affine(self, piece: int) -> tuple[Fraction, Fraction]:
         """(slope, offset) of the activation on ``piece``."""
         if self.activation == "relu":
@@ -370,70 +374,74 @@ class Network:
         return 1 if z >= 0 else 0
 
     @cached_property
-    def _alpha_q(self):
-        return mpq(self.alpha.numerator, self.alpha.denominator)
+    def _f_alpha(self):
+        return to_fmpq(self.alpha)
 
     @cached_property
     def _q_layers(self):
         return [(to_mpq_matrix(layer.W), to_mpq_vector(layer.b)) for layer in self.layers]
 
     @cached_property
-    def _q_input_map(self):
-        if self.input_map is None:
-            return None
-        return to_mpq_matrix(self.input_map[0]), to_mpq_vector(self.input_map[1])
-
-    def _nu0(self, tq: list) -> list:
-        """nu_0 at the (mpq) input: the input itself, or A t + a."""
-        if self.input_map is None:
-            return tq
-        A, a = self._q_input_map
-        return [ai + sum((r * ti for r, ti in zip(row, tq) if r and ti), mpq(0))
-                for row, ai in zip(A, a)]
+    def _f_weights(self) -> tuple:
+        """flint ``(W_l, b_l)`` of every layer (``b_l`` a column) and of the input
+        map ``(A, a)`` (or None), for exact forward passes."""
+        layers = [(W, fmpq_matrix([[v] for v in layer.b], 1))
+                  for (W, _), layer in zip(self._f_layers, self.layers)]
+        imap = None
+        if self.input_map is not None:
+            A, a = self.input_map
+            imap = fmpq_matrix(A), fmpq_matrix([[v] for v in a], 1)
+        return layers, imap
 
     # ---------------------------------------------------------- evaluation
-    def _check_input(self, x: Any) -> list:
+    def _check_input(self, x: Any) -> tuple[Fraction, ...]:
         if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
             x = x.tolist()
         v = to_vector(x, "input")
         if len(v) != self.input_dim:
             raise ShapeError(f"input has dimension {len(v)}, the network expects "
                              f"{self.input_dim}")
-        return to_mpq_vector(v)
+        return v
 
-    def _forward(self, xq: list, want_pattern: bool = False):
-        """Exact forward pass in mpq; returns (output, pre-activations, pattern)."""
+    def _forward(self, x: Sequence[Fraction], want_pattern: bool = False):
+        """Exact forward pass (one flint product per layer); returns (output,
+        pre-activations, pattern), values as flint ``fmpq``."""
         skips = self._skips
-        nus = [self._nu0(xq)]
+        layers, imap = self._f_weights
+        u = fmpq_column(x)
+        if imap is not None:  # nu_0 = A t + a
+            u = imap[0] * u + imap[1]
+        nus = [u]
         zs = []
         pattern: list[tuple[int, ...]] = []
         L = self.num_layers
-        for l, (W, b) in enumerate(self._q_layers, start=1):
+        act = self.activation
+        for l, (W, b) in enumerate(layers, start=1):
             u = nus[-1]
             for s in skips.get(l, ()):
-                u = [a + c for a, c in zip(u, nus[s])]
-            z = []
-            for row, bi in zip(W, b):
-                acc = bi
-                for w, ui in zip(row, u):
-                    if w and ui:
-                        acc += w * ui
-                z.append(acc)
+                u = u + nus[s]
+            z = (W * u + b).entries()
             zs.append(z)
             if l == L:
                 return z, zs, pattern
             pieces = [self._piece_at(zi) for zi in z]
-            if want_pattern and self.activation != "hard_tanh":
-                zero = [i for i, zi in enumerate(z) if zi == 0]
+            if want_pattern and act != "hard_tanh":
+                zero = [i for i, zi in enumerate(z) if not zi]
                 if zero:
                     # A neuron at z = 0 is active unless its pre-activation is
                     # identically zero given the earlier pattern (SPEC).
-                    M, c = self._layer_pre_map(tuple(pattern), l)
+                    Z = self._flint_pre_maps(tuple(pattern), l)[-1]
                     for i in zero:
-                        if c[i] == 0 and not any(M[i]):
+                        if not any(Z[i, j] for j in range(Z.ncols())):
                             pieces[i] = 0
             pattern.append(tuple(pieces))
-            nus.append([self._piece_value(p, zi) for p, zi in zip(pieces, z)])
+            if act == "relu":
+                nu = [zi if p == 1 else 0 for p, zi in zip(pieces, z)]
+            elif act == "leaky_relu":
+                nu = [zi if p == 1 else zi * self._f_alpha for p, zi in zip(pieces, z)]
+            else:
+                nu = [zi if p == 1 else (1 if p == 2 else -1) for p, zi in zip(pieces, z)]
+            nus.append(fmpq_column(nu))
         raise AssertionError("unreachable")
 
     def _is_batch(self, x: Any) -> bool:
@@ -456,7 +464,7 @@ class Network:
         if self._is_batch(x):
             return tuple(self(row) for row in x)
         out, _, _ = self._forward(self._check_input(x))
-        return tuple(mpq_to_fraction(v) for v in out)
+        return tuple(exact_to_fraction(v) for v in out)
 
     def pre_activations(self, x: Any) -> tuple[Vec, ...]:
         """Exact pre-activations ``z_1, ..., z_L`` at ``x`` (the last is the output).
@@ -465,7 +473,7 @@ class Network:
         ((Fraction(1, 1),), (Fraction(2, 1),))
         """
         _, zs, _ = self._forward(self._check_input(x))
-        return tuple(tuple(mpq_to_fraction(v) for v in z) for z in zs)
+        return tuple(tuple(exact_to_fraction(v) for v in z) for z in zs)
 
     def pattern(self, x: Any) -> Any:
         """Activation pattern at ``x``: one tuple of piece indices per hidden layer
@@ -507,53 +515,6 @@ class Network:
     def _skips(self) -> dict[int, tuple[int, ...]]:
         return dict(self.skips)
 
-    def _post_maps(self, pattern: tuple, upto: int):
-        """mpq affine maps (P_k, p_k) of nu_0..nu_{upto-1} given the pattern."""
-        d0 = self.input_dim
-        one, zero = mpq(1), mpq(0)
-        if self.input_map is None:
-            P0 = [[one if i == j else zero for j in range(d0)] for i in range(d0)]
-            posts = [(P0, [zero] * d0)]
-        else:
-            A, a = self._q_input_map
-            posts = [([list(row) for row in A], list(a))]
-        skips = self._skips
-        for l in range(1, upto):
-            M, c = self._pre_map_from_posts(posts, l, skips)
-            P, p = [], []
-            for i, piece in enumerate(pattern[l - 1]):
-                s, o = self._piece_affine(piece)
-                sq = mpq(s.numerator, s.denominator)
-                oq = mpq(o.numerator, o.denominator)
-                P.append([sq * m for m in M[i]])
-                p.append(sq * c[i] + oq)
-            posts.append((P, p))
-        return posts
-
-    def _pre_map_from_posts(self, posts, l, skips):
-        W, b = self._q_layers[l - 1]
-        U, u = posts[l - 1]
-        for s in skips.get(l, ()):
-            Us, us = posts[s]
-            U = [[a + c for a, c in zip(r1, r2)] for r1, r2 in zip(U, Us)]
-            u = [a + c for a, c in zip(u, us)]
-        d0 = self.input_dim
-        M, c = [], []
-        for row, bi in zip(W, b):
-            acc = [mpq(0)] * d0
-            ci = bi
-            for w, Urow, ui in zip(row, U, u):
-                if w:
-                    acc = [a + w * x for a, x in zip(acc, Urow)]
-                    ci += w * ui
-            M.append(acc)
-            c.append(ci)
-        return M, c
-
-    def _layer_pre_map(self, pattern: tuple, l: int):
-        posts = self._post_maps(pattern, l)
-        return self._pre_map_from_posts(posts, l, self._skips)
-
     def layer_maps(self, pattern: Sequence[Sequence[int]]) -> tuple[tuple[Mat, Vec], ...]:
         """Pre-activation maps ``z_l = M_l x + c_l`` of every layer on the region
         of ``pattern`` (l = 1..L; the last is the output map).
@@ -565,14 +526,7 @@ class Network:
         (((Fraction(3, 1), Fraction(-3, 1)),), (Fraction(1, 1),))
         """
         pat = self.check_pattern(pattern)
-        posts = self._post_maps(pat, self.num_layers)
-        skips = self._skips
-        out = []
-        for l in range(1, self.num_layers + 1):
-            M, c = self._pre_map_from_posts(posts, l, skips)
-            out.append((tuple(tuple(mpq_to_fraction(v) for v in row) for row in M),
-                        tuple(mpq_to_fraction(v) for v in c)))
-        return tuple(out)
+        return tuple(_split_map(Z, self.input_dim) for Z in self._flint_pre_maps(pat))
 
     def affine_map(self, pattern: Sequence[Sequence[int]]) -> tuple[Mat, Vec]:
         """Exact ``(M, c)`` with ``net(x) = M x + c`` on the region of ``pattern``.
@@ -581,7 +535,48 @@ class Network:
         >>> net.affine_map(((0,),))
         (((Fraction(0, 1), Fraction(0, 1)),), (Fraction(1, 1),))
         """
-        return self.layer_maps(pattern)[-1]
+        pat = self.check_pattern(pattern)
+        return _split_map(self._flint_pre_maps(pat)[-1], self.input_dim)
+
+    @cached_property
+    def _f_layers(self) -> list:
+        """flint ``(W_l, [0 | b_l])`` of every layer: ``W_l [U | u] + [0 | b_l]``
+        is the augmented pre-activation map ``[W_l U | W_l u + b_l]``."""
+        d0 = self.input_dim
+        zeros = [0] * d0
+        return [(fmpq_matrix(layer.W), fmpq_matrix([zeros + [v] for v in layer.b], d0 + 1))
+                for layer in self.layers]
+
+    def _flint_pre_maps(self, pattern: tuple, upto: int | None = None) -> list:
+        """Augmented pre-activation maps ``[M_l | c_l]`` (flint ``fmpq_mat``) of
+        layers 1..upto (default L) on the region of a checked ``pattern`` (its
+        first ``upto - 1`` layers are used; J&V eq. 14 with the pattern fixed:
+        each layer multiplies the previous post-activation map,
+        ``nu_l = S_l z_l + o_l`` with the pieces' slopes ``S_l`` and offsets)."""
+        d0 = self.input_dim
+        last = self.num_layers if upto is None else upto
+        if self.input_map is None:
+            U = fmpq_matrix([[1 if i == j else 0 for j in range(d0 + 1)] for i in range(d0)],
+                            d0 + 1)
+        else:
+            A, a = self.input_map
+            U = fmpq_matrix([tuple(r) + (ai,) for r, ai in zip(A, a)], d0 + 1)
+        posts = [U]
+        pres = []
+        skips = self._skips
+        for l, (W, B) in enumerate(self._f_layers[:last], start=1):
+            U = posts[l - 1]
+            for s in skips.get(l, ()):
+                U = U + posts[s]
+            Z = W * U + B
+            pres.append(Z)
+            if l < last:
+                slopes, offs = zip(*(self._piece_affine(p) for p in pattern[l - 1]))
+                post = fmpq_diagonal(slopes) * Z
+                if any(offs):  # hard tanh's saturated pieces: constant +-1
+                    post += fmpq_matrix([[0] * d0 + [o] for o in offs], d0 + 1)
+                posts.append(post)
+        return pres
 
     # ------------------------------------------------------------- slices
     def restrict(self, x0: Any, U: Any) -> "Network":
@@ -671,12 +666,20 @@ def _check_input_map(input_map: Any, d: int) -> tuple[Mat, Vec]:
     return A, a
 
 
-def _compose_first(layer: Layer, U: Mat, x0: Vec) -> Layer:
-    """Layer 1 read at ``x = x0 + U t``: ``W U t + (W x0 + b)``, exactly."""
-    from .linalg import matmul, matvec
+def _split_map(Z: Any, d0: int) -> tuple[Mat, Vec]:
+    """``(M, c)`` as Fractions from an augmented flint map ``[M | c]``."""
+    rows = fraction_rows(Z)
+    return tuple(tuple(r[:d0]) for r in rows), tuple(r[d0] for r in rows)
 
-    return Layer(matmul(layer.W, U),
-                 tuple(p + q for p, q in zip(matvec(layer.W, x0), layer.b)))
+
+def _compose_first(layer: Layer, U: Mat, x0: Vec) -> Layer:
+    """Layer 1 read at ``x = x0 + U t``: ``W U t + (W x0 + b)``, exactly (one
+    product ``W [U | x0]``)."""
+    from .linalg import matmul
+
+    k = len(U[0])
+    P = matmul(layer.W, [tuple(u) + (x,) for u, x in zip(U, x0)])
+    return Layer(tuple(r[:k] for r in P), tuple(r[k] + q for r, q in zip(P, layer.b)))
 
 
 def random_network(widths: Sequence[int], seed: int = 0, *,

@@ -32,6 +32,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
+import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -39,8 +42,18 @@ from functools import cached_property
 from typing import Any, Iterator, NamedTuple, Optional, Protocol, Sequence
 
 from .exceptions import BackendError, PolyhedronError, ShapeError
+from .linalg import det as _det
 from .linalg import dot as _dot
-from .linalg import rref, solve
+from .linalg import (
+    independent_rows,
+    matmul,
+    matvec,
+    rank,
+    rref,
+    solve,
+    substitute,
+    transpose,
+)
 from .numbers import (
     fraction_str,
     is_digit_limit_error,
@@ -111,6 +124,8 @@ def backend_stats() -> dict:
     of a minimal form whose float-proposed status (facet / redundant) was
     certified exactly / left to the exact LPs; ``"bounded.fast_ok"`` /
     ``"bounded.fast_fail"``: float multipliers proving boundedness;
+    ``"canon.highspy"`` / ``"canon.scipy"``: float minimal-form proposals
+    by highspy's warm-started solver / by scipy's ``linprog`` (no highspy);
     ``"interior.exact_lp"``, ``"cdd.lp"``, ``"cdd.canonicalize"``,
     ``"canon.lp"`` ... count exact work.
 
@@ -640,7 +655,7 @@ def _fast_strict_point(A: Mat, b: Vec, k: int) -> Optional[Vec]:
     if res is None or res.status != 0 or not (res.x[-1] > 0):
         return None
     for y in _float_candidates(res.x[:k]):
-        if all(_dot(a, y) < bi for a, bi in zip(A, b)):
+        if all(v < bi for v, bi in zip(matvec(A, y), b)):  # exact A y < b
             return y
     return None
 
@@ -705,8 +720,8 @@ def _fast_lp(A: Mat, b: Vec, E: Mat, f: Vec, c: Vec, d: int) -> tuple[Optional[L
     supp = [i for i in range(len(A)) if dual_f[i] > 1e-12]  # float proposal
     # exact primal: solve the tight rows with equality, check feasibility
     x = _solve([A[i] for i in tight] + list(E), [b[i] for i in tight] + list(f), d)
-    if x is None or any(_dot(a, x) > bi for a, bi in zip(A, b)) or \
-            any(_dot(e, x) != fi for e, fi in zip(E, f)):
+    if x is None or any(v > bi for v, bi in zip(matvec(A, x), b)) or \
+            any(v != fi for v, fi in zip(matvec(E, x), f)):
         return None, 0
     value = _dot(c, x)
     # exact dual: y >= 0 on a subset S of rows, z free, A_S^T y + E^T z = c
@@ -773,18 +788,57 @@ def _residual(obj: Sequence[int], lam: dict, rows: Sequence[Sequence[int]], k: i
     return beta, sum(abs(v) for v in r)
 
 
-def _highs_class() -> Any:
-    """highspy's solver class and module (installed with cvxpy), or None.
+_HIGHS_LOCK = threading.Lock()
+_HIGHS_BANNER_DONE = False  # highspy prints its banner once per process
 
-    The pybind base class ``_Highs``: ``highspy.Highs()`` prints a banner on
-    stdout when constructed, which would break ``--json`` output.  Only a
-    float proposer: without it scipy's ``linprog`` (cold starts) is used."""
+
+@contextlib.contextmanager
+def _stdout_fd_to_devnull() -> Iterator[None]:
+    """Point file descriptor 1 at the null device for a moment: HiGHS's C++
+    logger writes there directly, past ``sys.stdout``."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()  # Python's own buffered output goes out first
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no usable descriptor 1: nothing to guard
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def _new_highs() -> Any:
+    """A silent ``highspy.Highs`` solver and the highspy module, or None
+    without highspy (the float proposer then falls back to scipy's
+    ``linprog``, cold starts).
+
+    ``highspy.Highs()`` (1.16) logs its version banner to stdout while it is
+    being constructed -- before any option can be set -- which would break
+    ``--json`` output.  HiGHS writes that banner once per process, so the
+    first construction runs with file descriptor 1 on the null device (under
+    a lock; a few microseconds); every solver then gets ``output_flag`` and
+    ``log_to_console`` off, which silences all later logging."""
+    global _HIGHS_BANNER_DONE
     try:
         import highspy
-        from highspy._core import _Highs
-    except Exception:  # any import trouble only loses the warm starts (fast path)
+    except ImportError:  # only loses the warm starts (fast path)
         return None
-    return _Highs, highspy
+    with _HIGHS_LOCK:
+        if _HIGHS_BANNER_DONE:
+            h = highspy.Highs()
+        else:
+            with _stdout_fd_to_devnull():
+                h = highspy.Highs()
+            _HIGHS_BANNER_DONE = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h, highspy
 
 
 class _DualLP:
@@ -806,19 +860,18 @@ class _DualLP:
         self.n, self.k = FA.shape
         self.gone = np.zeros(self.n, dtype=bool)
         self.h: Any = None
-        hc = _highs_class()
-        if hc is not None:
-            try:
-                self._build(*hc)
-            except Exception as exc:  # float solver trouble: scipy instead
-                log.debug("fast path: highspy model failed with %r", exc)
-                self.h = None
+        try:
+            hs = _new_highs()
+            if hs is not None:
+                self._build(*hs)
+        except Exception as exc:  # float solver trouble: scipy instead
+            log.debug("fast path: highspy model failed with %r", exc)
+            self.h = None
+        _STATS["canon.highspy" if self.h is not None else "canon.scipy"] += 1
 
-    def _build(self, Highs: Any, highspy: Any) -> None:
+    def _build(self, h: Any, highspy: Any) -> None:
         import numpy as np
 
-        h = Highs()
-        h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")  # warm starts work on the model itself
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.n, self.k
@@ -1391,7 +1444,7 @@ class Polyhedron:
                                 float_canon)]
         E2 = E + tuple(A[i] for i in q.implicit)
         f2 = f + tuple(b[i] for i in q.implicit)
-        Ekeep = _independent_rows(E2, self._d)
+        Ekeep = independent_rows(E2, self._d)  # greedy, in order
         return Canonical(tuple(A[i] for i in keep), tuple(b[i] for i in keep),
                          tuple(E2[i] for i in Ekeep), tuple(f2[i] for i in Ekeep),
                          tuple(keep))
@@ -1771,12 +1824,12 @@ class Polyhedron:
         if len(cv) != self._d:
             raise ShapeError(f"affine_preimage: c has {len(cv)} entries, expected {self._d}")
         A, b, E, f = self._h
-        cols = list(zip(*Mm)) if Mm else [()] * n
 
-        def sub(rows, rhs):
-            R = tuple(tuple(_dot(a, col) for col in cols) for a in rows)
-            r = tuple(ri - _dot(a, cv) for a, ri in zip(rows, rhs))
-            return R, r
+        def sub(rows, rhs):  # rows M and rhs - rows c, exactly
+            if not Mm:  # d = 0: every row is empty
+                return tuple((_ZERO,) * n for _ in rows), tuple(rhs)
+            R = matmul(rows, Mm)
+            return R, tuple(ri - v for ri, v in zip(rhs, matvec(rows, cv)))
 
         A2, b2 = sub(A, b)
         E2, f2 = sub(E, f)
@@ -2041,8 +2094,7 @@ def _make_param(A: Mat, b: Vec, E: Mat, f: Vec, d: int) -> Optional["_Param"]:
     if par is None:
         return None
     x0, N, _, piv = par
-    Ay = tuple(tuple(_dot(a, n) for n in N) for a in A)
-    by = tuple(bi - _dot(a, x0) for a, bi in zip(A, b))
+    Ay, by = substitute(A, b, x0, N)  # rows a . n and b - a . x0
     return _Param(x0, N, Ay, by, len(piv))
 
 
@@ -2110,37 +2162,17 @@ def _strict_point(Ay: Mat, by: Vec, k: int, floats: bool
     if t < 0:
         return "empty", None, None
     if t == 0:
-        if not all(_dot(a, y) <= v for a, v in zip(Ay, by)):
+        if not all(w <= v for w, v in zip(matvec(Ay, y), by)):
             raise BackendError("backend LP point violates the constraints")
         u = res.dual[: len(Ay)] if res.dual is not None else None
         if u is not None and not (
                 all(v >= 0 for v in u) and sum(u) == 1 and _dot(u, by) == 0
-                and all(sum((ui * a[j] for ui, a in zip(u, Ay) if ui), _ZERO) == 0
-                        for j in range(k))):
+                and not any(matvec(transpose(Ay), u))):  # u^T Ay = 0
             u = None  # not a valid certificate: the caller falls back to cdd
         return "flat", y, u
-    if not all(_dot(a, y) < v for a, v in zip(Ay, by)):
+    if not all(w < v for w, v in zip(matvec(Ay, y), by)):
         raise BackendError("backend LP point is not strictly inside")
     return "point", y, None
-
-
-def _independent_rows(E: Mat, d: int) -> list[int]:
-    """Indices of a maximal linearly independent subset of the rows (greedy)."""
-    keep: list[int] = []
-    basis: list[list[Fraction]] = []  # rows in echelon form with their pivots
-    pivots: list[int] = []
-    for i, row in enumerate(E):
-        r = list(row)
-        for brow, p in zip(basis, pivots):
-            if r[p]:
-                fac = r[p] / brow[p]
-                r = [x - fac * y for x, y in zip(r, brow)]
-        piv = next((j for j in range(d) if r[j]), None)
-        if piv is not None:
-            basis.append(r)
-            pivots.append(piv)
-            keep.append(i)
-    return keep
 
 
 def _lp_irredundant(Ay: Mat, by: Vec, y0: Vec, floats: bool,
@@ -2284,27 +2316,6 @@ def _optimum(res: LPResult, what: str) -> tuple[Fraction, Vec]:
     return res.value, res.point
 
 
-def _det(rows: list[list[Fraction]]) -> Fraction:
-    """Exact determinant by fraction-exact Gaussian elimination."""
-    M = [list(r) for r in rows]
-    n = len(M)
-    det = _ONE
-    for c in range(n):
-        p = next((i for i in range(c, n) if M[i][c]), None)
-        if p is None:
-            return _ZERO
-        if p != c:
-            M[c], M[p] = M[p], M[c]
-            det = -det
-        pv = M[c][c]
-        det *= pv
-        for i in range(c + 1, n):
-            fac = M[i][c] / pv
-            if fac:
-                M[i] = [x - fac * y for x, y in zip(M[i], M[c])]
-    return det
-
-
 def _affine_rank(ids: Sequence[int], V: Mat) -> int:
     ids = list(ids)
     if not ids:
@@ -2313,7 +2324,7 @@ def _affine_rank(ids: Sequence[int], V: Mat) -> int:
     rows = [[a - b for a, b in zip(V[i], v0)] for i in ids[1:]]
     if not rows:
         return 0
-    return len(_rref(rows)[1])
+    return rank(rows)
 
 
 def _triangulate(face: frozenset, k: int, facet_sets: list, V: Mat) -> list[tuple[int, ...]]:

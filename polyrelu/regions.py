@@ -15,24 +15,26 @@ Two engines give identical sets of patterns:
   partial pattern whose polyhedron is not full-dimensional is pruned with an
   exact :class:`~polyrelu.polyhedron.Polyhedron` test.  Faithful and slow.
 * ``engine="fast"`` (``"auto"``) -- splits each parent cell incrementally by
-  the next layer's hyperplanes, one neuron at a time.  All cells of one
-  parent share the pre-activation map of the next layer, kept as a float
-  shadow with a rigorous error radius plus lazily computed exact integer
-  rows (``polyrelu._regions_maps``).  Bounded 1-D and 2-D domains keep an
-  exact V-representation and split by exact polygon clipping with filtered
-  vertex signs (``polyrelu._regions_planar``); bounded domains up to
-  dimension 6, and R^d up to dimension 4 (orthant by orthant, in homogeneous
-  coordinates), keep exact vertices with incidence sets
+  the next layer's hyperplanes.  Bounded domains of dimension 2 to 6 keep
+  **float-first V-polytopes** (``polyrelu._regions_frontier``): float
+  vertices with rigorous error radii, exact incidences, and exact vertices
+  and rows only where a filtered sign fails or a region's exact data is
+  read (:attr:`Region.vertices`, :attr:`Region.inequalities`, ... are then
+  rebuilt from the pattern).  The float maps of a whole frontier of cells
+  are propagated and evaluated in batches (``polyrelu._regions_batch``)
+  and the cells are cut in vectorised rounds.  1-D domains keep exact
+  intervals (``polyrelu._regions_planar``); R^d up to dimension 4 is
+  split orthant by orthant in homogeneous coordinates with exact vertices
   (``polyrelu._regions_vrep``); other domains split with float LP
   proposals verified exactly (``polyrelu._regions_lp``).
-  ``engine="lp"`` forces the LP splitter.  Nodes are visited depth first
-  and lazily; the V-representation (d >= 3) and LP splitters also cut a
-  node's cell depth first over its neurons, finishing each piece (down to
-  complete regions) before its sibling is cut, so regions stream from the
-  start and ``max_regions`` / ``time_limit`` stop with complete regions even
-  where one layer alone cuts the domain into millions of cells (5-D
-  inputs).  The 1-D / 2-D splitters cut a node's cell completely first (at
-  most O(n^2) pieces in the plane).
+  ``engine="lp"`` forces the LP splitter.  Every engine is depth first and
+  lazy: limited runs get complete regions early, and ``max_regions`` /
+  ``time_limit`` stop with complete regions even where one layer alone cuts
+  the domain into millions of cells (5-D inputs).
+
+Order: the fast engine's bounded splitters (and the LP and tree engines)
+report regions in lexicographic order of their patterns (every split is
+depth first over the neurons in index order, pieces ascending).
 
 Filtered predicates: a float value ``v`` of a pre-activation decides its sign
 only when ``|v| > bound`` with a bound that provably dominates every error
@@ -63,12 +65,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Generator, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from .budget import Budget, Exhausted, ProgressCallback, as_budget, check_progress
 from .domains import as_domain
 from .exceptions import DomainError, NetworkError, ShapeError
+from .linalg import integer_rank_is, matvec
 from .numbers import to_matrix, to_vector
 
 __all__ = [
@@ -160,7 +164,8 @@ class Region:
 
             # integer propagation (numpy object arrays): same values as
             # net.layer_maps(pattern), much faster for wide layers
-            lm = exact_layer_maps(_intnet(self.net), self.pattern)
+            inet = _intnet(self.net)
+            lm = exact_layer_maps(inet, self.pattern, _node_chain(inet, self.pattern))
             self._cache["layer_maps"] = lm
         return lm
 
@@ -200,9 +205,14 @@ class Region:
             return lm[-1]
         am = self._cache.get("affine_map")
         if am is None:
-            from ._regions_maps import exact_output_map
-
-            am = exact_output_map(_intnet(self.net), self.pattern)
+            # the integer rows of the output node (the hidden layers stay
+            # integer), along the shared prefix nodes
+            inet = _intnet(self.net)
+            node = _node_chain(inet, self.pattern)[-1]
+            d, S = inet.d, inet.S[node.l]
+            full = node.exact_rows(list(range(inet.widths[node.l])))
+            am = (tuple(tuple(Fraction(int(v), S) for v in row[:d]) for row in full),
+                  tuple(Fraction(int(row[d]), S) for row in full))
             self._cache["affine_map"] = am
         return am
 
@@ -211,7 +221,8 @@ class Region:
         """All defining inequalities ``(a, b, label)`` meaning ``a . x <= b``.
 
         ``label`` is ``(layer, neuron, piece)`` for a neuron's inequality
-        (layers from 1) or ``("domain", row)``.  Neurons whose pre-activation
+        (layers from 1, neurons from 0: ``pattern[layer - 1][neuron] ==
+        piece``) or ``("domain", row)``.  Neurons whose pre-activation
         is constant on the region contribute nothing.
         """
         cons = self._cache.get("constraints")
@@ -278,6 +289,22 @@ class Region:
         return self.polyhedron.contains(x)
 
 
+def _minimal_polyhedron(r: Region):
+    """The region as a Polyhedron of its minimal rows (:attr:`Region.inequalities`,
+    from the vertices when the engine kept them): the same set as
+    ``r.polyhedron`` with a few rows instead of one per neuron, so that the
+    exact work on it (intersections, vertices, LPs) is cheap."""
+    P = r._cache.get("_minimal_polyhedron")
+    if P is None:
+        from .polyhedron import Polyhedron
+
+        A, b = r.inequalities
+        P = Polyhedron.from_inequalities(A, b, ambient_dim=r.net.input_dim) if A else \
+            Polyhedron.whole_space(r.net.input_dim)
+        r._cache["_minimal_polyhedron"] = P
+    return P
+
+
 def _primitive_row(a, c) -> tuple:
     """Integer row (a, c) of ``a . x <= c`` divided by its gcd, as Fractions."""
     from math import gcd
@@ -297,13 +324,11 @@ def _integer_constraints(r) -> list:
     (:mod:`polyrelu._regions_maps`), so no Fraction arithmetic is needed:
     ``z >= 0`` is ``-m . x <= c``; hard tanh ``z <= -1`` is ``m . x <= -c - S``.
     """
-    from ._regions_maps import node_chain
-
     inet = _intnet(r.net)
     d = inet.d
     tanh = r.net.activation == "hard_tanh"
     out = []
-    for node, pieces in zip(node_chain(inet, r.pattern), r.pattern):
+    for node, pieces in zip(_node_chain(inet, r.pattern), r.pattern):
         S = inet.S[node.l]
         full = node.exact_rows(list(range(len(pieces)))).tolist()
         for row, piece in zip(full, pieces):
@@ -334,6 +359,44 @@ def _integer_constraints(r) -> list:
 
 _DOMAIN_ROWS: dict = {}  # id(domain) -> (domain, integer rows), as _INTNETS
 
+#: pattern prefixes -> their Node, shared by the regions of one network: the
+#: regions of an enumeration come depth first, so consecutive ones share the
+#: exact rows of their first layers (an LRU of this many nodes)
+_PREFIX_NODES_MAX = 4096
+_PREFIX_NODES: dict = {}
+
+
+def _node_chain(inet, pattern) -> list:
+    """The nodes of layers 1..L along a complete pattern (as
+    :func:`polyrelu._regions_maps.node_chain`), reusing the nodes of shared
+    prefixes with their exact rows."""
+    from ._regions_maps import Node, quiet
+
+    cache = _PREFIX_NODES
+    key: tuple = (id(inet),)
+    hit = cache.get(key)
+    if hit is None or hit[0] is not inet:
+        if len(cache) > _PREFIX_NODES_MAX:
+            cache.clear()
+        with quiet():
+            hit = cache[key] = (inet, inet.root())
+    else:
+        cache[key] = cache.pop(key)   # most recently used last
+    out = [hit[1]]
+    for pcs in pattern:
+        key = key + (tuple(pcs),)
+        hit = cache.get(key)
+        if hit is None or hit[0] is not inet:
+            with quiet():
+                hit = (inet, Node(inet, out[-1], tuple(pcs)))
+        else:
+            del cache[key]
+        cache[key] = hit
+        out.append(hit[1])
+    while len(cache) > _PREFIX_NODES_MAX:
+        del cache[next(iter(cache))]
+    return out
+
 
 def _facets_of_polytope(rows, hverts) -> list:
     """Minimal H-representation of a full-dimensional polytope from its exact
@@ -347,80 +410,39 @@ def _facets_of_polytope(rows, hverts) -> list:
     from math import gcd
 
     d = len(hverts[0]) - 1
-    keys = []
-    for row in rows:
-        if not any(row[:-1]):
+    out: list[tuple] = []
+    # a . X - b W for every vertex and row.  Zero modulo two primes is
+    # necessary for zero; it is decided exactly (Python ints) for those pairs
+    # only -- the exact products of every pair dominated the time in 5-D.
+    # Tightness does not depend on the scale of a row: the rows are made
+    # primitive (and duplicates dropped) only once they are facets.
+    Kx = [tuple(row[:-1]) + (-row[-1],) for row in rows if any(row[:-1])]
+    if not Kx:
+        return out
+    maybe = np.ones((len(Kx), len(hverts)), dtype=bool)
+    for p in _TIGHT_PRIMES if d + 1 <= 8 else ():
+        Hp = np.array([[v % p for v in h] for h in hverts], dtype=np.int64)
+        Kp = np.array([[v % p for v in k] for k in Kx], dtype=np.int64)
+        maybe &= (Kp @ Hp.T) % p == 0     # entries < p: d + 1 products < 2**62
+    seen: set = set()
+    for r in np.flatnonzero(maybe.sum(axis=1) >= d).tolist():
+        kx = Kx[r]
+        t = [hverts[k] for k in np.flatnonzero(maybe[r]).tolist()
+             if sum(a * x for a, x in zip(kx, hverts[k]) if a) == 0]
+        if len(t) < d:
             continue
         g = 0
-        for v in row:
+        for v in kx:
             g = gcd(g, v)
-        keys.append(tuple(v // g for v in row))
-    keys = list(dict.fromkeys(keys))
-    out: list[tuple] = []
-    if not keys:
-        return out
-    # a . X - b W for every vertex and row: exact Python ints (object arrays)
-    H = np.array(hverts, dtype=object)
-    K = np.array([k[:-1] + (-k[-1],) for k in keys], dtype=object)
-    tight = (H.dot(K.T) == 0).T
-    for key, t in zip(keys, tight):
-        if int(t.sum()) < d:
-            continue
-        if _rank_is(d, [hverts[k] for k in np.flatnonzero(t)]):
+        key = tuple(v // g for v in kx[:-1]) + (-kx[-1] // g,)
+        if key not in seen and integer_rank_is(d, t):
+            seen.add(key)
             out.append(key)
     return out
 
 
-_PRIME = (1 << 61) - 1
-
-
-def _rank_is(r: int, rows) -> bool:
-    """Whether integer vectors known to have rank <= ``r`` have rank ``r``.
-
-    Rank modulo a prime first: a nonzero ``r x r`` minor mod p is nonzero over
-    the integers, so ``rank_p == r`` proves it; otherwise the exact rank."""
-    M = [[v % _PRIME for v in row] for row in rows]
-    rank = 0
-    for c in range(len(M[0])):
-        piv = next((k for k in range(rank, len(M)) if M[k][c]), None)
-        if piv is None:
-            continue
-        M[rank], M[piv] = M[piv], M[rank]
-        p = M[rank]
-        inv = pow(p[c], -1, _PRIME)
-        for k in range(rank + 1, len(M)):
-            f = M[k][c]
-            if f:
-                f = f * inv % _PRIME
-                M[k] = [(x - f * y) % _PRIME for x, y in zip(M[k], p)]
-        rank += 1
-        if rank == r:
-            return True
-    return _int_rank(rows) == r
-
-
-def _int_rank(rows) -> int:
-    """Rank of a list of integer vectors (fraction-free elimination)."""
-    from math import gcd
-
-    M = [list(r) for r in rows]
-    rank = 0
-    for c in range(len(M[0])):
-        piv = next((k for k in range(rank, len(M)) if M[k][c]), None)
-        if piv is None:
-            continue
-        M[rank], M[piv] = M[piv], M[rank]
-        p = M[rank]
-        for k in range(rank + 1, len(M)):
-            f = M[k][c]
-            if f:
-                row = [p[c] * x - f * y for x, y in zip(M[k], p)]
-                g = 0
-                for v in row:
-                    g = gcd(g, v)
-                M[k] = [v // g for v in row] if g > 1 else row
-        rank += 1
-    return rank
+#: primes below 2**28: a row of d + 1 <= 8 products of residues fits an int64
+_TIGHT_PRIMES = (268435399, 268435367)
 
 
 _INTNETS: dict = {}
@@ -444,6 +466,90 @@ def _make_region(net, pattern, point, domain, **extra) -> Region:
     r = Region(tuple(tuple(p) for p in pattern), tuple(point), net, domain)
     r._cache.update(extra)
     return r
+
+
+class _LazyCache(dict):
+    """``Region._cache`` whose exact V-representation entries are computed on
+    first read: ``lazy = (fn, args, keys)``, the entries ``keys`` are
+    ``fn(*args)`` (a module-level function: picklable).  The float-first
+    engine keeps only the combinatorial data of a cell (constraint ids,
+    incidences); exact rows and vertices are built from the pattern when a
+    user reads them."""
+
+    __slots__ = ("_lazy",)
+
+    def __init__(self, lazy) -> None:
+        super().__init__()
+        self._lazy = lazy
+
+    def _fill(self, key) -> bool:
+        lazy = self._lazy
+        if lazy is not None and key in lazy[2]:
+            self._lazy = None
+            self.update(lazy[0](*lazy[1]))
+            return True
+        return False
+
+    def __missing__(self, key):
+        if self._fill(key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        if not dict.__contains__(self, key):
+            self._fill(key)
+        return dict.get(self, key, default)
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or (self._lazy is not None
+                                                and key in self._lazy[2])
+
+    def __reduce__(self):
+        return (_LazyCache, (self._lazy,), None, None, iter(self.items()))
+
+
+_PLANAR_KEYS = ("_hverts", "_edges")
+_POLYTOPE_KEYS = ("_hverts",)
+
+
+def _polygon_exact(net, prefix, keys, incb, dom_rows) -> dict:
+    """Exact ``_hverts`` (counter-clockwise) and ``_edges`` (integer lines
+    ``a x + b y + c``, positive inside, edge ``j`` from vertex ``j`` to
+    ``j + 1``) of a float-first polygon, from its keys and incidences."""
+    from ._regions_frontier import PoolSplitter
+    from ._regions_pool import polygon_exact
+
+    sp = PoolSplitter(_intnet(net), _exact_nodes(net), dom_rows, {}, {})
+    hv, lines = polygon_exact(sp, prefix, keys, incb)
+    return {"_hverts": hv, "_edges": lines}
+
+
+def _polytope_exact(net, prefix, keys, incb, dom_rows) -> dict:
+    """Exact ``_hverts`` of a float-first polytope (its constraint keys and
+    incidence masks): each vertex spans the null space of its tight rows."""
+    from ._regions_frontier import PoolSplitter
+    from ._regions_pool import polytope_vertices
+
+    sp = PoolSplitter(_intnet(net), _exact_nodes(net), dom_rows, {}, {})
+    return {"_hverts": polytope_vertices(sp, prefix, keys, incb)}
+
+
+_EXACT: dict = {}
+
+
+def _exact_nodes(net):
+    """Cached :class:`polyrelu._regions_batch.ExactNodes` of a network
+    (keyed by identity, as :func:`_intnet`)."""
+    from ._regions_batch import ExactNodes
+
+    hit = _EXACT.get(id(net))
+    if hit is not None and hit.inet.net is net:
+        return hit
+    if len(_EXACT) > 32:
+        _EXACT.clear()
+    ex = ExactNodes(_intnet(net))
+    _EXACT[id(net)] = ex
+    return ex
 
 
 # ---------------------------------------------------------------------------
@@ -513,18 +619,10 @@ class _Domain:
 # the iterator with limits
 # ---------------------------------------------------------------------------
 
-class _Stop(Exception):
-    pass
-
-
-class _Control:
-    def __init__(self, time_limit) -> None:
-        self.t0 = time.perf_counter()
-        self.deadline = None if time_limit is None else self.t0 + float(time_limit)
-
-    def check(self) -> None:
-        if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise _Stop
+# the engines call ``ctl.check()`` (and hand ``ctl.check`` to the splitters),
+# which raises ``_Stop`` at the deadline or on an interrupt: a Budget
+_Stop = Exhausted
+_Control = Budget
 
 
 class RegionIterator:
@@ -535,27 +633,27 @@ class RegionIterator:
     partial : bool
         True when a limit stopped the enumeration (set once exhausted).
     reason : str or None
-        Why it stopped early.
+        Why it stopped early (``"max_regions=..."``, ``"time limit ..."``,
+        ``"interrupted ..."``).
     stats : dict
         Engine name, counts, exact fallbacks, seconds.
+    budget : Budget
+        The limits the enumeration runs under.
     """
 
-    def __init__(self, gen: Iterator[Region], ctl: _Control, stats: dict,
-                 max_regions, time_limit, progress: bool) -> None:
+    def __init__(self, gen: Generator[Region, None, None], budget: Budget, stats: dict,
+                 progress: ProgressCallback | None = None, t0: float | None = None) -> None:
         self._gen = gen
-        self._ctl = ctl
+        self.budget = budget
         self.stats = stats
-        self.max_regions = max_regions
-        self.time_limit = time_limit
+        self.max_regions = budget.max_regions
+        self.time_limit = budget.time_limit
         self.partial = False
-        self.reason = None
+        self.reason: str | None = None
         self.count = 0
         self._done = False
-        self._bar = None
-        if progress:
-            from .commands._common import progress as _progress
-
-            self._bar = _progress(desc="regions", enabled=True)
+        self._t0 = time.perf_counter() if t0 is None else t0
+        self._progress = progress
 
     def __iter__(self) -> "RegionIterator":
         return self
@@ -565,36 +663,49 @@ class RegionIterator:
         self.partial = partial
         self.reason = reason
         self.stats["regions"] = self.count
-        self.stats["seconds"] = time.perf_counter() - self._ctl.t0
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        self.stats["seconds"] = time.perf_counter() - self._t0
+        self._gen.close()
 
     def __next__(self) -> Region:
         if self._done:
             raise StopIteration
         try:
-            self._ctl.check()
+            self.budget.check()
             r = next(self._gen)
         except StopIteration:
             self._finish(False, None)
             raise
-        except _Stop:
-            self._finish(True, f"time limit of {self.time_limit} s reached after "
-                               f"{self.count} regions")
+        except Exhausted as e:
+            if e.kind == "interrupted":
+                why = f"interrupted after {self.count} regions"
+            else:
+                b = self.budget
+                share = "" if b.fraction >= 1 or b.time_limit is None else \
+                    f" (the enumeration's share: {b.fraction * b.time_limit:.3g} s)"
+                why = f"time limit of {b.time_limit:g} s reached after {self.count} " \
+                      f"regions{share}"
+            self._finish(True, why)
             raise StopIteration from None
+        except BaseException as e:
+            # a KeyboardInterrupt outside Budget.sigint, or an error: the
+            # generator is dead; the iterator must not look complete later
+            what = "interrupted" if isinstance(e, KeyboardInterrupt) else \
+                f"stopped by {type(e).__name__}"
+            self._finish(True, f"{what} after {self.count} regions")
+            raise
         if self.max_regions is not None and self.count >= self.max_regions:
             # one region more exists: the result is partial
             self._finish(True, f"max_regions={self.max_regions} reached")
             raise StopIteration
         self.count += 1
-        if self._bar is not None:
-            self._bar.update(1)
+        if self._progress is not None:
+            self._progress("regions", self.count, None)
         return r
 
 
 def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None = None,
-            time_limit: float | None = None, progress: bool = False) -> RegionIterator:
+            time_limit: float | None = None, progress: Any = None,
+            budget: Budget | None = None) -> RegionIterator:
     """Enumerate the activation regions of ``net`` in ``domain`` exactly.
 
     Parameters
@@ -609,10 +720,17 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
         incremental splitter; ``"lp"`` the fast engine's LP splitter in any
         dimension.  All give the same set of patterns.
     max_regions, time_limit : optional
-        Stop cleanly after this many regions / seconds; the iterator's
-        ``partial`` is then True and ``reason`` says why.
-    progress : bool
-        Show a tqdm progress bar on stderr.
+        Stop cleanly after this many regions / seconds (a positive int / a
+        positive finite number, else :class:`~polyrelu.exceptions.LimitError`);
+        the iterator's ``partial`` is then True and ``reason`` says why.  The
+        clock starts when ``regions`` is called.
+    progress : callable, optional
+        ``progress("regions", count, None)`` after every region
+        (:mod:`polyrelu.budget`); ``True``: a tqdm bar on stderr.
+    budget : Budget, optional
+        Limits shared with the caller's other work (:mod:`polyrelu.budget`),
+        narrowed by ``max_regions`` / ``time_limit`` when given; an
+        interrupted budget stops the enumeration with reason "interrupted".
 
     Returns
     -------
@@ -623,6 +741,8 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     ------
     DomainError, EmptyDomainError
         Wrong dimension, empty or not full-dimensional domain.
+    LimitError
+        A limit that is not one (NaN, zero, negative, a boolean).
 
     Examples
     --------
@@ -631,12 +751,12 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
     >>> sorted(r.pattern for r in regions(net, pr.Polyhedron.box([-3], [3])))
     [((0, 1),), ((1, 0),), ((1, 1),)]
     """
+    t0 = time.perf_counter()
     if engine not in ENGINES:
         raise NetworkError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    if max_regions is not None and (int(max_regions) != max_regions or max_regions < 0):
-        raise NetworkError(f"max_regions must be a non-negative integer, got {max_regions!r}")
+    ctl = as_budget(budget, max_regions, time_limit, "regions")
+    progress = check_progress(progress, "regions")
     dom = _Domain(net, domain)
-    ctl = _Control(time_limit)
     if engine == "auto":
         engine = "fast"
     stats: dict = {"engine": engine, "splits": 0, "exact_signs": 0, "candidates": 0,
@@ -655,7 +775,7 @@ def regions(net, domain=None, *, engine: str = "auto", max_regions: int | None =
             kind = "lp"
         stats["engine"] = "fast-" + kind
         gen = _fast_engine(net, dom, stats, ctl, kind)
-    return RegionIterator(gen, ctl, stats, max_regions, time_limit, progress)
+    return RegionIterator(gen, ctl, stats, progress, t0)
 
 
 # ---------------------------------------------------------------------------
@@ -686,28 +806,28 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
     split: Any
     finish: Any
     root_cell: Any
-    if kind == "planar" and d == 2:
-        from ._regions_planar import PlanarSplitter, polygon_from_domain, polygon_interior_point
+    if d >= 2 and kind in ("planar", "vrep"):
+        # bounded 2-D .. 6-D domains: float-first V-polytopes, split in
+        # vectorised rounds over a frontier of cells (_regions_frontier)
+        from ._regions_frontier import PoolSplitter, drive_pool
+        from ._regions_pool import pool_root
 
-        root = polygon_from_domain(dom.P)
-        if root is None:
-            # no exact convex polygon from the vertex list: the LP splitter
-            # needs only the inequalities
-            stats["engine"] = "fast-lp"
-            yield from _fast_engine(net, dom, stats, ctl, "lp")
-            return
-        splitter = PlanarSplitter(inet, stats, ctl.check)
-        root_cell = root
+        root, dom_rows, xv = pool_root(dom.P, d)
+        splitter = PoolSplitter(inet, _exact_nodes(net), dom_rows, xv, stats, ctl.check)
+        lazy_fn, lazy_keys = ((_polygon_exact, _PLANAR_KEYS) if d == 2
+                              else (_polytope_exact, _POLYTOPE_KEYS))
 
-        def split(node, cell):
-            return splitter.split(node, cell[0], cell[1])
+        P = dom.P
 
-        def finish(pattern, cell):
-            vs, es = cell
-            return _make_region(net, pattern, polygon_interior_point(vs, es), dom.P,
-                                _hverts=tuple((v.X, v.Y, v.W) for v in vs),
-                                _edges=tuple(es))
-    elif kind == "planar" and d == 1:
+        def finish_chunk(prefixes, pool):
+            pts = splitter.interior_points(prefixes, pool)
+            return [Region(prefix, x, net, P,
+                           _LazyCache((lazy_fn, (net, prefix, keys, incb, dom_rows), lazy_keys)))
+                    for prefix, x, (keys, incb) in zip(prefixes, pts, splitter.lazy_data(pool))]
+
+        yield from _batched_dfs(inet, root, splitter, finish_chunk, stats, ctl, drive_pool)
+        return
+    if kind == "planar":
         from ._regions_planar import IntervalSplitter, interval_interior_point
 
         splitter = IntervalSplitter(inet, stats, ctl.check)
@@ -721,40 +841,26 @@ def _fast_engine(net, dom: _Domain, stats: dict, ctl: _Control, kind: str):
             iv = ((Fraction(X1, W1),), (Fraction(X2, W2),))
             return _make_region(net, pattern, interval_interior_point(cell), dom.P,
                                 vertices=iv, _interval=iv)
-    elif kind in ("vrep", "orthants"):
-        from ._regions_vrep import (
-            VRepSplitter,
-            orthant,
-            polytope_from_domain,
-            polytope_interior_point,
-        )
+    elif kind == "orthants":
+        import itertools
+
+        from ._regions_vrep import VRepSplitter, orthant, polytope_interior_point
 
         splitter = VRepSplitter(inet, stats, ctl.check)
         split = splitter.split
-        if kind == "vrep":
-            roots = [polytope_from_domain(dom.P, d)]
+        roots = [orthant(sg) for sg in itertools.product((1, -1), repeat=d)]
 
-            def finish(pattern, cell):
-                vs, cs = cell
-                return _make_region(net, pattern, polytope_interior_point(vs, cs), dom.P,
-                                    _hverts=tuple(v.h for v in vs))
-        else:
-            import itertools
-
-            roots = [orthant(sg) for sg in itertools.product((1, -1), repeat=d)]
-
-            def finish(pattern, cell):
-                vs, cs = cell
-                return _make_region(net, pattern, polytope_interior_point(vs, cs), None)
+        def finish(pattern, cell):
+            vs, cs = cell
+            return _make_region(net, pattern, polytope_interior_point(vs, cs), None)
 
         seen: set = set()
         for root_cell in roots:
             for r in _dfs(inet, root_cell, split, finish, stats, ctl, L):
-                if kind == "orthants":
-                    # a region of R^d meets several orthants: report it once
-                    if r.pattern in seen:
-                        continue
-                    seen.add(r.pattern)
+                # a region of R^d meets several orthants: report it once
+                if r.pattern in seen:
+                    continue
+                seen.add(r.pattern)
                 yield r
         return
     else:
@@ -827,6 +933,41 @@ def _dfs(inet, root_cell, split, finish, stats, ctl, L):
         yield from batch
         if stop is not None:
             raise stop
+
+
+def _batched_dfs(inet, root, splitter, finish, stats, ctl, drive):
+    """The float-first engine: ``drive`` (:func:`polyrelu._regions_frontier.
+    drive_pool`) over levels of cells (depth first, the float filter and the
+    cuts batched per level), each chunk of finished cells made into regions
+    by ``finish(prefixes, cells)``.
+
+    As :func:`_dfs`, float work runs under ``quiet()`` and regions are yielded
+    outside it; a time limit reports the regions made before it."""
+    from ._regions_maps import quiet
+
+    gen = drive(inet, root, splitter, stats, ctl.check)
+    while True:
+        out: list = []
+        stop = None
+        with quiet():
+            try:
+                chunk = next(gen, None)
+                if chunk is not None:
+                    # a chunk's regions in parts, checking the deadline between
+                    # them (5-D interior points take ~0.2 ms a region)
+                    prefixes, cells = chunk
+                    for a in range(0, len(prefixes), 64):
+                        if a:
+                            ctl.check()
+                        b = min(a + 64, len(prefixes))
+                        out.extend(finish(prefixes[a:b], cells.part(a, b)))
+            except _Stop as e:
+                stop = e
+        yield from out
+        if stop is not None:
+            raise stop
+        if chunk is None:
+            return
 
 
 def _gcd(a: int, b: int) -> int:
@@ -980,7 +1121,7 @@ def region_of_pattern(net, pattern, domain=None, explain: bool = False):
         x = tuple(dom.point)
     else:
         x = P.interior_point()
-        if not all(sum((a * v for a, v in zip(ar, x)), Fraction(0)) < b for ar, b in rows):
+        if not all(v < b for v, (_, b) in zip(matvec([a for a, _ in rows], x), rows)):
             raise AssertionError("interior point not strictly inside")
     r = _make_region(net, pat, x, dom.P, polyhedron=P) if P is not None \
         else _make_region(net, pat, x, dom.P)
@@ -1062,54 +1203,152 @@ class LinearRegion:
         return len(self.regions)
 
 
-class RegionCounts(NamedTuple):
-    """Numbers of activation regions and of linear regions."""
-
+class _Counts(NamedTuple):
     activation: int
     linear: int
     partial: bool
 
 
+class RegionCounts(_Counts):
+    """Numbers of activation regions and of linear regions; ``partial`` when a
+    limit cut the enumeration or the merge short (``reason`` says which)."""
+
+    reason: Optional[str] = None
+
+
+class LinearRegions(list):
+    """The list of :class:`LinearRegion` made by :func:`linear_regions`.
+
+    ``partial`` is True when a limit stopped the enumeration (the linear
+    regions of the regions found) or the merge (then some adjacent pairs
+    with one map were not joined: each listed union is connected and has one
+    map, but it may be part of a larger linear region); ``reason`` says which.
+    """
+
+    partial: bool = False
+    reason: Optional[str] = None
+
+
+#: with a time limit, the enumeration of a call that merges (or writes) its
+#: regions afterwards stops at this share of the time; the rest is left for
+#: the work on the regions found (the per-region work of the merge -- facet
+#: rows from the vertices -- runs while the regions stream in, within the
+#: share).  On ACAS Xu (5-D) the merge of what 3/4 of the time enumerates
+#: takes well under the remaining quarter.
+ENUMERATION_SHARE = 0.75
+
+
+def _merge_budget(kwargs: dict, where: str) -> tuple[Budget, dict]:
+    """The budget of a call that enumerates and then merges: its limits from
+    ``kwargs`` (``budget``, ``max_regions``, ``time_limit``), and the
+    keyword arguments for :func:`regions` with the enumeration's share."""
+    kw = dict(kwargs)
+    budget = as_budget(kw.pop("budget", None), kw.pop("max_regions", None),
+                       kw.pop("time_limit", None), where)
+    kw["budget"] = budget.share(ENUMERATION_SHARE)
+    return budget, kw
+
+
+def _needs_facet_rows(r: Region) -> bool:
+    """Whether the adjacency of ``r`` is decided from its facet rows (every
+    region but the 1-D intervals and the polygons with a V-representation)."""
+    c = r._cache
+    return not ("_interval" in c or ("_edges" in c and "_hverts" in c))
+
+
+def _collect(it: RegionIterator, prepare: bool = True) -> list:
+    """The regions of ``it`` as a list; with ``prepare``, each region's facet
+    rows (for the merge, the adjacency and the exact output) are computed as
+    it arrives, so that the enumeration's limits bound that work too."""
+    out = []
+    for r in it:
+        if prepare and _needs_facet_rows(r):
+            _ = r.inequalities
+        out.append(r)
+    return out
+
+
 def linear_regions(net, domain=None, region_list: Sequence[Region] | None = None,
-                   **kwargs) -> list[LinearRegion]:
+                   **kwargs) -> LinearRegions:
     """Merge adjacent activation regions with identical affine maps (exact) into
     linear regions (connected components).
 
     ``region_list`` reuses an enumeration; otherwise :func:`regions` runs with
-    ``kwargs``.
+    ``kwargs`` (``engine``, ``max_regions``, ``time_limit``, ``budget``,
+    ``progress``).  A ``time_limit`` (or ``budget``) bounds the whole call:
+    the enumeration stops at :data:`ENUMERATION_SHARE` of it, the merge at
+    the deadline; the result is then ``partial`` with a ``reason``.
 
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1], [1]], [0, 0]), ([[1, -1]], [0])])
     >>> len(list(regions(net))), len(linear_regions(net))   # relu(x) - relu(x) = 0
     (2, 1)
     """
+    reasons: list[str] = []
+    if region_list is None:
+        budget, kw = _merge_budget(kwargs, "linear_regions")
+        it = regions(net, domain, **kw)
+        rs = _collect(it)
+        if it.partial and it.reason:
+            reasons.append(it.reason)
+    else:
+        budget = as_budget(kwargs.pop("budget", None), kwargs.pop("max_regions", None),
+                           kwargs.pop("time_limit", None), "linear_regions")
+        if kwargs:
+            raise NetworkError(f"linear_regions: with region_list, only budget / "
+                               f"time_limit may be given, not {', '.join(sorted(kwargs))}")
+        rs = list(region_list)
+    out, cut = _merge(rs, budget)
+    if cut:
+        reasons.append(cut)
+    out.partial = bool(reasons)
+    out.reason = "; ".join(reasons) or None
+    return out
+
+
+def _merge(rs: list, budget: Budget | None) -> tuple[LinearRegions, Optional[str]]:
+    """Connected components of the same-map adjacency of ``rs``; the reason
+    the merge was cut short, or None."""
     import networkx as nx
 
-    rs = list(regions(net, domain, **kwargs)) if region_list is None else list(region_list)
     H = nx.Graph()
     H.add_nodes_from(range(len(rs)))
+    cut = None
     if rs:
         # the edges of region_graph with same_map: the (cheap) map comparison
         # runs first, so only pairs with identical maps need the adjacency test
-        H.add_edges_from((i, j) for i, j, _, _ in _adjacent_pairs(rs, keep=_SameMap(rs)))
-    out = []
+        pairs, done = _adjacent_pairs(rs, keep=_SameMap(rs), budget=budget, facets=False)
+        H.add_edges_from((i, j) for i, j, _, _ in pairs)
+        if done < len(rs):
+            assert budget is not None
+            cut = (f"{budget.stop_reason()} during the linear merge (complete for "
+                   f"{done} of {len(rs)} regions; the other pairs with one map were "
+                   f"not all joined)")
+    out = LinearRegions()
     for comp in sorted((sorted(c) for c in nx.connected_components(H)), key=lambda c: c[0]):
-        members = tuple(rs[i] for i in comp)
-        out.append(LinearRegion(members))
-    return out
+        out.append(LinearRegion(tuple(rs[i] for i in comp)))
+    return out, cut
 
 
 def count_regions(net, domain=None, **kwargs) -> RegionCounts:
     """Both counts: ``RegionCounts(activation, linear, partial)``.
 
+    ``kwargs`` go to :func:`regions`; a ``time_limit`` bounds the whole call
+    (enumeration and merge, as :func:`linear_regions`); ``.reason`` says
+    what a limit cut short.
+
     >>> import polyrelu as pr
     >>> count_regions(pr.Network.from_weights([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]))
     RegionCounts(activation=2, linear=2, partial=False)
     """
-    it = regions(net, domain, **kwargs)
-    rs = list(it)
-    return RegionCounts(len(rs), len(linear_regions(net, domain, region_list=rs)),
-                        it.partial)
+    budget, kw = _merge_budget(kwargs, "count_regions")
+    it = regions(net, domain, **kw)
+    rs = _collect(it)
+    lin, cut = _merge(rs, budget)
+    reasons = [x for x in (it.reason, cut) if x]
+    out = RegionCounts(len(rs), len(lin), bool(reasons))
+    out.reason = "; ".join(reasons) or None
+    return out
 
 
 def _primitive(a, b) -> tuple:
@@ -1127,7 +1366,7 @@ def _primitive(a, b) -> tuple:
     return tuple(v // g for v in ints) if g else tuple(ints)
 
 
-def region_graph(region_list: Sequence[Region]):
+def region_graph(region_list: Sequence[Region], budget: Budget | None = None):
     """Adjacency graph of activation regions (networkx.Graph).
 
     Node ``i`` (index into ``region_list``) has attribute ``region``; an edge
@@ -1138,36 +1377,57 @@ def region_graph(region_list: Sequence[Region]):
     on opposite sides is adjacent iff the intersection of the two regions
     has dimension d-1.
 
+    With a ``budget`` (:mod:`polyrelu.budget`) the work stops at its
+    deadline: ``G.graph["complete"]`` is then the length ``k`` of a prefix of
+    ``region_list`` whose edges among themselves are all present (``k =
+    len(region_list)`` when complete), ``G.graph["partial"]`` True and
+    ``G.graph["reason"]`` says why.
+
     >>> import polyrelu as pr
     >>> net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])])
     >>> G = region_graph(list(regions(net, pr.Polyhedron.box([-1, -1], [1, 1]))))
-    >>> G.number_of_nodes(), G.number_of_edges()
-    (4, 4)
+    >>> G.number_of_nodes(), G.number_of_edges(), G.graph["partial"]
+    (4, 4, False)
     """
     import networkx as nx
 
     rs = list(region_list)
-    G = nx.Graph()
+    G = nx.Graph(partial=False, complete=len(rs), reason=None)
     for i, r in enumerate(rs):
         G.add_node(i, region=r)
     if not rs:
         return G
     same = _SameMap(rs)
-    for i, j, hyp, facet in _adjacent_pairs(rs):
+    pairs, done = _adjacent_pairs(rs, budget=budget)
+    for i, j, hyp, facet in pairs:
         G.add_edge(i, j, hyperplane=hyp, facet=facet, same_map=same(i, j))
+    if done < len(rs):
+        assert budget is not None
+        G.graph.update(partial=True, complete=done,
+                       reason=f"{budget.stop_reason()} while finding adjacent regions "
+                              f"(complete for the first {done} of {len(rs)} regions)")
     return G
 
 
-def _adjacent_pairs(rs, keep=None):
+def _adjacent_pairs(rs, keep=None, budget: Budget | None = None, facets: bool = True):
     """``(i, j, hyperplane, facet)`` for the adjacent pairs ``i < j``; with
-    ``keep``, only the pairs with ``keep(i, j)`` (tested before the geometry)."""
+    ``keep``, only the pairs with ``keep(i, j)`` (tested before the geometry);
+    with ``facets=False`` the facet may be None (not built when not needed).
+
+    Returns ``(pairs, k)``: a budget that runs out stops the work, and then
+    the pairs among the first ``k`` regions are all there (``k = len(rs)``
+    when complete); the pairs found beyond are correct too.  The regions
+    are scanned in order (a cut scan gives the prefix) and the hyperplane
+    groups are visited in the order of their first region (a group cut
+    short leaves every pair below its first region complete).
+    """
     d = rs[0].net.input_dim
     if d == 2 and all("_edges" in r._cache and "_hverts" in r._cache for r in rs):
-        return _planar_adjacency(rs, keep)
+        return _planar_adjacency(rs, keep, budget)
     if d == 1 and all("_interval" in r._cache for r in rs):
-        pairs = _interval_adjacency(rs)
-        return pairs if keep is None else [p for p in pairs if keep(p[0], p[1])]
-    return _general_adjacency(rs, d, keep)
+        pairs, done = _interval_adjacency(rs, budget)
+        return (pairs if keep is None else [p for p in pairs if keep(p[0], p[1])]), done
+    return _general_adjacency(rs, d, keep, budget, facets)
 
 
 class _SameMap:
@@ -1178,28 +1438,13 @@ class _SameMap:
     def __init__(self, rs) -> None:
         self.rs = rs
         self.nodes: dict = {}
-        self.prefixes: dict = {}  # (net id, pattern prefix) -> Node, shared
         self.shadows: dict = {}
 
     def _node(self, i):
         n = self.nodes.get(i)
         if n is None:
-            from ._regions_maps import Node, quiet
-
             r = self.rs[i]
-            inet = _intnet(r.net)
-            key = (id(inet), ())
-            with quiet():
-                n = self.prefixes.get(key)
-                if n is None:
-                    n = self.prefixes[key] = inet.root()
-                for k in range(len(r.pattern)):
-                    key = (id(inet), r.pattern[:k + 1])
-                    child = self.prefixes.get(key)
-                    if child is None:
-                        child = self.prefixes[key] = Node(inet, n, r.pattern[k])
-                    n = child
-            self.nodes[i] = n
+            n = self.nodes[i] = _node_chain(_intnet(r.net), r.pattern)[-1]
         return n
 
     def shadow(self, i):
@@ -1230,15 +1475,53 @@ class _SameMap:
         return self.rs[i].affine_map == self.rs[j].affine_map
 
 
-def _planar_adjacency(rs, keep=None):
+class _Boxes:
+    """Growable float boxes (``lo``, ``hi`` rows) with their region indices."""
+
+    def __init__(self, d: int) -> None:
+        self.idx: list = []
+        self.lo = np.empty((8, d))
+        self.hi = np.empty((8, d))
+
+    def add(self, i: int, box) -> None:
+        n = len(self.idx)
+        if n == len(self.lo):
+            self.lo = np.concatenate([self.lo, np.empty_like(self.lo)])
+            self.hi = np.concatenate([self.hi, np.empty_like(self.hi)])
+        self.lo[n], self.hi[n] = box
+        self.idx.append(i)
+
+    def meeting(self, box) -> list:
+        """The indices whose boxes meet ``box`` (disjoint float boxes that
+        enclose exact ones prove the exact ones disjoint)."""
+        n = len(self.idx)
+        if not n:
+            return []
+        lo, hi = box
+        meet = ((lo <= self.hi[:n]) & (self.lo[:n] <= hi)).all(axis=1)
+        return [self.idx[k] for k in np.flatnonzero(meet).tolist()]
+
+
+def _planar_adjacency(rs, keep=None, budget=None):
     """Shared edges of 2-D polygons with exact V-representations (only the
-    pairs with ``keep(i, j)`` when given)."""
+    pairs with ``keep(i, j)`` when given); ``(pairs, complete prefix)``.
+
+    Region by region: the edges of one side of a line have disjoint
+    interiors, so each side's edges, sorted by their left ends, are sorted
+    by their right ends too, and the edges of the other side that overlap a
+    new edge are found by bisection."""
+    from bisect import bisect_right
     from math import gcd
 
     from .polyhedron import Polyhedron
 
-    groups: dict = {}
-    for i, r in enumerate(rs):
+    # canonical line -> per side: left ends, right ends, (region, low point,
+    # high point), all in the order of the left ends
+    lines: dict = {}
+    out = []
+    for j, r in enumerate(rs):
+        if budget is not None and budget.exhausted:
+            return out, j
         V = r.vertices
         E = r._cache["_edges"]
         k = len(V)
@@ -1248,57 +1531,54 @@ def _planar_adjacency(rs, keep=None):
             key = (a // g, b // g, c // g)
             neg = (-key[0], -key[1], -key[2])
             canon, side = (key, 0) if key > neg else (neg, 1)
-            A, B, _ = canon
+            A, B, C = canon
             p, q = V[e], V[(e + 1) % k]
             tp, tq = -B * p[0] + A * p[1], -B * q[0] + A * q[1]
-            seg = (tp, p, tq, q) if tp < tq else (tq, q, tp, p)
-            groups.setdefault(canon, ([], []))[side].append((i, seg))
-    out = []
-    for canon, (plus, minus) in groups.items():
-        if not plus or not minus:
-            continue
-        # facets on one side of a line have disjoint interiors: a sweep over
-        # both sides sorted by their left ends finds all overlaps
-        plus = sorted(plus, key=lambda m: m[1][0])
-        minus = sorted(minus, key=lambda m: m[1][0])
-        a = b = 0
-        A, B, C = canon
-        hyp = ((Fraction(A), Fraction(B)), Fraction(C))
-        while a < len(plus) and b < len(minus):
-            i, (lo1, p1, hi1, q1) = plus[a]
-            j, (lo2, p2, hi2, q2) = minus[b]
-            lo, plo = (lo1, p1) if lo1 >= lo2 else (lo2, p2)
-            hi, phi = (hi1, q1) if hi1 <= hi2 else (hi2, q2)
-            if lo < hi and (keep is None or keep(min(i, j), max(i, j))):
-                facet = Polyhedron.from_vertices([plo, phi])
+            lo, hi, plo, phi = (tp, tq, p, q) if tp < tq else (tq, tp, q, p)
+            sides = lines.get(canon)
+            if sides is None:
+                sides = lines[canon] = (([], [], []), ([], [], []))
+            olos, ohis, oseg = sides[1 - side]
+            hyp = None
+            for o in range(bisect_right(ohis, lo), len(olos)):
+                if olos[o] >= hi:
+                    break
+                i, oplo, ophi = oseg[o]
+                if keep is not None and not keep(min(i, j), max(i, j)):
+                    continue
+                if hyp is None:
+                    hyp = ((Fraction(A), Fraction(B)), Fraction(C))
+                facet = Polyhedron.from_vertices([oplo if olos[o] >= lo else plo,
+                                                  ophi if ohis[o] <= hi else phi])
                 out.append((min(i, j), max(i, j), hyp, facet))
-            if hi1 <= hi2:
-                a += 1
-            else:
-                b += 1
-    return out
+            mlos, mhis, mseg = sides[side]
+            at = bisect_right(mlos, lo)
+            mlos.insert(at, lo)
+            mhis.insert(at, hi)
+            mseg.insert(at, (j, plo, phi))
+    return out, len(rs)
 
 
-def _interval_adjacency(rs):
+def _interval_adjacency(rs, budget=None):
     from .polyhedron import Polyhedron
 
-    ends = {}
-    for i, r in enumerate(rs):
-        (lo,), (hi,) = r._cache["_interval"]
-        ends.setdefault(lo, []).append(("lo", i))
-        ends.setdefault(hi, []).append(("hi", i))
+    los: dict = {}
+    his: dict = {}
     out = []
-    for x, lst in ends.items():
-        his = [i for k, i in lst if k == "hi"]
-        los = [i for k, i in lst if k == "lo"]
-        for i in his:
-            for j in los:
+    for j, r in enumerate(rs):
+        if budget is not None and budget.exhausted:
+            return out, j
+        (lo,), (hi,) = r._cache["_interval"]
+        for x, other in ((lo, his), (hi, los)):
+            for i in other.get(x, ()):
                 out.append((min(i, j), max(i, j), ((Fraction(1),), -x),
                             Polyhedron.from_vertices([[x]])))
-    return out
+        los.setdefault(lo, []).append(j)
+        his.setdefault(hi, []).append(j)
+    return out, len(rs)
 
 
-def _general_adjacency(rs, d, keep=None):
+def _general_adjacency(rs, d, keep=None, budget=None, facets=True):
     """Facets grouped by hyperplane; a pair on opposite sides is adjacent iff
     the intersection of the two regions has dimension d - 1.
 
@@ -1313,11 +1593,19 @@ def _general_adjacency(rs, d, keep=None):
       region i, when it satisfies every inequality of both regions other than
       H strictly, lies in ``relint P & relint M``: adjacent.
 
-    Anything else is the exact dimension test of the intersection.
+    Anything else is the exact dimension test of the intersection.  Region
+    by region (each against the earlier ones on the other side of each of
+    its facet hyperplanes), so a budget that runs out leaves the pairs of a
+    prefix complete: returns ``(pairs, complete prefix)``.
     """
-    groups: dict = {}
+    groups: dict = {}   # canonical hyperplane -> (_Boxes side +, _Boxes side -)
     rows: list = []
-    for i, r in enumerate(rs):
+    fverts: dict = {}   # (region, canonical hyperplane) -> facet vertices or None
+    same = keep if isinstance(keep, _SameMap) else None
+    out = []
+    for j, r in enumerate(rs):
+        if budget is not None and budget.exhausted:
+            return out, j
         A, b = r.inequalities
         keys = r._cache.get("_int_inequalities")
         if keys is None:
@@ -1325,40 +1613,46 @@ def _general_adjacency(rs, d, keep=None):
         ri = []
         for key in keys:
             neg = tuple(-v for v in key)
-            canon, side = (key, 1) if key > neg else (neg, -1)
-            ri.append((key, canon))
-            groups.setdefault(canon, ([], []))[0 if side == 1 else 1].append(i)
-        rows.append(ri)
-    hv = [r._cache.get("_hverts") for r in rs]
-    out = []
-    for key, (plus, minus) in groups.items():
-        if not plus or not minus:
-            continue
-        w = tuple(Fraction(v) for v in key[:-1])
-        rhs = Fraction(key[-1])
-        facets = {i: _facet_vertices(hv[i], key) for i in plus + minus}
-        boxes = {i: _float_box(_exact_bbox(rs[i]), d) if facets[i] is None
-                 else _float_hbox(facets[i], d) for i in plus + minus}
-        lo_m = np.array([boxes[j][0] for j in minus])
-        hi_m = np.array([boxes[j][1] for j in minus])
-        for i in plus:
-            lo_i, hi_i = boxes[i]
-            # enclosing float boxes: disjoint ones prove disjoint exact boxes
-            meet = ((lo_i <= hi_m) & (lo_m <= hi_i)).all(axis=1)
-            cand = [minus[jj] for jj in np.flatnonzero(meet).tolist()]
-            if isinstance(keep, _SameMap):
-                cand = keep.maybe_same(i, cand)  # vectorised float filter first
-            for j in cand:
-                if keep is not None and not keep(min(i, j), max(i, j)):
+            canon, side = (key, 0) if key > neg else (neg, 1)
+            ri.append((key, canon, side))
+        rows.append([(key, canon) for key, canon, _ in ri])
+        hv = r._cache.get("_hverts")
+        bbox = None
+        for key, canon, side in ri:
+            fv = fverts[(j, canon)] = _facet_vertices(hv, canon)
+            if fv is not None:
+                box = _float_hbox(fv, d)
+            else:
+                if bbox is None:
+                    bbox = _float_box(_exact_bbox(r), d)
+                box = bbox
+            sides = groups.get(canon)
+            if sides is None:
+                sides = groups[canon] = (_Boxes(d), _Boxes(d))
+            cand = sides[1 - side].meeting(box)
+            if cand and same is not None:
+                cand = same.maybe_same(j, cand)  # vectorised float filter first
+            for i in cand:
+                if budget is not None and budget.exhausted:
+                    return out, j   # the pairs among regions < j are complete
+                if keep is not None and not keep(i, j):
                     continue
-                F = rs[i].polyhedron.intersect(rs[j].polyhedron)
-                Pi, Mj = facets[i], facets[j]
+                Pi, Mj = fverts[(i, canon)], fv
                 quick = None if Pi is None or Mj is None else \
-                    _facets_overlap(Pi, Mj, rows[i], rows[j], key)
-                if quick is False or (quick is None and F.dim != d - 1):
+                    _facets_overlap(Pi, Mj, rows[i], rows[j], canon)
+                if quick is False:
                     continue
-                out.append((min(i, j), max(i, j), (w, -rhs), F))
-    return out
+                F = None
+                if facets or quick is None:
+                    F = _minimal_polyhedron(rs[i]).intersect(_minimal_polyhedron(rs[j]))
+                    if quick is None and F.dim != d - 1:
+                        continue
+                    if facets:
+                        F = _shared_facet(Pi, rows[i], Mj, rows[j]) or F
+                w = tuple(Fraction(v) for v in canon[:-1])
+                out.append((i, j, (w, -Fraction(canon[-1])), F))
+            sides[side].add(j, box)
+    return out, len(rs)
 
 
 def _float_box(box, d):
@@ -1422,6 +1716,23 @@ def _float_hbox(hverts, d):
 
     V = np.array([[fl(x, h[-1]) for x in h[:-1]] for h in hverts])
     return _widen(V.min(axis=0), V.max(axis=0))
+
+
+def _shared_facet(P, rows_i, M, rows_j):
+    """The common facet ``R_i & R_j`` of two adjacent polytopes from their
+    vertices on the shared hyperplane H, when one facet lies in the other
+    region (then it is the whole intersection: ``R_i & R_j = (R_i & H) &
+    (R_j & H)`` and ``R_i & H`` is the convex hull of ``P``); else None.
+    A V-representation: its vertices need no vertex enumeration."""
+    from .polyhedron import Polyhedron
+
+    if not P or not M:
+        return None
+    for F, rows in ((P, rows_j), (M, rows_i)):
+        if all(_hval(k, h) <= 0 for k, _ in rows for h in F):
+            return Polyhedron.from_vertices([tuple(Fraction(x, h[-1]) for x in h[:-1])
+                                             for h in F])
+    return None
 
 
 def _facets_overlap(P, M, rows_i, rows_j, canon):

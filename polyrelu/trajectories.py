@@ -45,7 +45,6 @@ the piece.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property, lru_cache
@@ -53,6 +52,7 @@ from typing import Any, Callable, Sequence
 
 import gmpy2
 
+from .budget import Budget, as_budget, check_count
 from .domains import as_domain
 from .exceptions import DomainError, ShapeError
 from .linalg import mpq_to_fraction, to_mpq_matrix, to_mpq_vector
@@ -961,7 +961,8 @@ def _check_dim(net: Network, dim: int) -> None:
 
 def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
                 time_limit: float | None = None, resolution: Any = Fraction(1, 2**20),
-                max_samples: int = 200000, _lengths: bool = False) -> Transitions:
+                max_samples: int = 200000, budget: Budget | None = None,
+                _lengths: bool = False) -> Transitions:
     """Exact transitions and activation patterns along a path.
 
     Parameters
@@ -970,9 +971,13 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     path : sequence, :class:`Polyline`, :class:`Circle` or :class:`Curve`
         A polyline as a sequence of points, or a path object.
     max_transitions, time_limit : int or float, optional
-        Limits; the result is then ``partial`` with a ``reason`` and not
-        ``exact``: it covers an initial part of the path (the breakpoints
-        found are exact).
+        Limits (a positive int, a positive number of seconds, else
+        :class:`~polyrelu.exceptions.LimitError`); the result is then
+        ``partial`` with a ``reason`` and not ``exact``: it covers an initial
+        part of the path (the breakpoints found are exact).
+    budget : Budget, optional
+        Limits shared with the caller (:mod:`polyrelu.budget`); an
+        interrupted budget stops the walk (reason ``"interrupted"``).
     resolution, max_samples : Fraction or int
         Refinement controls for a :class:`Curve` only.
 
@@ -988,14 +993,15 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
     >>> res.count, res.num_pieces, [str(b.parameter) for b in res.breakpoints]
     (4, 4, ['-pi/2', '0', 'pi/2', 'pi'])
     """
+    b = as_budget(budget, None, time_limit, "transitions")
+    max_transitions = check_count(max_transitions, "max_transitions", "transitions")
     path = _as_path(path)
     _check_dim(net, path.dim if not isinstance(path, Curve)
                else len(path.point(path.t_range[0])))
     if isinstance(path, Curve):
         return _curve_transitions(net, path, to_fraction(resolution, "resolution"),
-                                  max_samples, time_limit)
+                                  max_samples, b)
     parts = list(_segment_parts(path) if isinstance(path, Polyline) else _arc_parts(path))
-    t_start = time.monotonic()
     breakpoints: list[Breakpoint] = []
     patterns: list[Pattern] = []
     spans: list[_Span] = []
@@ -1019,10 +1025,10 @@ def transitions(net: Network, path: Any, *, max_transitions: int | None = None,
             if e is None:
                 break
             if (max_transitions is not None and len(breakpoints) >= max_transitions) or \
-               (time_limit is not None and time.monotonic() - t_start > time_limit):
+               b.exhausted:
                 partial = True
                 reason = ("max_transitions reached" if max_transitions is not None
-                          and len(breakpoints) >= max_transitions else "time limit reached")
+                          and len(breakpoints) >= max_transitions else _stop_reason(b))
                 break
             norms = (tuple(w.post_norms2()), tuple(w.pre_norms2())) if _lengths else None
             old = w.pattern()
@@ -1069,9 +1075,12 @@ def activation_patterns(net: Network, path: Any) -> tuple:
 
 # ---------------------------------------------------------------- curves
 
+def _stop_reason(budget: Budget) -> str:
+    return "interrupted" if budget.interrupted else "time limit reached"
+
+
 def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int,
-                       time_limit):
-    t_start = time.monotonic()
+                       budget: Budget):
     t0, t1 = curve.t_range
     Lip, err = curve.lipschitz, curve.error
     cache: dict = {}
@@ -1103,11 +1112,10 @@ def _curve_transitions(net, curve: Curve, resolution: Fraction, max_samples: int
         pats.append(last)
     while stack:
         a, b = stack.pop()
-        if len(cache) >= max_samples or (time_limit is not None
-                                          and time.monotonic() - t_start > time_limit):
+        if len(cache) >= max_samples or budget.exhausted:
             partial = True
             reason = "max_samples reached" if len(cache) >= max_samples else \
-                "time limit reached"
+                _stop_reason(budget)
             stop = a  # leaves come in order: everything left of [a, b] is done
             break
         _, pa, ha = sample(a)
@@ -1382,7 +1390,8 @@ class BoundaryDistance:
 
     ``squared`` (Fraction) is exact; ``exact`` is ``sqrt(squared)`` as a sympy
     expression and ``value`` its float.  ``nearest`` names the constraint that
-    attains it: ``(layer, neuron)`` or ``("domain", row)``; ``foot`` is the
+    attains it: ``(layer, neuron)`` (layers from 1, neurons from 0, see
+    :doc:`conventions`) or ``("domain", row)``; ``foot`` is the
     (rational) nearest boundary point.  ``hanin_rolnick`` is the neuron-wise
     estimate ``min |z(x) - theta| / ||grad z(x)||`` computed independently in
     floating point (it coincides with the exact distance to the activation

@@ -1355,7 +1355,7 @@ def tropical_layers(net: Network, prune: bool = True,
         Wp, Wm = _split(layer.W)
         H_list, G_list = [], []
         for i in range(layer.out_dim):
-            where = f"layer {l}, neuron {i + 1}"
+            where = f"layer {l}, neuron {i}"  # layers from 1, neurons from 0
             h = _linear_combination(Wp[i] + Wm[i], Fu + Gu, d0, prune, max_terms, where,
                                     deadline)
             g = _linear_combination(Wm[i] + Wp[i], Fu + Gu, d0, prune, max_terms, where,

@@ -75,13 +75,20 @@ def test_demo_runs_and_writes_everything(tmp_path):
     res = run_cli("demo", "--out", str(tmp_path), "--json", "--no-progress")
     assert res.returncode == 0, res.stderr[-3000:]
     doc = json.loads(res.stdout)
-    for name in ("model.json", "regions.json", "regions.png", "folds.png",
-                 "dependency_graph.png", "dependency_graph.graphml"):
+    for name in ("model.json", "regions.jsonl", "regions.png", "folds.png",
+                 "dependency_graph.png", "dependency_graph.graphml", "equivalence.json",
+                 "counterexample.json"):
         assert (tmp_path / name).stat().st_size > 0, name
-    # Cross-check the count written to regions.json against the document.
-    written = json.loads((tmp_path / "regions.json").read_text())
-    assert written["activation_regions"] == doc["regions"]["activation_regions"]
-    assert len(written["regions"]) == written["activation_regions"]
+    # Cross-check the count written to regions.jsonl against the document, and
+    # let the standalone checker verify every file the demo wrote.
+    from polyrelu.check import check_file
+    from polyrelu.results import load_result
+
+    written = load_result(tmp_path / "regions.jsonl")
+    assert len(written.regions) == doc["regions"]["activation_regions"]
+    for name in ("regions.jsonl", "equivalence.json", "counterexample.json"):
+        rep = check_file(tmp_path / name)
+        assert rep.code == 0, rep.message
     assert doc["equivalence"]["permuted_copy"]["equivalent"] is True
     assert doc["equivalence"]["perturbed_copy"]["equivalent"] is False
 

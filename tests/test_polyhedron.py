@@ -785,7 +785,7 @@ def test_fast_minimal_form_without_highspy(monkeypatch):
 
     A, b = _random_region_rows(8, 25, 3)
     with_highs = _fresh_in_mode(True, A, b, 8)
-    monkeypatch.setattr(ph, "_highs_class", lambda: None)
+    monkeypatch.setattr(ph, "_new_highs", lambda: None)
     reset_backend_stats()
     with_scipy = _fresh_in_mode(True, A, b, 8)
     assert backend_stats().get("canon.fast_ok", 0) > 0

@@ -9,6 +9,7 @@ other engine, torch float64.
 from __future__ import annotations
 
 import itertools
+import os
 from fractions import Fraction as F
 from math import comb
 
@@ -267,6 +268,172 @@ def test_engines_agree_skip(seed):
         assert sorted(r.pattern for r in fast) == patterns(net, BOX2, "tree")
 
 
+@st.composite
+def _hard_nets(draw):
+    """Small networks in R^1..R^4 built to stress the float filters: skips,
+    leaky ReLU / hard tanh, zero biases (hyperplanes through the origin, a
+    vertex or the centre of the box), twin units (one hyperplane twice), dead
+    units (zero rows), and a hyperplane 1e-20 from a box corner (a float
+    value far below its error bound at that vertex)."""
+    import random
+
+    d = draw(st.sampled_from([1, 2, 3, 4]))
+    depth = draw(st.integers(1, 3 if d < 4 else 2))
+    w = draw(st.integers(2, 4 if d < 4 else 3))
+    act = draw(st.sampled_from(["relu", "leaky_relu", "hard_tanh"]))
+    kind = draw(st.sampled_from(["plain", "skips", "zero_bias", "twins", "dead", "near"]))
+    rng = random.Random(draw(st.integers(0, 10 ** 6)))
+
+    def r(den=4):
+        return F(rng.randint(-6, 6), den)
+
+    widths = [d] + [w] * depth + [1]
+    layers = [[[r() for _ in range(a)] for _ in range(b)] for a, b in zip(widths, widths[1:])]
+    biases = [[r() for _ in range(b)] for b in widths[1:]]
+    skips = None
+    if kind == "skips" and depth >= 2:
+        skips = {3: [1]} if depth == 3 else {}
+        if d == w:
+            skips.setdefault(2, []).append(0)
+        skips = skips or None
+    elif kind == "zero_bias":
+        biases = [[F(0)] * len(b) for b in biases]
+    elif kind == "twins":
+        layers[0].append(list(layers[0][0]))
+        biases[0].append(biases[0][0])
+        for row in layers[1]:
+            row.append(r())
+    elif kind == "dead":
+        layers[0].append([F(0)] * d)
+        biases[0].append(F(rng.choice([0, 0, -1, 1])))
+        for row in layers[1]:
+            row.append(r())
+    elif kind == "near":
+        # z = sum x - (2 d - 1e-20): 1e-20 at the corner (2, .., 2) of [-2, 2]^d
+        layers[0].append([F(1)] * d)
+        biases[0].append(-(2 * d - F(1, 10 ** 20)))
+        for row in layers[1]:
+            row.append(r())
+    net = pr.Network.from_weights(list(zip(layers, biases)), skips=skips, activation=act)
+    box = pr.Polyhedron.box([-2] * d, [2] * d)
+    dom = box if d == 4 or draw(st.booleans()) else None
+    return net, dom
+
+
+@settings(max_examples=40, deadline=None)
+@given(_hard_nets())
+def test_every_engine_same_regions(case):
+    """Every engine gives the same regions, in lexicographic pattern order on
+    bounded domains; interior points strictly inside (exact evaluation),
+    volumes summing exactly to the box, exact vertices equal cdd's."""
+    net, dom = case
+    it = regions(net, dom)
+    fast = list(it)
+    check_regions(net, dom, fast, volumes=dom is not None and net.input_dim < 4)
+    tree = [r.pattern for r in regions(net, dom, engine="tree")]
+    lp = [r.pattern for r in regions(net, dom, engine="lp")]
+    if dom is None:
+        assert sorted(r.pattern for r in fast) == sorted(tree) == sorted(lp)
+        return
+    assert [r.pattern for r in fast] == tree == lp == sorted(tree)
+    for r in fast[:: max(1, len(fast) // 5)]:
+        assert r.bounded and set(r.vertices) == set(r.polyhedron.vertices)
+        if net.input_dim > 1:
+            A, b = r.inequalities
+            assert len(A) == len(r.polyhedron.inequalities[0])
+
+
+def test_pool_engine_exact_paths():
+    """A hyperplane 1e-20 from a corner of the box (its float value there is
+    far below the error bound): the sign is decided exactly, and the new
+    vertices on the edges from that corner are built exactly; twins of a
+    zero-bias unit through the box centre need exact zero signs."""
+    for d in (2, 3, 5):
+        W1 = [[1] * d, [1] + [-1] * (d - 1), [1] + [-1] * (d - 1), [F(1, 3)] * d]
+        b1 = [-(2 * d - F(1, 10 ** 20)), 0, 0, F(1, 7)]
+        net = pr.Network.from_weights([(W1, b1), ([[1, 2, -1, 1]], [0])])
+        D = pr.Polyhedron.box([-2] * d, [2] * d)
+        it = regions(net, D)
+        rs = list(it)
+        assert it.stats["exact_signs"] > 0
+        check_regions(net, D, rs, volumes=d < 4)
+        assert [r.pattern for r in rs] == patterns(net, D, "tree") == \
+            sorted(r.pattern for r in rs)
+        # the sliver at the corner: a region with the first unit active
+        assert any(r.pattern[0][0] == 1 for r in rs)
+
+
+@pytest.mark.parametrize("frontier", [2, 3])
+def test_work_units_resume_elsewhere(frontier):
+    """Cells cut at a frontier travel as work units (pattern prefixes and a
+    pool of cells: no network inside); after pickling, a fresh splitter
+    rebuilds their level from the prefixes and finishes them: the regions,
+    in order, are the serial run's."""
+    import pickle
+
+    from polyrelu import _regions_batch, _regions_frontier, _regions_pool
+    from polyrelu.regions import _exact_nodes, _intnet
+
+    net = random_network([3, 4, 4, 3, 1], seed=5, skips={3: [1]} if frontier == 3 else None,
+                         activation="hard_tanh" if frontier == 3 else "relu")
+    D = pr.Polyhedron.box([-2] * 3, [2] * 3)
+    serial = [r.pattern for r in regions(net, D)]
+    inet = _intnet(net)
+
+    def splitter():
+        root, dom_rows, xv = _regions_pool.pool_root(D, 3)
+        stats = {"candidates": 0, "splits": 0, "exact_signs": 0, "nodes": 0}
+        return root, _regions_frontier.PoolSplitter(inet, _exact_nodes(net), dom_rows, xv,
+                                                    stats)
+
+    root, sp = splitter()
+    units = []
+    leaves = []
+    for item in _regions_frontier.drive_pool(inet, root, sp, sp.stats, lambda: None,
+                                             frontier=frontier):
+        if isinstance(item, _regions_pool.WorkUnit):
+            units.append(pickle.dumps(item))
+            leaves.append(None)
+        else:
+            leaves.append(item[0])
+    assert units and all(x is None for x in leaves)
+    got = []
+    for blob in units:
+        assert b"polyrelu.network" not in blob and b"Fraction" not in blob
+        unit = pickle.loads(blob)
+        _, sp2 = splitter()
+        lv = _regions_batch.rebuild_level(inet, unit.prefixes, unit.pool)
+        assert lv.l == frontier
+        for prefixes, pool in _regions_frontier.drive_pool(inet, None, sp2, sp2.stats,
+                                                           lambda: None, level=lv):
+            got.extend(prefixes)
+            pts = sp2.interior_points(prefixes, pool)
+            for pat, x in zip(prefixes, pts):
+                assert net.pattern(x) == pat
+    assert got == serial
+
+
+def test_lazy_exact_data_and_pickling():
+    """The V-polytope engine keeps only combinatorial data; a region's exact
+    vertices and facets are rebuilt from its pattern when read, also after
+    pickling an unread region."""
+    import pickle
+
+    for d in (2, 3):
+        net = random_network([d, 4, 3, 1], seed=11)
+        D = pr.Polyhedron.box([-1] * d, [1] * d)
+        rs = list(regions(net, D))
+        r = rs[len(rs) // 2]
+        assert "_hverts" in r._cache and not dict.__contains__(r._cache, "_hverts")
+        r2 = pickle.loads(pickle.dumps(r))
+        assert set(r2.vertices) == set(r.vertices) == set(r.polyhedron.vertices)
+        assert dict.__contains__(r._cache, "_hverts")
+        assert _normalised(*r2.inequalities) == _normalised(*r.polyhedron.inequalities)
+        G = region_graph(rs)
+        H = region_graph(_bare(rs))
+        assert sorted(G.edges()) == sorted(H.edges())
+
+
 @pytest.mark.slow
 def test_lp_engine_agrees():
     for seed in range(3):
@@ -306,7 +473,7 @@ def test_limits_partial():
     assert len(got) == 3 and it.partial and "max_regions" in it.reason
     it = regions(net, BOX2, max_regions=total)
     assert len(list(it)) == total and not it.partial
-    it = regions(net, BOX2, time_limit=0)
+    it = regions(net, BOX2, time_limit=1e-9)
     assert list(it) == [] and it.partial and "time limit" in it.reason
     it = regions(net, BOX2, engine="tree", max_regions=2)
     assert len(list(it)) == 2 and it.partial
@@ -334,9 +501,11 @@ def test_limits_first_regions_early_in_5d(engine):
     rs = list(it)
     assert len(rs) == 4 and it.partial and "max_regions" in it.reason
     assert it.stats["seconds"] < 10
-    # a layer-by-layer split would cut thousands of cells first; depth first
-    # cuts at most one per unit on each path to the (batch of) regions made
-    assert it.stats["splits"] <= 2 * (64 + sum(net.hidden_widths))
+    # a layer-by-layer split would cut 38138 cells first; depth first, the
+    # levels on the first path hold 1, 2, 4, ... cells and split them by as
+    # many neurons at a time (fast), or one cut per unit (lp)
+    bound = 2 * (64 + sum(net.hidden_widths)) if engine == "lp" else 38138 // 10
+    assert it.stats["splits"] <= bound
     _check_each_region(net, D, rs)
 
 
@@ -526,7 +695,7 @@ def test_cli_regions(tmp_path, capsys):
         A = [[F(v) for v in row] for row in reg["inequalities"]["A"]]
         b = [F(v) for v in reg["inequalities"]["b"]]
         assert all(sum(a * v for a, v in zip(row, x)) < bi for row, bi in zip(A, b))
-    assert (tmp_path / "regions.json").stat().st_size > 0
+    assert (tmp_path / "regions.jsonl").stat().st_size > 0
     assert (tmp_path / "regions.png").stat().st_size > 0
     assert main(["regions", str(path), "--box", "-2,2", "--max-regions", "2",
                  "--no-progress"]) == 0
@@ -713,22 +882,39 @@ def test_subnormal_weight_goes_exact():
         assert [r.pattern for r in rs] == [((1,), (0,))] == patterns(net, D, "tree")
 
 
-def test_polygon_domain_fallback(monkeypatch):
-    """No exact convex polygon (here: forced) -> the LP splitter, same patterns."""
-    from polyrelu import _regions_planar
-
-    class Fake:
-        vertices = ((F(0), F(0)), (F(1), F(0)), (F(2), F(0)), (F(0), F(1)))  # collinear
-
-    assert _regions_planar.polygon_from_domain(Fake()) is None
-    net = random_network([2, 3, 2, 1], seed=4)
-    want = patterns(net, BOX2)
-    monkeypatch.setattr(_regions_planar, "polygon_from_domain", lambda dom: None)
-    it = regions(net, BOX2)
+def test_domain_with_more_facets_than_one_mask_word():
+    """120 facets: the incidence masks of the V-polytope engine take two
+    words (64 bits each); same regions as the tree engine, areas sum."""
+    D = pr.Polyhedron.from_vertices([[F(k, 100), F(k * k, 10000)] for k in range(-60, 61)])
+    assert len(D.inequalities[0]) == 121
+    net = random_network([2, 4, 3, 1], seed=4, scale=3)
+    it = regions(net, D)
     rs = list(it)
-    assert it.stats["engine"] == "fast-lp"
-    check_regions(net, BOX2, rs)
-    assert sorted(r.pattern for r in rs) == want
+    assert it.stats["engine"] == "fast-planar"
+    check_regions(net, D, rs)
+    assert [r.pattern for r in rs] == patterns(net, D, "tree")
+    for r in rs:
+        assert set(r.vertices) == set(r.polyhedron.vertices)
+
+
+@pytest.mark.parametrize("slack", [60, 124])
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_incidence_compaction_and_widening(monkeypatch, slack, d):
+    """Cells drop their non-facet constraints when their incidence masks run
+    out of bits, and get another 64-bit word when that is not enough; forced
+    here every round (slack 60) and with a second word (slack 124): the same
+    regions, exact vertices and areas."""
+    from polyrelu import _regions_frontier
+
+    net = random_network([d, 5, 4, 1], seed=d, activation="hard_tanh" if d == 3 else "relu")
+    D = pr.Polyhedron.box([-2] * d, [2] * d)
+    want = list(regions(net, D))
+    monkeypatch.setattr(_regions_frontier, "_SLACK", slack)
+    rs = list(regions(net, D))
+    assert [r.pattern for r in rs] == [r.pattern for r in want]
+    check_regions(net, D, rs, volumes=d < 4)
+    for r in rs[::7]:
+        assert set(r.vertices) == set(r.polyhedron.vertices)
 
 
 # ------------------------------------- adjacency from exact vertices (d >= 3)
@@ -822,6 +1008,25 @@ def test_vrep_inequalities_match_cdd(seed, d, degenerate):
     rs = list(regions(net, D))
     assert "_hverts" in rs[0]._cache
     for r in rs:
+        assert _normalised(*r.inequalities) == _normalised(*r.polyhedron.inequalities)
+
+
+_ACAS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "onnx",
+                     "ACASXU_run2a_1_1_batch_2000.onnx")
+
+
+@pytest.mark.skipif(not os.path.exists(_ACAS), reason="ACAS Xu model not available")
+def test_vrep_inequalities_match_cdd_on_acas():
+    """The cheap exact route for output (issue 19): on ACAS Xu in 5-D the
+    facet rows read off the vertices (about 5 ms a region) are the minimal
+    H-representation of the LP route (an LP per row, about 320 ms)."""
+    from polyrelu.io import load
+
+    acas = load(_ACAS)
+    D = pr.Polyhedron.box([0] * 5, [1] * 5)
+    rs = list(regions(acas, D, max_regions=4))
+    for r in rs:
+        assert "_hverts" in r._cache
         assert _normalised(*r.inequalities) == _normalised(*r.polyhedron.inequalities)
 
 

@@ -1,18 +1,24 @@
-"""Helpers shared by the CLI commands: model loading, domains, JSON, progress."""
+"""Helpers shared by the CLI commands: model loading, domains, JSON, limits,
+progress, files written whole."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sys
+from contextlib import contextmanager
 from fractions import Fraction
-from typing import Any
+from typing import Any, Iterator
 
+from ..budget import Budget, ProgressBars
 from ..exceptions import DomainError
 from ..numbers import fraction_str, to_fraction
 
 __all__ = ["add_model_args", "add_domain_args", "add_output_args", "load_model",
            "parse_box", "parse_point", "domain_from_args", "jsonable", "emit_json",
-           "progress", "eprint"]
+           "progress", "eprint", "command_budget", "atomic_path", "write_json",
+           "pyplot", "DRAW_SHARE"]
 
 
 def eprint(*args: Any) -> None:
@@ -139,11 +145,67 @@ def emit_json(doc: Any) -> None:
     sys.stdout.write("\n")
 
 
-def progress(iterable=None, total=None, desc: str = "", enabled: bool = True):
-    """A tqdm progress bar on stderr; off when not wanted and when stderr is not
-    a terminal (no carriage-return clutter in logs and captured output)."""
-    from tqdm import tqdm
+def progress(args) -> ProgressBars:
+    """The progress callback of a command: tqdm bars on stderr (one per stage)
+    unless ``--no-progress``, and only when stderr is a terminal (no
+    carriage-return clutter in logs and captured output).  A context
+    manager that removes the bars."""
+    return ProgressBars(enabled=not getattr(args, "no_progress", False))
 
-    return tqdm(iterable, total=total, desc=desc, file=sys.stderr,
-                disable=not enabled or not sys.stderr.isatty(), leave=False,
-                dynamic_ncols=True)
+
+def command_budget(args) -> Budget:
+    """The one budget of a command run: ``--time-limit`` seconds for the whole
+    command (loading, enumerating, merging, writing), ``--max-regions``, and
+    the interrupt flag that Ctrl-C sets (:func:`polyrelu.cli.main`).  Made
+    by ``main``; a budget is made here for a ``run`` called directly."""
+    b = getattr(args, "budget", None)
+    if b is None:
+        b = args.budget = Budget(getattr(args, "max_regions", None),
+                                 getattr(args, "time_limit", None))
+    return b
+
+
+#: with --time-limit and files to draw under --out, the computation stops at
+#: this share of the time; the rest is left for drawing and writing
+DRAW_SHARE = 0.85
+
+
+def pyplot():
+    """matplotlib.pyplot with the Agg backend.  Commands that will draw import
+    it before their long work, so that a time limit accounts for the import
+    (seconds on a loaded machine)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary name in ``path``'s directory to write to; renamed to
+    ``path`` (``os.replace``, atomic) when the block ends normally, removed
+    otherwise -- a file under ``--out`` is never left half-written, also when
+    the run is interrupted while writing."""
+    d, base = os.path.split(path)
+    stem, ext = os.path.splitext(base)
+    # a fresh name, created by the writer (so the umask applies, unlike mkstemp)
+    tmp = os.path.join(d, f".{stem}.{os.getpid()}.{secrets.token_hex(4)}.part{ext}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path: str, doc: Any) -> None:
+    """``doc`` as JSON (exact numbers as strings) to ``path``, written whole."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as fh:
+            json.dump(jsonable(doc), fh, indent=1)
+            fh.write("\n")

@@ -4,19 +4,21 @@ It loads the embedded 2-8-8-1 network (trained on J&V's phi_2, shipped as exact
 JSON), evaluates it exactly, enumerates its activation and linear regions over
 [-10, 10]^2, draws them, computes the fold surface and its dependency graph,
 and checks equivalence against a permuted + rescaled copy (certificate) and a
-perturbed copy (rational counterexample).  Everything it prints is exact.
+perturbed copy (rational counterexample).  Everything it prints is exact; the
+partition and both verdicts are written in polyrelu's result format
+(``regions.jsonl``, ``equivalence.json``, ``counterexample.json``) for
+``polyrelu check``.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from fractions import Fraction
 from pathlib import Path
 
 from ..exceptions import ShapeError
-from ._common import add_output_args, emit_json, eprint, jsonable, load_model
+from ._common import add_output_args, emit_json, eprint, load_model, progress
 
 __all__ = ["add_parser", "run", "permuted_scaled_copy"]
 
@@ -131,7 +133,8 @@ def run(args) -> int:
 
     # 2. regions over the box
     t0 = time.perf_counter()
-    regs = list(regions(net, domain, progress=not args.no_progress))
+    with progress(args) as bar:
+        regs = list(regions(net, domain, progress=bar))
     lin = linear_regions(net, domain, region_list=regs)
     t_reg = time.perf_counter() - t0
     say(f"regions over {args.box}: {len(regs)} activation regions, {len(lin)} linear "
@@ -140,15 +143,10 @@ def run(args) -> int:
         total = sum((r.polyhedron.volume() for r in regs), Fraction(0))
         say(f"  exact areas sum to {fraction_str(total)} = area of the domain "
             f"{fraction_str(domain.volume())}: {total == domain.volume()}")
-    with open(out / "regions.json", "w") as fh:
-        json.dump(jsonable({
-            "domain": args.box,
-            "activation_regions": len(regs), "linear_regions": len(lin),
-            "regions": [{"pattern": ["".join(map(str, layer)) for layer in r.pattern],
-                         "inequalities": {"A": r.polyhedron.inequalities[0],
-                                          "b": r.polyhedron.inequalities[1]},
-                         "affine_map": {"M": r.affine_map[0], "c": r.affine_map[1]},
-                         "interior_point": r.interior_point} for r in regs]}), fh)
+    from ..results import write_equivalence, write_partition
+
+    write_partition(out / "regions.jsonl", net, iter(regs), domain,
+                    linear_regions=len(lin))
     doc["regions"] = {"activation_regions": len(regs), "linear_regions": len(lin),
                       "seconds": round(t_reg, 3)}
     if net.input_dim == 2:
@@ -164,7 +162,8 @@ def run(args) -> int:
         fig.tight_layout()
         fig.savefig(out / "regions.png", dpi=110)
         plt.close(fig)
-        say(f"  {out / 'regions.json'}, {out / 'regions.png'}")
+        say(f"  {out / 'regions.jsonl'} (check it: polyrelu check {out / 'regions.jsonl'}), "
+            f"{out / 'regions.png'}")
 
     # 3. fold surface and dependency graph
     t0 = time.perf_counter()
@@ -209,8 +208,10 @@ def run(args) -> int:
         say("  scalings " + "; ".join(
             "[" + ", ".join(fraction_str(s) for s in layer) + "]"
             for layer in res.certificate.scalings))
+    write_equivalence(out / "equivalence.json", net, g, res, domain)
     h = _perturbed_copy(net, Fraction(1, 10 ** 12))
     res2 = equivalent(net, h, domain)
+    write_equivalence(out / "counterexample.json", net, h, res2, domain)
     say(f"equivalence with a copy whose output bias moved by 1e-12: "
         f"{'EQUIVALENT' if res2.equivalent else 'NOT equivalent'} (stage: {res2.stage})")
     if res2.counterexample is not None:
@@ -218,6 +219,8 @@ def run(args) -> int:
         fx, hx = net(x), h(x)
         say(f"  counterexample x = ({', '.join(map(fraction_str, x))}): f(x) - g(x) = "
             f"{fraction_str(fx[0] - hx[0])} (exact)")
+    say(f"  certificates {out / 'equivalence.json'}, {out / 'counterexample.json'} "
+        f"(polyrelu check verifies them without trusting polyrelu)")
     doc["equivalence"] = {
         "permuted_copy": {"equivalent": res.equivalent, "stage": res.stage,
                           "permutations": getattr(res.certificate, "permutations", None),

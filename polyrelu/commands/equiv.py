@@ -3,8 +3,10 @@
 Prints the verdict and the stage that decided it (symmetry, counterexample
 search, complete region check), then the certificate (per hidden layer the
 permutation and the positive scalings, exact) or a rational counterexample with
-both exact outputs.  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
-3 undecided (a limit stopped the complete check).
+both exact outputs (``--certificate FILE`` writes them in polyrelu's result
+format for ``polyrelu check``).  Exit code: 0 equivalent, 1 not equivalent, 2 bad input,
+3 undecided (a limit stopped the check), 130 interrupted (Ctrl-C: the partial,
+undecided result is printed first).
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from ..numbers import fraction_str, to_fraction
 from ._common import (
     add_domain_args,
     add_model_args,
+    command_budget,
     domain_from_args,
     emit_json,
     load_model,
     parse_point,
+    progress,
 )
 
-__all__ = ["add_parser", "run", "EXIT_CODES"]
+__all__ = ["add_parser", "run", "EXIT_CODES", "INTERRUPTIBLE"]
 
-#: verdict -> exit code
+#: verdict -> exit code (an interrupted run exits 130, undecided, partial)
 EXIT_CODES = {True: 0, False: 1, None: 3}
+#: Ctrl-C stops the check like a limit: the partial verdict is printed
+INTERRUPTIBLE = True
 
 
 def add_parser(sub) -> None:
@@ -38,7 +44,8 @@ def add_parser(sub) -> None:
     p.add_argument("--top1", action="store_true",
                    help="compare predicted classes (argmax) instead of outputs")
     p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="seconds for the whole check (undecided -> exit code 3)")
+                   help="seconds for the whole run (undecided -> exit code 3; Ctrl-C "
+                        "also stops it: exit code 130)")
     p.add_argument("--max-regions", type=int, default=None, metavar="N",
                    help="maximum number of cells in the complete check")
     p.add_argument("--samples", type=int, default=64,
@@ -47,6 +54,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document on stdout (exact numbers as strings)")
+    p.add_argument("--certificate", metavar="FILE", default=None,
+                   help="write the verdict with its certificate or counterexample to FILE "
+                        "(polyrelu's result format; verify it with polyrelu check)")
 
 
 def _slice_map(args):
@@ -64,6 +74,12 @@ def _slice_map(args):
 
 
 def run(args) -> int:
+    budget = command_budget(args)
+    with progress(args) as bar:
+        return _run(args, budget, bar)
+
+
+def _run(args, budget, bar) -> int:
     from ..equivalence import equivalent
 
     f = load_model(args.model_a, arch=args.arch, max_denominator=args.max_denominator)
@@ -83,9 +99,11 @@ def run(args) -> int:
                           "the predicted classes instead: give one of them")
     res = equivalent(f, g, domain=domain, eps=eps,
                      mode="top1" if args.top1 else "exact",
-                     time_limit=args.time_limit, max_regions=args.max_regions,
-                     samples=args.samples, seed=args.seed,
-                     progress=not args.no_progress)
+                     budget=budget, samples=args.samples, seed=args.seed, progress=bar)
+    if args.certificate:
+        from ..results import write_equivalence
+
+        write_equivalence(args.certificate, f, g, res, domain)
     x_in = None
     if on_slice is not None and res.counterexample is not None:
         x_in = on_slice(res.counterexample)
@@ -101,6 +119,8 @@ def run(args) -> int:
             # the networks were restricted to x = x0 + U t: the counterexample
             # is a slice parameter t; this is the model input x
             doc["counterexample_input"] = None if x_in is None else list(x_in)
+        if args.certificate:
+            doc["certificate_file"] = args.certificate
         emit_json(doc)
     else:
         print(f"f = {args.model_a}  ({arch[0]}, {f.activation})")
@@ -121,6 +141,9 @@ def run(args) -> int:
                   f"{fraction_str(rounded[1])}): the verdict is about the rounded "
                   f"models")
         print(res.summary())
+        if args.certificate:
+            print(f"wrote {args.certificate} (check it with: polyrelu check "
+                  f"{args.certificate})")
         if x_in is not None:
             print("the counterexample is a slice parameter t; model input x = ["
                   + ", ".join(fraction_str(v) for v in x_in) + "]")

@@ -21,19 +21,29 @@ from __future__ import annotations
 import os
 
 from ._common import (
+    DRAW_SHARE,
     add_domain_args,
     add_model_args,
     add_output_args,
+    atomic_path,
+    command_budget,
     domain_from_args,
     emit_json,
     eprint,
     load_model,
+    progress,
+    pyplot,
 )
 
-__all__ = ["add_parser", "run", "check_figure_size"]
+__all__ = ["add_parser", "run", "check_figure_size", "INTERRUPTIBLE"]
 
 DEFAULT_BOX = "-10,10"
 COLORS = ("region", "map", "output")
+#: Ctrl-C stops the enumeration like a limit: the regions found are drawn
+INTERRUPTIBLE = True
+#: with --time-limit, the enumeration stops at this share of the time; the
+#: rest is left for colouring by linear region and drawing
+ENUMERATION_SHARE = 0.5
 
 
 def add_parser(sub) -> None:
@@ -53,7 +63,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-regions", type=int, default=None,
                    help="stop the enumeration after this many regions (partial plot)")
     p.add_argument("--time-limit", type=float, default=None,
-                   help="stop the enumeration after this many seconds (partial plot)")
+                   help="seconds for the whole run, enumeration and drawing (partial "
+                        "plot; Ctrl-C also stops the enumeration with what was found)")
     p.add_argument("--dpi", type=int, default=100,
                    help="PNG resolution (default 100; a figure is at most 16384 pixels "
                         "a side and 2^26 in all)")
@@ -285,10 +296,25 @@ def run(args) -> int:
     check_figure_size(MAIN_FIGSIZE[net.input_dim], args.dpi)
     if args.layers and net.input_dim == 2 and net.num_layers > 1:
         check_figure_size(layers_figsize(net.num_layers - 1), args.dpi, "the layer figure")
-    it = regions(net, domain, max_regions=args.max_regions, time_limit=args.time_limit,
-                 progress=not args.no_progress)
-    regs = list(it)
-    labels = linear_region_labels(regs) if not it.partial else None
+    budget = command_budget(args)
+    pyplot()     # imported before the enumeration: the time limit covers it
+    with progress(args) as bar:
+        it = regions(net, domain, budget=budget.share(ENUMERATION_SHARE), progress=bar)
+        regs = list(it)
+    labels = None
+    if not it.partial:
+        from ..regions import linear_regions
+
+        lin = linear_regions(net, domain, region_list=regs, budget=budget.share(DRAW_SHARE))
+        if not lin.partial:
+            labels = [0] * len(regs)
+            index = {r.pattern: i for i, r in enumerate(regs)}
+            for k, L in enumerate(lin):
+                for r in L.regions:
+                    labels[index[r.pattern]] = k
+            # in order of first appearance (stable colours)
+            first: dict = {}
+            labels = [first.setdefault(lab, len(first)) for lab in labels]
     n_lin = (max(labels) + 1 if labels else 0) if labels is not None else None
     V = domain.vertices
     box = (tuple(min(v[j] for v in V) for j in range(net.input_dim)),
@@ -336,7 +362,8 @@ def run(args) -> int:
         head = textwrap.fill(f"{net0.architecture} on {where}{part}", 70)
         ax.set_title(f"{head}\n{counts}; colour: {args.color}", fontsize=9)
         fig.tight_layout()
-        fig.savefig(path, dpi=args.dpi)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=args.dpi, format="png")
         plt.close(fig)
         files.append(path)
         if args.layers:
@@ -345,10 +372,11 @@ def run(args) -> int:
                 eprint("plot: --layers skipped: the enumeration is partial")
             elif net.input_dim == 2 and net.num_layers > 1:
                 lpath = os.path.join(args.out, "layers.png")
-                draw_layers(net, domain, lpath, dpi=args.dpi,
-                            axis_names=("t1", "t2") if args.slice else ("x1", "x2"),
-                            title=f"boundaries added layer by layer: {net0.architecture} "
-                                  f"on {where}")
+                with atomic_path(lpath) as tmp:
+                    draw_layers(net, domain, tmp, dpi=args.dpi,
+                                axis_names=("t1", "t2") if args.slice else ("x1", "x2"),
+                                title=f"boundaries added layer by layer: "
+                                      f"{net0.architecture} on {where}")
                 files.append(lpath)
             else:
                 eprint("plot: --layers draws 2-D plots only; skipped")

@@ -12,9 +12,22 @@ from __future__ import annotations
 
 import re
 
-from ._common import add_model_args, emit_json, eprint, load_model, parse_point
+from ._common import (
+    add_model_args,
+    command_budget,
+    emit_json,
+    eprint,
+    load_model,
+    parse_point,
+)
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "INTERRUPTIBLE"]
+
+#: Ctrl-C stops the walk like a limit: the walked part is printed
+INTERRUPTIBLE = True
+#: with --time-limit, the walk stops at this share of the time; the rest is
+#: left for the exact lengths (sums of square roots) printed after it
+WALK_SHARE = 0.8
 
 
 def add_parser(sub) -> None:
@@ -34,7 +47,9 @@ def add_parser(sub) -> None:
     p.add_argument("--max-transitions", type=int, default=None, metavar="N",
                    help="stop after N transitions (partial result: counts are lower "
                         "bounds, lengths those of the walked part)")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds for the whole run, walk and exact lengths (partial "
+                        "result; Ctrl-C also stops the walk with what was found)")
     p.add_argument("--show", type=int, default=20,
                    help="breakpoints to list in the summary (default 20)")
     p.add_argument("--json", action="store_true",
@@ -67,11 +82,15 @@ def run(args) -> int:
     from ..numbers import fraction_str
     from ..trajectories import Polyline, trajectory_length
 
+    budget = command_budget(args)
     net = load_model(args.model, arch=args.arch, max_denominator=args.max_denominator)
     path = _path(args, net.input_dim)
+    if isinstance(path, Polyline):
+        import sympy  # noqa: F401  (the exact lengths follow: the time limit covers it)
     tl = trajectory_length(net, path, max_transitions=args.max_transitions,
-                           time_limit=args.time_limit)
+                           budget=budget.share(WALK_SHARE))
     res = tl.transitions
+    exact = _exact_lengths(tl, budget)
     bounds = None
     if isinstance(path, Polyline) and len(path.points) == 2 and not path.closed:
         # Pieces of a segment x0 + t d are activation regions of the 1-input slice
@@ -96,9 +115,10 @@ def run(args) -> int:
                           else list(b.point)),
                 "flips": [list(f) for f in b.flips]} for b in res.breakpoints],
             "patterns": [list(map(list, p)) for p in res.patterns],
-            "lengths": [{"layer": x.layer, "exact": None if x.exact is None else
-                         str(x.exact), "value": x.value} for x in tl.lengths],
+            "lengths": [{"layer": x.layer, "exact": e, "value": x.value}
+                        for x, e in zip(tl.lengths, exact)],
             "lengths_exact": tl.exact,
+            "lengths_note": _exact_note(tl, exact, budget),
             "lengths_partial": tl.partial,
             # the walked part ends at this path parameter (None: the whole path)
             "stop": None if res.stop is None else str(res.stop),
@@ -135,14 +155,16 @@ def run(args) -> int:
     else:
         tag = " (exact)" if tl.exact else " (float)"
     print("trajectory length per layer" + tag + ":")
-    for x in tl.lengths:
+    for x, s in zip(tl.lengths, exact):
         name = "input" if x.layer == 0 else ("output" if x.layer == net.num_layers
                                              else f"layer {x.layer}")
         ex = ""
-        if x.exact is not None:
-            s = str(x.exact)
+        if s is not None:
             ex = f" = {s}" if len(s) <= 60 else " (exact sum of square roots, see --json)"
         print(f"  {name:>8}: {x.value:.6g}{ex}")
+    note = _exact_note(tl, exact, budget)
+    if note:
+        print(f"  ({note})")
     if bounds is not None:
         print("bounds for the 1-input slice network (its activation regions are the "
               "pieces of the segment):")
@@ -150,3 +172,23 @@ def run(args) -> int:
     else:
         print("bounds: not shown (a circle or polyline can meet a region more than once)")
     return 0
+
+
+def _exact_lengths(tl, budget) -> list:
+    """The exact lengths as strings, layer by layer while the budget lasts
+    (None where not built: a circle or curve, or no time left)."""
+    out: list = []
+    for x in tl.lengths:
+        if x.terms is None or budget.exhausted:
+            out.append(None)
+        else:
+            out.append(str(x.exact))
+    return out
+
+
+def _exact_note(tl, exact, budget):
+    missing = sum(1 for x, s in zip(tl.lengths, exact) if x.terms is not None and s is None)
+    if not missing:
+        return None
+    return (f"the exact sums of square roots of {missing} layer(s) were not built: "
+            f"{budget.stop_reason()}; the float values are given")

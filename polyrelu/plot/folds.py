@@ -159,13 +159,14 @@ def plot_fold_layers(net, domain, ax=None, title: Optional[str] = None, legend: 
     return ax
 
 
-def plot_dependency_graph(surface, ax=None, title: Optional[str] = None):
+def plot_dependency_graph(surface, ax=None, title: Optional[str] = None, budget=None):
     """Draw the dependency graph, nodes coloured by canonical order and placed
-    in columns by order (P&L Figure 4 right)."""
+    in columns by order (P&L Figure 4 right); ``budget`` is passed to
+    :meth:`~polyrelu.folds.PiecewiseLinearSurface.dependency_graph`."""
     import networkx as nx
 
     ax = _axes(ax)
-    G = surface.dependency_graph()
+    G = surface.dependency_graph(budget)
     pos: dict = {}
     for layer in surface.layers:
         n = len(layer)
