@@ -82,7 +82,7 @@ def _shared_from(payload: Any) -> Any:
 def _run_chunk(fn: Callable, payload: Any, units: Sequence, deadline: Optional[float]
                ) -> list:
     shared = _shared_from(payload)
-    out = []
+    out: list = []
     for u in units:
         if deadline is not None and time.time() > deadline:
             out.append(None)
