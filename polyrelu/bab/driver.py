@@ -55,7 +55,7 @@ from .lp import lp_bound
 from .objectives import Atom, Clause, Property
 from .problem import BabProblem
 from .proof import ProofTree, fstr, layer_docs, proof_document
-from .region import close_region
+from .region import close_region, region_maximum
 from .relax import FloatTwin, bound_single, bound_twin, objective_bounds
 from .sound import outer_box
 
@@ -124,6 +124,9 @@ class CellOutcome:
     certificate entries of the closed clauses, ``layers`` the cell's layer
     certificates (with ``proof``); ``best`` is ``(float value, exact point)``
     of the most promising point (the caller evaluates it exactly if it matters).
+    ``status`` ``"exact"`` (:func:`maximize` only): the cell is fully fixed
+    and ``exact`` is the exact maximum over it, attained at ``best[1]``; the
+    ``closings`` are its ``"region"`` certificates.
     """
 
     status: str
@@ -138,6 +141,7 @@ class CellOutcome:
     empty: bool = False
     lp_used: int = 0
     seconds: float = 0.0
+    exact: Optional[Fraction] = None
 
 
 def _phase_dicts(cell: Cell, twin: bool) -> Any:
@@ -330,6 +334,11 @@ def process_cell(problem: BabProblem, cell: Cell, options: BabOptions,
                     out.seconds = time.perf_counter() - t0
                     return out
         open_q = still
+    # maximizing on a fully fixed cell: the exact maximum (the networks are affine)
+    if maximizing and branching.relaxed_count(cb) == 0 and \
+            _exact_maximum(problem, cb, cell, out, options):
+        out.seconds = time.perf_counter() - t0
+        return out
     out.closed = tuple(closed)
     if options.proof:
         out.layers = layer_docs(cb)
@@ -342,6 +351,40 @@ def process_cell(problem: BabProblem, cell: Cell, options: BabOptions,
                               options)
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _exact_maximum(problem: BabProblem, cb: Any, cell: Cell, out: CellOutcome,
+                   options: BabOptions) -> bool:
+    """Fill ``out`` with the exact maximum of every clause over a fully fixed
+    cell (exact LP, :func:`polyrelu.bab.region.region_maximum`); False when the
+    exact backend gives no answer (then the cell is split as usual)."""
+    ub: dict = {}
+    closings = []
+    top: Optional[tuple] = None
+    for q in cell.clauses:
+        r = region_maximum(problem, cb, cell.lo, cell.hi, cell.phases, q)
+        out.lp_used += 1
+        if r is None:
+            return False
+        v, x, entry = r
+        if v is None:                       # the cell is empty
+            out.status, out.empty, out.closed = "closed", True, tuple(cell.clauses)
+            out.ub = {}
+            if options.proof:
+                out.layers = layer_docs(cb)
+                out.closings = [entry]
+            return True
+        ub[q] = v
+        closings.append(entry)
+        if top is None or v > top[0]:
+            top = (v, x)
+    assert top is not None
+    out.status, out.ub, out.split = "exact", ub, None
+    out.exact, out.best = top[0], (float(top[0]), top[1])
+    if options.proof:
+        out.layers = layer_docs(cb)
+        out.closings = closings
+    return True
 
 
 def _choose_split(problem: BabProblem, cell: Cell, cb: Any, open_q: list, best: dict,
@@ -707,7 +750,23 @@ def maximize(problem: BabProblem, domain: Any, *, options: Optional[BabOptions] 
                         continue
                     lim.cells += 1
                     _count(stats, cell, out)
-                    if out.best is not None and (lower is None or out.best[0] > float(lower)):
+                    if out.empty:                   # no point: nothing to bound
+                        stats["closed"] += 1
+                        stats["empty"] += 1
+                        if tree is not None:
+                            tree.close(nid, {"layers": out.layers, "closings": out.closings})
+                        continue
+                    if out.exact is not None and out.best is not None:
+                        stats["closed"] += 1
+                        # the LP optimum, evaluated exactly (it attains out.exact)
+                        x = out.best[1]
+                        y = problem.outputs(x)
+                        val = max(_clause_value(problem, q, y)
+                                  for q in range(len(problem.prop.clauses)))
+                        if lower is None or val > lower:
+                            lower, argmax = val, x
+                    elif out.best is not None and (lower is None or
+                                                   out.best[0] > float(lower)):
                         x = out.best[1]
                         y = problem.outputs(x)
                         val = max(_clause_value(problem, q, y)
@@ -719,7 +778,8 @@ def maximize(problem: BabProblem, domain: Any, *, options: Optional[BabOptions] 
                     # parent's was lower: back-substitution is not monotone
                     own = None if any(v is None for v in vals) else max(vals)
                     if tree is not None:
-                        certs[nid] = out.layers
+                        certs[nid] = (out.layers,
+                                      out.closings if out.exact is not None else None)
                     heapq.heappush(heap, (key(own), nid, cell, out, own))
                 elif settled(e) or out.split is None:
                     heapq.heappush(heap, e)
@@ -761,7 +821,8 @@ def _finish_max_tree(tree: ProofTree, heap: list, certs: dict, nclauses: int) ->
             n.pop("children", None)
             n.pop("split", None)
             n["status"] = "closed"
-            n["certificate"] = {"layers": certs[nid], "closings": closings}
+            layers, own = certs[nid]
+            n["certificate"] = {"layers": layers, "closings": own or closings}
     keep, todo = [], [0]
     while todo:
         i = todo.pop()

@@ -38,25 +38,16 @@ from typing import Optional
 
 from . import certificate as C
 
-__all__ = ["close_region", "thin_closing"]
+__all__ = ["close_region", "region_maximum", "thin_closing"]
 
 
 def _states(side, K: int) -> list:
     return [None] + [[int(v) for v in side.state[k]] for k in range(1, K + 1)]
 
 
-def close_region(problem, cb, lo, hi, phases: tuple, q: int
-                 ) -> tuple[Optional[dict], Optional[tuple]]:
-    """Decide clause ``q`` on a fully fixed cell exactly.
-
-    Solves ``max s`` subject to ``s <= a_r(t)`` for every atom and ``t`` in
-    the cell's polytope (exact LP): by LP duality ``s* = min_w max_t sum_r w_r
-    a_r(t)`` over weights ``w`` in the simplex, and the dual's ``w`` with the
-    polytope multipliers are the ``"region"`` certificate.  Returns
-    ``(closing, point)``: a certificate entry (``"region"`` or ``"thin"``) or
-    None, and when not closed the optimum ``t*`` (every atom is ``>= s*``
-    there: a violation of the clause, to be confirmed by exact evaluation).
-    """
+def _region_lp(problem, cb, lo, hi, phases: tuple, q: int) -> tuple:
+    """The exact LP ``max s, s <= a_r(t)`` over the fixed cell's polytope:
+    ``(result, number of atoms, polytope rows, backend)``."""
     from ..polyhedron import get_backend
 
     ex = problem.exact
@@ -82,24 +73,70 @@ def close_region(problem, cb, lo, hi, phases: tuple, q: int
     b = [F[-1] + at.d for F, at in zip(atom_rows, cl.atoms)] + [rhs for _, rhs in rows]
     backend = get_backend()
     res = backend.lp(tuple(A), tuple(b), (), (), tuple([zero] * d) + (Fraction(1),), d + 1)
-    na = len(cl.atoms)
+    return res, len(cl.atoms), rows, backend
+
+
+def _farkas_closing(rows, backend, d: int) -> Optional[dict]:
+    # the polytope is empty: y >= 0 with A^T y = 0, y . b < 0 (Farkas)
+    P = [tuple(a) for a, _ in rows]
+    y = backend.farkas(tuple(P), tuple(rhs for _, rhs in rows), d)
+    if y is None:
+        return None
+    return {"clause": 0, "method": "thin", "rows": {str(i): C.qstr(v) for i, v in enumerate(y)
+                                                   if v}}
+
+
+def close_region(problem, cb, lo, hi, phases: tuple, q: int
+                 ) -> tuple[Optional[dict], Optional[tuple]]:
+    """Decide clause ``q`` on a fully fixed cell exactly.
+
+    Solves ``max s`` subject to ``s <= a_r(t)`` for every atom and ``t`` in
+    the cell's polytope (exact LP): by LP duality ``s* = min_w max_t sum_r w_r
+    a_r(t)`` over weights ``w`` in the simplex, and the dual's ``w`` with the
+    polytope multipliers are the ``"region"`` certificate.  Returns
+    ``(closing, point)``: a certificate entry (``"region"`` or ``"thin"``) or
+    None, and when not closed the optimum ``t*`` (every atom is ``>= s*``
+    there: a violation of the clause, to be confirmed by exact evaluation).
+    """
+    res, na, rows, backend = _region_lp(problem, cb, lo, hi, phases, q)
+    d = len(lo)
+    cl = problem.prop.clauses[q]
     if res.status == "optimal" and res.dual is not None:
         value = res.value
         assert value is not None and res.point is not None
         if (value <= 0) if cl.strict else (value < 0):
-            w = res.dual[:na]
-            return ({"clause": int(q), "weights": [C.qstr(x) for x in w], "method": "region",
-                     "rows": {str(i): C.qstr(y) for i, y in enumerate(res.dual[na:]) if y}},
-                    None)
+            return _region_entry(q, res.dual, na), None
         return None, tuple(res.point[:d])
     if res.status == "infeasible":
-        # the polytope is empty: y >= 0 with A^T y = 0, y . b < 0 (Farkas)
-        P = [tuple(a) for a, _ in rows]
-        y = backend.farkas(tuple(P), tuple(rhs for _, rhs in rows), d)
-        if y is not None:
-            return ({"clause": int(q), "method": "thin",
-                     "rows": {str(i): C.qstr(v) for i, v in enumerate(y) if v}}, None)
+        entry = _farkas_closing(rows, backend, d)
+        if entry is not None:
+            entry["clause"] = int(q)
+            return entry, None
     return None, None
+
+
+def _region_entry(q: int, dual, na: int) -> dict:
+    return {"clause": int(q), "weights": [C.qstr(x) for x in dual[:na]], "method": "region",
+            "rows": {str(i): C.qstr(y) for i, y in enumerate(dual[na:]) if y}}
+
+
+def region_maximum(problem, cb, lo, hi, phases: tuple, q: int) -> Optional[tuple]:
+    """The exact maximum of clause ``q``'s value ``min_r a_r`` over a fully
+    fixed cell: ``(value, point, closing)`` where ``point`` attains it and
+    ``closing`` is the ``"region"`` certificate of ``value`` (its multipliers
+    prove ``min_r a_r <= value`` on the cell; they do not depend on the
+    atoms' constants, so they also close the clause lowered by ``value``);
+    ``(None, None, closing)`` for an empty cell (a ``"thin"`` closing); None
+    when the exact backend gives no answer."""
+    res, na, rows, backend = _region_lp(problem, cb, lo, hi, phases, q)
+    d = len(lo)
+    if res.status == "optimal" and res.dual is not None and res.point is not None:
+        return res.value, tuple(res.point[:d]), _region_entry(q, res.dual, na)
+    if res.status == "infeasible":
+        entry = _farkas_closing(rows, backend, d)
+        if entry is not None:
+            return None, None, entry
+    return None
 
 
 def thin_closing(problem, cb, lo, hi, phases: tuple) -> Optional[dict]:
