@@ -155,7 +155,8 @@ def test_decide_agrees_with_enumeration(f, seed):
     for eps, want in ((M, "holds"), (M - F(1, 10 ** 6), "violated")):
         if eps < 0:
             continue
-        r = decide(make_problem(f, g, max_difference(1, eps=eps)), BOX2, max_cells=20000)
+        r = decide(make_problem(f, g, max_difference(1, eps=eps)), BOX2, max_cells=20000,
+                   time_limit=30)
         assert r.verdict == want, (eps, M, r.stats)
         if want == "violated":
             x = r.counterexample
@@ -338,3 +339,13 @@ def test_bad_limits():
         Limits(max_cells=0)
     with pytest.raises(pr.DomainError):
         Limits(time_limit=-1)
+
+
+def test_tight_bound_next_to_a_hyperplane_terminates():
+    # regression: input bisection converged on the hyperplane x0 = 3/7 of a
+    # unit of f (4 relaxed units, more than FEW_RELAXED) and never split it
+    f = random_network([2, 4, 1], seed=0)
+    g = perturbed(f, 436682)
+    M = exact_max_difference(f, g, BOX2)
+    r = decide(make_problem(f, g, max_difference(1, eps=M)), BOX2, max_cells=2000)
+    assert r.verdict == "holds" and r.stats["max_depth"] < 30

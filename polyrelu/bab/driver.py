@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
@@ -75,6 +75,10 @@ class Cell:
     depth: int = 0
     nid: int = 0
     ub: float = float("inf")
+    #: relaxed units of the parent, and how many input splits in a row left
+    #: that count unchanged (see :func:`_choose_split`)
+    parent_relaxed: int = -1
+    stall: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ class CellOutcome:
     lp_used: int = 0
     seconds: float = 0.0
     exact: Optional[Fraction] = None
+    relaxed: int = 0
+    stall: int = 0
 
 
 def _phase_dicts(cell: Cell, twin: bool) -> Any:
@@ -347,6 +353,9 @@ def process_cell(problem: BabProblem, cell: Cell, options: BabOptions,
         out.status = "closed"
         out.seconds = time.perf_counter() - t0
         return out
+    out.relaxed = branching.relaxed_count(cb)
+    out.stall = cell.stall + 1 if 0 <= cell.parent_relaxed <= out.relaxed else 0
+    cell = replace(cell, stall=out.stall)
     out.split = _choose_split(problem, cell, cb, open_q or list(clauses), best, record,
                               options)
     out.seconds = time.perf_counter() - t0
@@ -398,7 +407,11 @@ def _choose_split(problem: BabProblem, cell: Cell, cb: Any, open_q: list, best: 
     if how == "input" and options.split == "auto" and cell.depth >= 2 * problem.d:
         worst = max(open_q, key=lambda q: np.inf if best[q][0] is None else float(best[q][0]))
         exact = problem.clause_rows(worst).d[best[worst][1]] == 0
-        if exact or branching.relaxed_count(cb) <= FEW_RELAXED:
+        # d input splits in a row that made no unit stable: the cell hugs a
+        # hyperplane that bisection only approaches (a tight bound, eps = the
+        # exact maximum, needs that unit fixed), so split the unit
+        stalled = cell.stall >= problem.d
+        if exact or stalled or branching.relaxed_count(cb) <= FEW_RELAXED:
             how = "unit"
     if how == "unit":
         worst = max(open_q, key=lambda q: np.inf if best[q][0] is None else float(best[q][0]))
@@ -422,8 +435,10 @@ def _children(cell: Cell, out: CellOutcome, next_id: int) -> list:
         h1[j] = at
         l2 = list(cell.lo)
         l2[j] = at
-        return [Cell(cell.lo, tuple(h1), cell.phases, open_q, cell.depth + 1, next_id),
-                Cell(tuple(l2), cell.hi, cell.phases, open_q, cell.depth + 1, next_id + 1)]
+        return [Cell(cell.lo, tuple(h1), cell.phases, open_q, cell.depth + 1, next_id,
+                     parent_relaxed=out.relaxed, stall=out.stall),
+                Cell(tuple(l2), cell.hi, cell.phases, open_q, cell.depth + 1, next_id + 1,
+                     parent_relaxed=out.relaxed, stall=out.stall)]
     u = tuple(sp["unit"])
     return [Cell(cell.lo, cell.hi, cell.phases + (u + (1,),), open_q, cell.depth + 1, next_id),
             Cell(cell.lo, cell.hi, cell.phases + (u + (0,),), open_q, cell.depth + 1,

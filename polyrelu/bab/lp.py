@@ -114,6 +114,7 @@ def _highs() -> Optional[tuple]:
             _BANNER_DONE = True
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
+    h.setOptionValue("time_limit", 30.0)     # a proposal only: never wait long
     return h, highspy
 
 
