@@ -27,6 +27,7 @@ from polyrelu.bab import (
     top1_agreement,
 )
 from polyrelu.bab.certificate import check_cell, problem_from_document
+from polyrelu.equivalence import _stage3_method
 from polyrelu.network import random_network
 
 F = Fraction
@@ -349,3 +350,51 @@ def test_tight_bound_next_to_a_hyperplane_terminates():
     M = exact_max_difference(f, g, BOX2)
     r = decide(make_problem(f, g, max_difference(1, eps=M)), BOX2, max_cells=2000)
     assert r.verdict == "holds" and r.stats["max_depth"] < 30
+
+
+# ------------------------------------------ equivalence stage 3 dispatch
+
+
+
+@SETTINGS
+@given(nets, st.integers(0, 10 ** 6))
+def test_equivalent_stage3_bab_agrees_with_enumeration(f, seed):
+    g = perturbed(f, seed)
+    M = exact_max_difference(f, g, BOX2)
+    box = pr.Polyhedron.box(*BOX2)
+    for eps in (M, M / 2 + F(1, 10 ** 6)):
+        a = pr.equivalent(f, g, box, eps=eps, method="bab")
+        b = pr.equivalent(f, g, box, eps=eps, method="enumerate")
+        assert a.equivalent == b.equivalent == (M <= eps)
+        if a.equivalent is False and a.stage == "complete":
+            x = a.counterexample
+            assert max(abs(u - v) for u, v in zip(f(x), g(x))) > eps
+
+
+def test_stage3_method_choice():
+    f = random_network([2, 4, 1], seed=3)
+    g = perturbed(f, 3)
+    box = pr.Polyhedron.box(*BOX2)
+    assert _stage3_method("auto", box, "exact", F(1, 100), 2, f, g) == "bab"
+    assert _stage3_method("auto", box, "exact", F(0), 2, f, g) == "enumerate"
+    assert _stage3_method("auto", None, "exact", F(1, 100), 2, f, g) == "enumerate"
+    assert _stage3_method("auto", box, "top1", F(0), 2, f, g) == "enumerate"
+    far = random_network([2, 4, 1], seed=4)
+    assert _stage3_method("auto", box, "exact", F(1, 100), 2, f, far) == "enumerate"
+    r = pr.equivalent(f, g, box, eps=F(1, 2))
+    assert r.equivalent is True and "bound-and-split" in r.message
+    with pytest.raises(pr.NetworkError):
+        pr.equivalent(f, g, box, method="nope")
+    with pytest.raises(pr.DomainError):
+        pr.equivalent(f, g, None, eps=1, method="bab")
+
+
+def test_equivalent_bab_limits_partial():
+    f = random_network([2, 12, 12, 12, 1], seed=8)
+    g = perturbed(f, 8, num=1, den=10 ** 6)
+    box = pr.Polyhedron.box(*BOX2)
+    r = pr.equivalent(f, g, box, eps=F(1, 10 ** 12), method="bab", max_regions=2,
+                      samples=0)
+    assert r.equivalent in (None, False)
+    if r.equivalent is None:
+        assert r.partial and r.stage == "complete" and "max_regions" in r.reason
