@@ -20,7 +20,7 @@ The public front of the package (everything else is an implementation module):
   proof document's verdict exactly, standard library only).
 
 Floats only propose: every bound that closes a cell is a rigorous (outward
-rounded) float bound that the exact verifier :mod:`polyrelu.bab.certificate`
+rounded) float bound that the exact verifier ``polyrelu.bab.certificate``
 re-derives from the cell's certificate; every counterexample is checked by
 exact evaluation.
 

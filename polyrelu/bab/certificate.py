@@ -1390,7 +1390,7 @@ def check_proof(doc) -> dict:
 
     ``verdict`` ``"violated"``: the counterexample lies in the domain and
     violates its clause (exact evaluation).  Otherwise the tree is checked
-    (:func:`check_tree`); ``"holds"`` needs every leaf closed.  Returns the
+    (``check_tree``); ``"holds"`` needs every leaf closed.  Returns the
     counts and the verdict proved (``"unknown"`` for a partial tree).
     """
     if isinstance(doc, (str, bytes)):

@@ -76,7 +76,7 @@ class Cell:
     nid: int = 0
     ub: float = float("inf")
     #: relaxed units of the parent, and how many input splits in a row left
-    #: that count unchanged (see :func:`_choose_split`)
+    #: that count unchanged (see ``_choose_split``)
     parent_relaxed: int = -1
     stall: int = 0
 
@@ -88,7 +88,7 @@ class BabOptions:
     Attributes
     ----------
     split : {"auto", "input", "unit"}
-        Which splits (:func:`polyrelu.bab.branching.choose`).
+        Which splits (``polyrelu.bab.branching.choose``).
     lp : {"auto", "never", "always"}
         The triangle LP with an exact dual: ``"auto"`` tries it on cells with
         at most ``4 * FEW_RELAXED`` relaxed units that have phases or whose
@@ -501,12 +501,12 @@ class BabResult:
     partial : bool
     reason : str or None
         Why a partial run stopped.
-    open_cells : list of Cell
+    open_cells : list of polyrelu.bab.Cell
     upper, lower : Fraction or None
         :func:`maximize`: certified bounds of the maximum (``argmax`` attains ``lower``).
     stats : dict
         ``cells``, ``closed``, ``lp``, ``max_depth``, ``wall``, ``cpu`` seconds.
-    tree : ProofTree or None
+    tree : object or None
         With ``options.proof``: the tree for :meth:`document`.
     """
 
@@ -534,7 +534,7 @@ class BabResult:
                 for n in self.tree.nodes]
 
     def document(self) -> dict:
-        """The proof document (:mod:`polyrelu.bab.proof`); needs ``options.proof``.
+        """The proof document (``polyrelu.bab.proof``); needs ``options.proof``.
 
         For :func:`maximize` the document proves ``max <= upper``: its
         property is the objectives shifted by ``-upper``."""
@@ -617,8 +617,8 @@ def decide(problem: BabProblem, domain: Any, *, options: Optional[BabOptions] = 
     domain : box
         ``(lo, hi)`` or a box Polyhedron (bounded, full-dimensional).
     options : BabOptions, optional
-    limits : Limits or budget, optional
-        Or ``max_cells`` / ``time_limit`` directly.
+    limits : Limits, optional
+        Or a ``polyrelu.budget.Budget``, or ``max_cells`` / ``time_limit`` directly.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
     progress : callable, optional
         ``progress("cells", done, None)`` after every round.

@@ -60,7 +60,7 @@ class Limits:
 
     @property
     def reason(self) -> Optional[str]:
-        """Why the run must stop (None: it may go on)."""
+        """The reason the run must stop, or None while it may go on."""
         if self.interrupted:
             return "interrupted"
         if self.deadline is not None and time.time() > self.deadline:

@@ -84,8 +84,10 @@ class BabProblem:
         ``"single"``, ``"pair"`` or ``"twin"``.
     nets : tuple of Network
     prop : Property
-    exact : polyrelu.bab.certificate.Problem
-    fl : FloatDag or FloatTwin
+    exact : object
+        The exact problem of ``polyrelu.bab.certificate`` (built on first use).
+    fl : object
+        Its float enclosures (``FloatDag`` / ``FloatTwin`` of ``polyrelu.bab.relax``).
     """
 
     def __init__(self, nets: tuple, prop: Property, mode: str) -> None:
