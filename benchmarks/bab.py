@@ -59,11 +59,11 @@ def identity_before(net):
                                     first] + [(L.W, L.b) for L in net.layers[1:]])
 
 
-def _run(label, fn):
+def _run(label, fn, show=str):
     c, t = time.process_time(), time.perf_counter()
     out = fn()
     cpu, wall = time.process_time() - c, time.perf_counter() - t
-    print(f"{label:<28} cpu {cpu:8.2f} s  wall {wall:8.2f} s  {out}", flush=True)
+    print(f"{label:<28} cpu {cpu:8.2f} s  wall {wall:8.2f} s  {show(out)}", flush=True)
     return out
 
 
@@ -100,7 +100,8 @@ def main(argv=None) -> int:
     net = random_network([2, 8, 8, 1], seed=3)
     B = ([-1, -1], [1, 1])
     r = _run("random~max (bab)", lambda: maximize(make_problem(net, None, objective_at_most([1])),
-                                                  B, time_limit=tl))
+                                                  B, time_limit=tl),
+             lambda r: f"{r.verdict} max in [{r.lower}, {r.upper}]")
 
     def enum():
         best = None
