@@ -2078,7 +2078,9 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     Stage 3 enumerates the regions of ``g`` inside every region of ``f`` (the
     activation regions of the difference network ``f - g``) with
     :func:`polyrelu.regions.regions` and decides every cell by exact
-    comparison / exact LP.
+    comparison / exact LP; on a bounded box with ``eps > 0`` and networks of
+    the same shape with close weights it runs certified bound-and-split
+    instead (:mod:`polyrelu.bab`, ``docs/bab.rst``; ``method`` forces one).
 
     Examples
     --------
