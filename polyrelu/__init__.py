@@ -8,7 +8,10 @@
 
 __version__ = "0.1.0"
 
-from . import io  # noqa: F401  (pr.io.load, pr.io.load_default_model)
+from . import (
+    bab,  # noqa: F401  (pr.bab: certified bound-and-split, docs/bab.rst)
+    io,  # noqa: F401  (pr.io.load, pr.io.load_default_model)
+)
 from .bounds import *
 from .decision import *
 from .domains import *

@@ -55,7 +55,7 @@ import gmpy2
 
 from .budget import Budget, as_budget, check_progress
 from .domains import as_domain
-from .exceptions import BackendError, NetworkError, ShapeError
+from .exceptions import BackendError, DomainError, NetworkError, ShapeError
 from .linalg import matmul, matvec, mpq_to_fraction
 from .network import Layer, Network
 from .numbers import fraction_str, to_float, to_fraction
@@ -73,6 +73,8 @@ Mat = tuple[tuple[Fraction, ...], ...]
 
 STAGES = ("symmetry", "counterexample-search", "complete")
 MODES = ("exact", "top1")
+#: how stage 3 decides (:func:`_stage3_method` chooses for ``"auto"``)
+STAGE3_METHODS = ("auto", "bab", "enumerate")
 
 
 # --------------------------------------------------------------------------
@@ -1895,6 +1897,108 @@ def _complete(fr, gr, dom, mode, eps, max_regions, deadline, d, progress=None,
     return None, cells, False, ""
 
 
+def _bab_box(dom: Optional[Polyhedron], d: int) -> Optional[tuple]:
+    """The domain as an exact full-dimensional box ``(lo, hi)``, or None."""
+    if dom is None:
+        return None
+    lo, hi, is_box = _box_of(dom, d)
+    if not is_box or any(v is None for v in lo) or any(v is None for v in hi) or \
+            any(a >= c for a, c in zip(lo, hi)):
+        return None
+    return tuple(lo), tuple(hi)
+
+
+def _stage3_method(method: str, dom: Optional[Polyhedron], mode: str, eps: Fraction,
+                   d: int, f: Optional[Network] = None, g: Optional[Network] = None) -> str:
+    """The complete check stage 3 runs: ``"bab"`` or ``"enumerate"``.
+
+    ``"auto"`` takes certified bound-and-split (:mod:`polyrelu.bab`) when the
+    domain is a bounded box, ``mode="exact"``, ``eps > 0`` and ``f``, ``g``
+    (the reduced networks) form a *twin* pair (same shape, close weights:
+    re-exports, roundings, small edits; :func:`polyrelu.bab.make_problem`),
+    else the enumeration of the regions of ``g`` inside the regions of ``f``
+    (:func:`_complete`).  Without ``f``, ``g`` the choice is provisional
+    (argument checking).
+
+    Measured (2 shared cores, CPU seconds, ``benchmarks/bab.py``; enumeration
+    vs bound-and-split on the same pair):
+
+    * ACAS Xu ``.nnet`` vs its float32 re-export, eps = 1/1000 on the
+      normalised box: enumeration undecided after 240 s (115 cells, issue
+      15); bound-and-split has not decided it in 120 s either (1857 cells), but
+      proves the larger eps of the benchmark (see ``docs/bab.rst``);
+    * small random pairs (2 inputs, 2-4 units per layer) at a tight eps:
+      both decide in well under a second; bound-and-split needs no region
+      enumeration at all when a cell's bound closes it;
+    * eps = 0 on a box: a relaxed bound is never exactly 0, so bound-and-split
+      closes a cell only where every unit is stable or fixed (an exact LP on a
+      region): it enumerates regions too, by splitting, and in the existing
+      equivalence suite some eps = 0 pairs that enumeration decides in
+      seconds did not finish in minutes; enumeration stays the default there;
+    * a *pair* (shapes or weights far apart, e.g. a permuted, rescaled copy
+      with one output bias moved by 1e-9, at eps = 1e-9, the exact maximum):
+      the bounds of ``f`` and ``g`` are independent, so a tight eps again
+      needs exact leaves -- enumeration decided the suite's cases in
+      seconds, bound-and-split not within 100 s: enumeration.
+
+    Top-1 (``mode="top1"``) stays with enumeration: its clauses in
+    :func:`polyrelu.bab.top1_agreement` ask for a unique argmax of ``f``, and
+    outputs tied on an open set would escape them.
+    """
+    if method not in STAGE3_METHODS:
+        raise NetworkError(f"equivalent: unknown method {method!r}; supported: "
+                           f"{', '.join(STAGE3_METHODS)}")
+    box = _bab_box(dom, d)
+    if method == "bab":
+        if box is None:
+            raise DomainError("equivalent: method='bab' needs a bounded box domain")
+        if mode != "exact":
+            raise NetworkError("equivalent: method='bab' supports mode='exact' only")
+        return "bab"
+    if method == "enumerate":
+        return "enumerate"
+    if box is None or mode != "exact" or eps <= 0:
+        return "enumerate"
+    if f is None or g is None:
+        return "bab"
+    from .bab import make_problem, max_difference
+
+    twin = make_problem(f, g, max_difference(f.output_dim, eps=eps)).mode == "twin"
+    return "bab" if twin else "enumerate"
+
+
+def _complete_bab(fr: Network, gr: Network, dom: Polyhedron, eps: Fraction, d: int,
+                  progress=None, budget: Optional[Budget] = None, executor: Any = None):
+    """Stage 3 by certified bound-and-split (:func:`polyrelu.bab.decide`) on
+    the property ``max_k |f_k - g_k| <= eps``; the same return value as
+    :func:`_complete`: ``(x or None, cells, partial, message)``."""
+    from .bab import decide, make_problem, max_difference
+
+    box = _bab_box(dom, d)
+    assert box is not None
+    prob = make_problem(fr, gr, max_difference(fr.output_dim, eps=eps))
+
+    def report(stage, done, total):
+        if progress is not None:
+            progress("stage 3 cells", done, total)
+
+    res = decide(prob, box, limits=budget, max_cells=None if budget is None else
+                 budget.max_regions, executor=executor, progress=report)
+    cells = res.stats.get("cells", 0)
+    if res.verdict == "violated":
+        return res.counterexample, cells, False, ""
+    if res.verdict == "holds":
+        return None, cells, False, ""
+    why = res.reason or "stopped"
+    if budget is not None and budget.interrupted:
+        why = "interrupted"
+    elif "time limit" in why or (budget is not None and budget.exhausted):
+        why = "stopped by the time limit (bound-and-split)"
+    elif "max_cells" in why:
+        why = f"stopped after max_regions={budget.max_regions if budget else None} cells"
+    return None, cells, True, why
+
+
 # --------------------------------------------------------------------------
 # the pipeline
 # --------------------------------------------------------------------------
@@ -1933,7 +2037,8 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
                mode: str = "exact", time_limit: Optional[float] = None,
                max_regions: Optional[int] = None, *, samples: int = 64,
                seed: int = 0, progress: Any = None,
-               budget: Optional[Budget] = None) -> EquivalenceResult:
+               budget: Optional[Budget] = None, method: str = "auto",
+               executor: Any = None) -> EquivalenceResult:
     """Decide whether ``f`` and ``g`` compute the same function on ``domain``.
 
     Parameters
@@ -1969,6 +2074,12 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         Limits shared with the caller (:mod:`polyrelu.budget`); an
         interrupted budget stops the check (``partial``, reason
         ``"interrupted"``).
+    method : {"auto", "bab", "enumerate"}
+        Stage 3: certified bound-and-split over a box domain
+        (:mod:`polyrelu.bab`), or the enumeration of every cell; ``"auto"``
+        chooses (bound-and-split on bounded boxes with ``mode="exact"``).
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Where bound-and-split runs its cells (the verdict is the serial one).
 
     Returns
     -------
@@ -1987,7 +2098,9 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
     Stage 3 enumerates the regions of ``g`` inside every region of ``f`` (the
     activation regions of the difference network ``f - g``) with
     :func:`polyrelu.regions.regions` and decides every cell by exact
-    comparison / exact LP.
+    comparison / exact LP; on a bounded box with ``eps > 0`` and networks of
+    the same shape with close weights it runs certified bound-and-split
+    instead (:mod:`polyrelu.bab`, ``docs/bab.rst``; ``method`` forces one).
 
     Examples
     --------
@@ -2030,6 +2143,7 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
                            f"{samples!r}")
     d = f.input_dim
     dom = _as_domain(domain, d)
+    how = _stage3_method(method, dom, mode, eps, d)     # bad method: an error up front
     timings: dict[str, float] = {}
     common: dict[str, Any] = dict(mode=mode, eps=eps, timings=timings)
 
@@ -2089,11 +2203,17 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         return EquivalenceResult(None, "complete", partial=True,
                                  message=f"{why} before stage 3", reason=why,
                                  **red, **common)
-    x, cells, partial, why = _complete(fr, gr, dom, mode, eps, None, None, d, progress, b)
+    def complete(p, q):
+        how = _stage3_method(method, dom, mode, eps, d, p, q)
+        if how == "bab":
+            return _complete_bab(p, q, dom, eps, d, progress, b, executor)
+        return _complete(p, q, dom, mode, eps, None, None, d, progress, b)
+
+    x, cells, partial, why = complete(fr, gr)
     if x is not None and not _separates(f(x), g(x), mode, eps, strict=False):
         # the reduced networks disagree with the originals at x (a reduce
         # bug): decide on the original networks instead, never guess
-        x, cells, partial, why = _complete(f, g, dom, mode, eps, None, None, d, progress, b)
+        x, cells, partial, why = complete(f, g)
     timings["complete"] = time.perf_counter() - t
     if x is not None:
         return finish_counterexample(x, "complete", regions_checked=cells, **red)
@@ -2101,8 +2221,10 @@ def equivalent(f: Network, g: Network, domain: Any = None, eps: Any = 0,
         return EquivalenceResult(None, "complete", partial=True, regions_checked=cells,
                                  message=f"undecided: {why}; no counterexample in the "
                                          f"cells checked", reason=why, **red, **common)
+    how = _stage3_method(method, dom, mode, eps, d, fr, gr)
+    by = " (certified bound-and-split)" if how == "bab" else ""
     what = {"exact": "equal on every cell" if not eps else
             f"|f - g| <= {fraction_str(eps)} on every cell",
             "top1": "same argmax on every cell"}[mode]
     return EquivalenceResult(True, "complete", regions_checked=cells,
-                             message=f"complete check: {what}", **red, **common)
+                             message=f"complete check{by}: {what}", **red, **common)
