@@ -174,6 +174,9 @@ def test_option_values_are_the_api_names():
 
     assert set(_choices("regions", "--engine")) == set(ENGINES)
     assert set(_choices("equiv", "--mode")) == set(MODES)
+    from polyrelu.equivalence import STAGE3_METHODS
+
+    assert set(_choices("equiv", "--method")) == set(STAGE3_METHODS)
     assert set(_choices("folds", "--of")) == {"function", "units"}   # fold_surface(of=)
     assert set(_choices("plot", "--color-by")) >= {"region", "map", "value"}
 

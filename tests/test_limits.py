@@ -272,8 +272,10 @@ NET5_SCALED = _scaled_copy(NET5, F(1001, 1000))
 
 
 def test_equivalent_ends_on_time_undecided():
-    # |f - g| <= 1/1000 |f| on D5: stages 1 and 2 cannot decide, stage 3 is long
-    res, s = timed(pr.equivalent, NET5, NET5_SCALED, D5, eps=1, time_limit=T)
+    # |f - g| <= 1/1000 |f| on D5: stages 1 and 2 cannot decide, enumerating
+    # stage 3 is long (bound-and-split proves this pair in one cell)
+    res, s = timed(pr.equivalent, NET5, NET5_SCALED, D5, eps=1, time_limit=T,
+                   method="enumerate")
     assert on_time(s, T)
     assert res.equivalent is None and res.partial and res.stage == "complete"
     assert "time limit" in res.reason and res.counterexample is None
@@ -446,10 +448,20 @@ def test_cli_folds_ends_on_time(models, capsys, tmp_path):
 def test_cli_equiv_ends_on_time(models, capsys):
     code, s, out, _ = run_main(["equiv", models["net5"], models["net5s"], "--box", "-1,1",
                                 "--eps", "1", "--time-limit", str(TC), "--json",
-                                "--no-progress"], capsys)
+                                "--no-progress", "--method", "enumerate"], capsys)
     doc = json.loads(out)
     assert code == 3 and doc["verdict"] == "undecided" and on_time(s, TC)
     assert doc["partial"] and "time limit" in doc["reason"]
+
+
+def test_cli_equiv_bound_and_split_proves_the_scaled_pair(models, capsys):
+    """The pair the enumeration cannot finish in 3 s: |f - g| = |f| / 1000 is
+    below eps = 1 on the box, which bound-and-split (the default on boxes for
+    twin networks) proves with certified bounds."""
+    code, s, out, _ = run_main(["equiv", models["net5"], models["net5s"], "--box", "-1,1",
+                                "--eps", "1", "--json", "--no-progress"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["verdict"] == "equivalent" and not doc["partial"]
 
 
 def test_cli_trajectory_ends_on_time(models, capsys):
@@ -556,7 +568,8 @@ def test_interrupted_trajectory_prints_the_walked_part(models):
 
 def test_interrupted_equiv_prints_an_undecided_verdict(models):
     code, out, err, s = _interrupt(["equiv", models["net5"], models["net5s"], "--box",
-                                    "-1,1", "--eps", "1", "--json", "--no-progress"])
+                                    "-1,1", "--eps", "1", "--json", "--no-progress",
+                                    "--method", "enumerate"])
     assert code == 130 and s < 10
     doc = json.loads(out)
     assert doc["verdict"] == "undecided" and doc["partial"]

@@ -51,6 +51,11 @@ def add_parser(sub) -> None:
                         "predicted classes (argmax), as mode= of polyrelu.equivalent")
     p.add_argument("--top1", dest="mode", action="store_const", const="top1",
                    help="the same as --mode top1")
+    # the names of equivalent(method=...) (polyrelu.equivalence.STAGE3_METHODS)
+    p.add_argument("--method", choices=("auto", "bab", "enumerate"), default="auto",
+                   help="the complete check (stage 3): auto (default: bound-and-split "
+                        "on boxes for close twin networks, else enumeration), bab "
+                        "(certified bound-and-split), enumerate (every region)")
     p.add_argument("--time-limit", type=float, default=None, metavar="S",
                    help="seconds for the whole run (undecided -> exit code 3; Ctrl-C "
                         "also stops it: exit code 130)")
@@ -107,7 +112,7 @@ def _run(args, budget, bar) -> int:
                           "(--top1) compares the predicted classes instead: give one "
                           "of them")
     res = equivalent(f, g, domain=domain, eps=eps,
-                     mode=args.mode,
+                     mode=args.mode, method=args.method,
                      budget=budget, samples=args.samples, seed=args.seed, progress=bar)
     if args.certificate:
         from ..results import write_equivalence
