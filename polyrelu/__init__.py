@@ -22,3 +22,4 @@ from .results import load_result  # noqa: F401  (pr.load_result)
 from .trajectories import *
 from .tropex import *
 from .tropical import *
+from .verify import *
