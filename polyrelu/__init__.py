@@ -19,6 +19,7 @@ from .numbers import Fraction
 from .polyhedron import *
 from .regions import *
 from .results import load_result  # noqa: F401  (pr.load_result)
+from .robustness import *
 from .trajectories import *
 from .tropex import *
 from .tropical import *

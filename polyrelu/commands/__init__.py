@@ -1,4 +1,4 @@
 """CLI commands: one module per command, each with ``add_parser`` and ``run``."""
 
 COMMANDS = ("demo", "info", "regions", "plot", "equiv", "folds", "tropex",
-            "trajectory", "export", "check", "verify")
+            "trajectory", "export", "check", "verify", "robustness")
