@@ -14,6 +14,7 @@ from .domains import *
 from .equivalence import *
 from .exceptions import *
 from .folds import *
+from .lipschitz import *
 from .network import *
 from .numbers import Fraction
 from .polyhedron import *

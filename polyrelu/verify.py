@@ -45,6 +45,8 @@ __all__ = ["VerifyResult", "verify", "VNNCOMP"]
 
 #: verdict -> the VNN-COMP result word
 VNNCOMP = {"holds": "unsat", "violated": "sat", "unknown": "unknown"}
+#: seconds at most of the float counterexample search before bound-and-split
+ATTACK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def verify(net: Network, prop: Any, *, time_limit: Optional[float] = None,
     -------
     VerifyResult
     """
-    from .bab import decide, make_problem
+    from .bab import decide, find_counterexample, make_problem
     from .io.vnnlib import VnnlibProperty, load_vnnlib
 
     if not isinstance(net, Network):
@@ -226,7 +228,16 @@ def verify(net: Network, prop: Any, *, time_limit: Optional[float] = None,
                 verdict, partial, reason = "unknown", True, \
                     f"time limit of {time_limit:g} s reached"
                 break
-        res = decide(make_problem(sub, None, bp), (lo, hi), options=options,
+        problem = make_problem(sub, None, bp)
+        # a float search first (its point is checked exactly): counterexamples
+        # that best-first splitting would meet late (ACAS Xu 1_2, property 2)
+        att = find_counterexample(problem, (lo, hi), time_limit=min(
+            ATTACK_SECONDS, remaining) if remaining is not None else ATTACK_SECONDS)
+        if att.point is not None and check(to_x(att.point), ci):
+            return finish("violated")
+        if remaining is not None:
+            remaining = max(1e-3, deadline - time.time()) if deadline is not None else None
+        res = decide(problem, (lo, hi), options=options,
                      limits=budget, time_limit=remaining, max_cells=max_cells,
                      executor=executor,
                      progress=progress)

@@ -171,3 +171,75 @@ def test_cli_json(tmp_path, capsys):
     assert code == 0 and doc["exact"] and Fraction(doc["radius"]) == want.radius
     assert main(["robustness", str(model), "--at", "1/4", "--box", "-2,2"]) == 2
     assert "1 coordinates" in capsys.readouterr().err
+
+
+# -- Lipschitz constants ------------------------------------------------------
+
+@pytest.mark.parametrize("norm", ["linf", "l1"])
+def test_lipschitz_linear_closed_form(norm):
+    from polyrelu.lipschitz import lipschitz_constant
+
+    W = [[Fraction(3), Fraction(-1)], [Fraction(-1, 2), Fraction(2)], [Fraction(1), Fraction(4)]]
+    net = linear_classifier(W, [0, 0, 0])
+    L = lipschitz_constant(net, ((-10, -10), (10, 10)), norm=norm)
+    want = max(sum(abs(a) for a in r) for r in W) if norm == "linf" else \
+        max(sum(abs(r[j]) for r in W) for j in range(2))
+    assert L.exact and L.value == want == L.lower == L.upper
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("norm", ["linf", "l1"])
+def test_lipschitz_attained_and_never_exceeded(seed, norm):
+    from polyrelu.lipschitz import lipschitz_constant
+
+    net = small_net(seed)
+    L = lipschitz_constant(net, BOX, norm=norm)
+    assert L.exact and L.value > 0
+    M = net.affine_map(net.pattern(L.point))[0]
+    d = 2
+    # attained: a step from the interior point, inside its region, grows by L exactly
+    if norm == "linf":
+        i = max(range(len(M)), key=lambda k: sum(abs(a) for a in M[k]))
+        step = [Fraction(1 if a >= 0 else -1) for a in M[i]]
+    else:
+        j = max(range(d), key=lambda k: sum(abs(r[k]) for r in M))
+        step = [Fraction(int(k == j)) for k in range(d)]
+    h = Fraction(1, 2 ** 20)
+    q = tuple(p + h * s for p, s in zip(L.point, step))
+    assert net.pattern(q) == net.pattern(L.point)
+    diff = [a - b for a, b in zip(net(q), net(L.point))]
+    nrm = (lambda v: max(abs(a) for a in v)) if norm == "linf" else \
+        (lambda v: sum(abs(a) for a in v))
+    assert nrm(diff) == L.value * nrm([h * s for s in step])
+    # never exceeded: exact quotients at random pairs of points
+    rng = random.Random(seed)
+    for _ in range(50):
+        a = [Fraction(rng.randint(-64, 64), 32) for _ in range(d)]
+        b = [Fraction(rng.randint(-64, 64), 32) for _ in range(d)]
+        if a != b:
+            assert nrm([u - v for u, v in zip(net(a), net(b))]) <= \
+                L.value * nrm([u - v for u, v in zip(a, b)])
+
+
+def test_lipschitz_l2_one_output_and_bounds():
+    import sympy
+
+    from polyrelu.lipschitz import lipschitz_constant
+
+    net = pr.Network.from_weights([([[1, 0], [0, 1]], [0, 0]), ([[3, 4]], [0])])
+    L = lipschitz_constant(net, BOX, norm="l2")
+    assert L.exact and L.value == sympy.Integer(5) and L.value_squared == 25
+    L = lipschitz_constant(small_net(0), BOX, norm="l2")
+    assert not L.exact and L.lower <= L.upper
+
+
+def test_lipschitz_partial_has_certified_bounds():
+    from polyrelu.lipschitz import lipschitz_constant
+
+    net = small_net(1, widths=(2, 10, 10, 3))
+    full = lipschitz_constant(net, BOX)
+    part = lipschitz_constant(net, BOX, max_regions=2)
+    assert part.partial and not part.exact and part.value is None
+    assert part.lower <= full.value <= part.upper
+    with pytest.raises(pr.DomainError, match="unknown norm"):
+        lipschitz_constant(net, BOX, norm="lp")
