@@ -50,7 +50,7 @@ from .exceptions import DomainError, NetworkError
 from .network import Network
 from .numbers import to_vector
 
-__all__ = ["RobustnessResult", "robustness_radius", "NORMS"]
+__all__ = ["RobustnessResult", "robustness_radius"]
 
 NORMS = ("linf", "l1", "l2")
 #: bisection steps at most (each one ``decide`` on a box)
