@@ -18,11 +18,14 @@ from .domains import *
 from .equivalence import *
 from .exceptions import *
 from .folds import *
+from .lipschitz import *
 from .network import *
 from .numbers import Fraction
 from .polyhedron import *
 from .regions import *
 from .results import load_result  # noqa: F401  (pr.load_result)
+from .robustness import *
 from .trajectories import *
 from .tropex import *
 from .tropical import *
+from .verify import *
