@@ -30,15 +30,13 @@ raise the bound: the verifier's exact bounds give a bound at most this one.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
 from fractions import Fraction
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import numpy as np
 
+from ..polyhedron import _stdout_fd_to_devnull
 from . import certificate as C
 
 __all__ = ["ExactSide", "exact_sides", "lp_bound", "solve_float_lp"]
@@ -78,25 +76,9 @@ def exact_sides(cb) -> tuple:
             ExactSide(cb.sides[2], K, diff=True))
 
 
-@contextlib.contextmanager
-def _quiet_fd1() -> Iterator[None]:
-    """File descriptor 1 on the null device for a moment: highspy's
-    constructor prints a banner from C++, past ``sys.stdout`` (once per process)."""
-    try:
-        if sys.stdout is not None:
-            sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):
-        yield
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
+# highspy's constructor prints a banner from C++, past ``sys.stdout``: the
+# polyhedron layer's guard points file descriptor 1 at the null device
+_quiet_fd1 = _stdout_fd_to_devnull
 
 
 def _highs() -> Optional[tuple]:
