@@ -30,19 +30,16 @@ raise the bound: the verifier's exact bounds give a bound at most this one.
 
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
 
-from ..polyhedron import _stdout_fd_to_devnull
+from ..polyhedron import _new_highs
 from . import certificate as C
 
 __all__ = ["ExactSide", "exact_sides", "lp_bound", "solve_float_lp"]
 
-_LOCK = threading.Lock()
-_BANNER_DONE = False
 
 
 class ExactSide:
@@ -76,28 +73,13 @@ def exact_sides(cb) -> tuple:
             ExactSide(cb.sides[2], K, diff=True))
 
 
-# highspy's constructor prints a banner from C++, past ``sys.stdout``: the
-# polyhedron layer's guard points file descriptor 1 at the null device
-_quiet_fd1 = _stdout_fd_to_devnull
-
-
 def _highs() -> Optional[tuple]:
-    global _BANNER_DONE
-    try:
-        import highspy
-    except ImportError:
-        return None
-    with _LOCK:
-        if _BANNER_DONE:
-            h = highspy.Highs()
-        else:
-            with _quiet_fd1():
-                h = highspy.Highs()
-            _BANNER_DONE = True
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("log_to_console", False)
-    h.setOptionValue("time_limit", 30.0)     # a proposal only: never wait long
-    return h, highspy
+    """The polyhedron layer's silent HiGHS solver (its banner guard is per
+    process), with a time limit: its answer is a proposal only."""
+    hs = _new_highs()
+    if hs is not None:
+        hs[0].setOptionValue("time_limit", 30.0)     # never wait long
+    return hs
 
 
 def _to_csr(rows: list, nvar: int):
